@@ -1,0 +1,70 @@
+package contracts
+
+// ControlCommand is the body of a request on a control subject; the verb and
+// rollout come from the subject.
+type ControlCommand struct {
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Reply is the body of every request/reply answer: the data or an error.
+type Reply[T any] struct {
+	Data  *T     `json:"data,omitempty"`
+	Error *Error `json:"error,omitempty"`
+}
+
+// RolloutQuery asks the scheduler for one rollout.
+type RolloutQuery struct {
+	Rollout string `json:"rollout"`
+}
+
+// RolloutListQuery asks the scheduler for rollouts, newest first.
+type RolloutListQuery struct {
+	Environment string `json:"environment,omitempty"`
+	State       State  `json:"state,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+}
+
+// RolloutList answers a RolloutListQuery.
+type RolloutList struct {
+	Rollouts []RolloutSummary `json:"rollouts"`
+}
+
+// RolloutSummary is a rollout without its per-host detail.
+type RolloutSummary struct {
+	Rollout     string `json:"rollout"`
+	App         string `json:"app"`
+	Version     string `json:"version"`
+	Environment string `json:"environment"`
+	State       State  `json:"state"`
+	Reason      string `json:"reason,omitempty"`
+	Phase       int    `json:"phase"`
+	Counts      Counts `json:"counts"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
+}
+
+// RolloutView is one rollout with its phases and hosts.
+type RolloutView struct {
+	RolloutSummary
+	RequestedBy string      `json:"requested_by,omitempty"`
+	Phases      []PhaseView `json:"phases"`
+}
+
+// PhaseView is a phase of a rollout view.
+type PhaseView struct {
+	Index   int        `json:"index"`
+	Name    string     `json:"name"`
+	State   string     `json:"state"`
+	Batches int        `json:"batches"`
+	Hosts   []HostView `json:"hosts"`
+}
+
+// HostView is one host of a rollout view.
+type HostView struct {
+	Name    string `json:"name"`
+	Batch   int    `json:"batch"`
+	State   string `json:"state"`
+	Attempt int    `json:"attempt,omitempty"`
+	Error   string `json:"error,omitempty"`
+}

@@ -1,0 +1,114 @@
+package contracts
+
+import "time"
+
+// EventType is the last token of an event subject and names what happened.
+type EventType string
+
+// Rollout events, in the order a successful rollout emits them: planned,
+// [queued], started, then per phase phase_started, per batch batch_started
+// and one host_succeeded or host_failed per host, then phase_completed, and
+// finally completed. paused, resumed, aborted and failed may come between.
+const (
+	EventPlanned        EventType = "planned"
+	EventRejected       EventType = "rejected"
+	EventQueued         EventType = "queued"
+	EventStarted        EventType = "started"
+	EventPhaseStarted   EventType = "phase_started"
+	EventBatchStarted   EventType = "batch_started"
+	EventHostSucceeded  EventType = "host_succeeded"
+	EventHostFailed     EventType = "host_failed"
+	EventPhaseCompleted EventType = "phase_completed"
+	EventPaused         EventType = "paused"
+	EventResumed        EventType = "resumed"
+	EventAborted        EventType = "aborted"
+	EventCompleted      EventType = "completed"
+	EventFailed         EventType = "failed"
+)
+
+// EventTypes lists every event type.
+var EventTypes = []EventType{
+	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
+	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
+	EventAborted, EventCompleted, EventFailed,
+}
+
+// State is a rollout's state.
+type State string
+
+const (
+	StateQueued    State = "queued"
+	StateRunning   State = "running"
+	StatePaused    State = "paused"
+	StateCompleted State = "completed"
+	StateFailed    State = "failed"
+	StateAborted   State = "aborted"
+	// StateRejected is the planner's verdict; the scheduler never holds it.
+	StateRejected State = "rejected"
+)
+
+// Terminal reports whether no further transition can happen.
+func (s State) Terminal() bool {
+	return s == StateCompleted || s == StateFailed || s == StateAborted || s == StateRejected
+}
+
+// Event is the data of every rollout event. Fields beyond the rollout
+// reference are set according to the type, as documented on each.
+type Event struct {
+	Rollout     string `json:"rollout"`
+	Environment string `json:"environment"`
+	App         string `json:"app"`
+	Version     string `json:"version"`
+	// Seq numbers a rollout's scheduler events from 1; planner events have 0.
+	Seq int64 `json:"seq,omitempty"`
+	// State is the rollout's state after the event.
+	State State `json:"state"`
+	// Phase is set on phase_*, batch_started and host_* events.
+	Phase *PhaseRef `json:"phase,omitempty"`
+	// Batch is the batch number within the phase, from 1, on batch_started
+	// and host_* events.
+	Batch int `json:"batch,omitempty"`
+	// Hosts lists the hosts of a batch (batch_started) or phase (phase_*).
+	Hosts []string `json:"hosts,omitempty"`
+	// Host is the outcome of one host action (host_* events).
+	Host *HostOutcome `json:"host,omitempty"`
+	// Plan is set on planned.
+	Plan *Plan `json:"plan,omitempty"`
+	// Reasons lists every problem found in a rejected request.
+	Reasons []FieldError `json:"reasons,omitempty"`
+	// Reason says why a transition happened (queued, paused, failed, aborted).
+	Reason string `json:"reason,omitempty"`
+	// Actor is who caused the transition: an operator for control verbs,
+	// else the service.
+	Actor string `json:"actor,omitempty"`
+	// Until is when a queued rollout will be looked at again, if known.
+	Until *time.Time `json:"until,omitempty"`
+	// Counts summarises host outcomes so far.
+	Counts *Counts `json:"counts,omitempty"`
+}
+
+// PhaseRef names a phase by position and name.
+type PhaseRef struct {
+	Index int    `json:"index"`
+	Name  string `json:"name"`
+}
+
+// HostOutcome is the part of a host result that events carry.
+type HostOutcome struct {
+	Name     string        `json:"name"`
+	Attempt  int           `json:"attempt"`
+	Status   ResultStatus  `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Duration Duration      `json:"duration"`
+	Checks   []CheckResult `json:"checks,omitempty"`
+	Executor string        `json:"executor,omitempty"`
+}
+
+// Counts summarises the hosts of a rollout.
+type Counts struct {
+	Total     int `json:"total"`
+	Succeeded int `json:"succeeded"`
+	Failed    int `json:"failed"`
+	Running   int `json:"running"`
+	Pending   int `json:"pending"`
+}

@@ -1,0 +1,3 @@
+module github.com/rollwave/rollwave/contracts
+
+go 1.26

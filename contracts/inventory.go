@@ -1,0 +1,49 @@
+package contracts
+
+import "time"
+
+// Environment is a named set of hosts with shared parameters.
+type Environment struct {
+	Name   string            `json:"name"`
+	Params map[string]string `json:"params,omitempty"`
+	Hosts  []Host            `json:"hosts"`
+}
+
+// Host is one deployment target as discovery knows it.
+type Host struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address"`
+	Groups  []string          `json:"groups,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	// Pool is the executor pool that acts on the host; "" means DefaultPool.
+	Pool string `json:"pool,omitempty"`
+	// Driver is how the host is deployed when a request names no driver.
+	Driver *DriverSpec `json:"driver,omitempty"`
+	// Versions maps application to the version the host last ran successfully.
+	Versions map[string]HostVersion `json:"versions,omitempty"`
+}
+
+// HostVersion records which version of an application a host runs.
+type HostVersion struct {
+	Version   string    `json:"version"`
+	Rollout   string    `json:"rollout,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// TargetsQuery asks discovery for one environment's hosts.
+type TargetsQuery struct {
+	Environment string `json:"environment"`
+	// App, when set, fills each host's Versions with that application only.
+	App string `json:"app,omitempty"`
+}
+
+// InventoryQuery asks for the inventory, optionally one environment only.
+type InventoryQuery struct {
+	Environment string `json:"environment,omitempty"`
+}
+
+// Inventory is the answer to an inventory query.
+type Inventory struct {
+	Environments []Environment `json:"environments"`
+}

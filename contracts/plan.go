@@ -1,0 +1,60 @@
+package contracts
+
+import "time"
+
+// Plan is the planner's layout of a rollout: resolved hosts, phases and
+// batches, ready for the scheduler to run without further lookups.
+type Plan struct {
+	Rollout     string    `json:"rollout"`
+	App         string    `json:"app"`
+	Version     string    `json:"version"`
+	Environment string    `json:"environment"`
+	Strategy    Strategy  `json:"strategy"`
+	Phases      []PlannedPhase `json:"phases"`
+	// Hosts holds every host of the plan, by name.
+	Hosts map[string]PlannedHost `json:"hosts"`
+	// MaxFailed is the failure threshold resolved to a count of hosts.
+	MaxFailed   int                  `json:"max_failed"`
+	OnFailure   OnFailure            `json:"on_failure"`
+	Checks      map[string]CheckSpec `json:"checks,omitempty"`
+	Params      map[string]string    `json:"params,omitempty"`
+	StartAt     *time.Time           `json:"start_at,omitempty"`
+	RequestedBy string               `json:"requested_by,omitempty"`
+	Reason      string               `json:"reason,omitempty"`
+}
+
+// TotalHosts counts the hosts in all phases.
+func (p Plan) TotalHosts() int {
+	n := 0
+	for _, ph := range p.Phases {
+		for _, b := range ph.Batches {
+			n += len(b)
+		}
+	}
+	return n
+}
+
+// PlannedPhase is a phase with its hosts laid out in batches, in order.
+type PlannedPhase struct {
+	Name    string     `json:"name"`
+	Batches [][]string `json:"batches"`
+	Checks  []string   `json:"checks,omitempty"`
+}
+
+// PlannedHost is a host resolved for one rollout.
+type PlannedHost struct {
+	Name    string            `json:"name"`
+	Address string            `json:"address"`
+	Params  map[string]string `json:"params,omitempty"`
+	Pool    string            `json:"pool"`
+	Driver  DriverSpec        `json:"driver"`
+	// PreviousVersion is the version of the app the host ran when planned.
+	PreviousVersion string `json:"previous_version,omitempty"`
+}
+
+// PreviewReply answers a plan preview: the plan, or the reasons it would be
+// rejected.
+type PreviewReply struct {
+	Plan    *Plan        `json:"plan,omitempty"`
+	Reasons []FieldError `json:"reasons,omitempty"`
+}

@@ -1,0 +1,367 @@
+package contracts
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Strategy names how a rollout replaces versions.
+type Strategy string
+
+const (
+	StrategyRolling Strategy = "rolling"
+)
+
+// OnFailure names what happens when a rollout crosses its failure threshold.
+type OnFailure string
+
+const (
+	OnFailurePause OnFailure = "pause"
+	OnFailureAbort OnFailure = "abort"
+)
+
+// DeployRequest asks for one release of an application to one environment.
+// Its ID is chosen by the caller, is the idempotency key of the request and
+// becomes the rollout id.
+type DeployRequest struct {
+	ID          string               `json:"id"`
+	App         string               `json:"app"`
+	Version     string               `json:"version"`
+	Environment string               `json:"environment"`
+	Strategy    Strategy             `json:"strategy,omitempty"`
+	Phases      []PhaseSpec          `json:"phases"`
+	Failure     FailurePolicy        `json:"failure,omitzero"`
+	Checks      map[string]CheckSpec `json:"checks,omitempty"`
+	Driver      *DriverSpec          `json:"driver,omitempty"`
+	Params      map[string]string    `json:"params,omitempty"`
+	StartAt     *time.Time           `json:"start_at,omitempty"`
+	RequestedBy string               `json:"requested_by,omitempty"`
+	Reason      string               `json:"reason,omitempty"`
+}
+
+// PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks
+// by group and labels; a phase with neither takes every host of the
+// environment that no other phase names.
+type PhaseSpec struct {
+	Name     string    `json:"name"`
+	Hosts    []string  `json:"hosts,omitempty"`
+	Selector *Selector `json:"selector,omitempty"`
+	Batch    BatchSpec `json:"batch,omitzero"`
+	Checks   []string  `json:"checks,omitempty"`
+}
+
+// Selector matches hosts that belong to Group (when set) and carry every
+// label in Labels.
+type Selector struct {
+	Group  string            `json:"group,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Size is a count of hosts or a percentage of a phase's hosts.
+type Size struct {
+	Count   int `json:"-"`
+	Percent int `json:"-"`
+}
+
+// IsPercent reports whether the size is relative.
+func (s Size) IsPercent() bool { return s.Percent != 0 }
+
+// Of resolves the size against n hosts: a percentage rounds up, so that 25%
+// of 3 hosts is 1 host, never 0.
+func (s Size) Of(n int) int {
+	if s.IsPercent() {
+		return (n*s.Percent + 99) / 100
+	}
+	return s.Count
+}
+
+func (s Size) String() string {
+	if s.IsPercent() {
+		return strconv.Itoa(s.Percent) + "%"
+	}
+	return strconv.Itoa(s.Count)
+}
+
+// MarshalJSON writes a count as a number and a percentage as "25%".
+func (s Size) MarshalJSON() ([]byte, error) {
+	if s.IsPercent() {
+		return json.Marshal(s.String())
+	}
+	return json.Marshal(s.Count)
+}
+
+// UnmarshalJSON reads 2, "2" or "25%". Range checks are Validate's job so
+// that they can name the field.
+func (s *Size) UnmarshalJSON(b []byte) error {
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err == nil {
+		return s.parse(n.String())
+	}
+	var str string
+	if err := json.Unmarshal(b, &str); err != nil {
+		return fmt.Errorf("must be a number or a percentage such as \"25%%\"")
+	}
+	return s.parse(str)
+}
+
+// ParseSize reads "2" or "25%".
+func ParseSize(str string) (Size, error) {
+	var s Size
+	err := s.parse(str)
+	return s, err
+}
+
+func (s *Size) parse(str string) error {
+	str = strings.TrimSpace(str)
+	if p, ok := strings.CutSuffix(str, "%"); ok {
+		v, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil {
+			return fmt.Errorf("percentage %q is not a whole number", str)
+		}
+		if v == 0 {
+			// 0% must stay distinguishable from "unset" so Validate rejects it.
+			*s = Size{Percent: -1}
+			return nil
+		}
+		*s = Size{Percent: v}
+		return nil
+	}
+	v, err := strconv.Atoi(str)
+	if err != nil {
+		return fmt.Errorf("%q is neither a whole number nor a percentage", str)
+	}
+	*s = Size{Count: v}
+	return nil
+}
+
+// valid reports a problem with a batch or threshold size, or "".
+func (s Size) problem(allowZero bool) string {
+	switch {
+	case s.Percent < 0:
+		return "a percentage must be between 1% and 100%"
+	case s.Percent > 100:
+		return fmt.Sprintf("%d%% is over 100%%", s.Percent)
+	case !s.IsPercent() && s.Count < 0:
+		return fmt.Sprintf("must not be negative, got %d", s.Count)
+	case !s.IsPercent() && s.Count == 0 && !allowZero:
+		return "must be at least 1"
+	}
+	return ""
+}
+
+// BatchSpec is how many hosts of a phase run at once: one size for every
+// batch, or an escalating list whose last size repeats ([1, 5, "20%"]).
+// The zero value means the whole phase in one batch.
+type BatchSpec struct {
+	Steps []Size
+}
+
+// IsZero reports an unset batch.
+func (b BatchSpec) IsZero() bool { return len(b.Steps) == 0 }
+
+// MarshalJSON writes a single size as a scalar and a list as an array.
+func (b BatchSpec) MarshalJSON() ([]byte, error) {
+	if len(b.Steps) == 1 {
+		return json.Marshal(b.Steps[0])
+	}
+	return json.Marshal(b.Steps)
+}
+
+// UnmarshalJSON reads 2, "25%" or [1, 5, "20%"].
+func (b *BatchSpec) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if len(data) > 0 && data[0] == '[' {
+		var steps []Size
+		if err := json.Unmarshal(data, &steps); err != nil {
+			return err
+		}
+		if len(steps) == 0 {
+			// An empty list must not read as "unset".
+			steps = []Size{{Percent: -1}}
+		}
+		b.Steps = steps
+		return nil
+	}
+	var s Size
+	if err := s.UnmarshalJSON(data); err != nil {
+		return err
+	}
+	b.Steps = []Size{s}
+	return nil
+}
+
+// FailurePolicy says how many failed hosts a rollout tolerates and what
+// happens when more fail. MaxFailed is a count or a percentage of all the
+// rollout's hosts; the default 0 tolerates no failure.
+type FailurePolicy struct {
+	MaxFailed Size      `json:"max_failed,omitzero"`
+	OnFailure OnFailure `json:"on_failure,omitempty"`
+}
+
+// IsZero reports an unset policy.
+func (f FailurePolicy) IsZero() bool { return f.MaxFailed == (Size{}) && f.OnFailure == "" }
+
+// Duration is a time.Duration written as "2s" in JSON.
+type Duration time.Duration
+
+// D returns the standard duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "1.5s" or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration such as \"2s\"", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var secs float64
+	if err := json.Unmarshal(b, &secs); err != nil {
+		return fmt.Errorf("must be a duration such as \"2s\"")
+	}
+	*d = Duration(secs * float64(time.Second))
+	return nil
+}
+
+// CheckSpec is one automatic verification. Exactly one variant is set.
+type CheckSpec struct {
+	HTTP *HTTPCheck `json:"http,omitempty"`
+}
+
+// HTTPCheck polls a URL until it answers with Status Consecutive times in a
+// row, waiting Interval between tries, each try bounded by Timeout, the whole
+// check bounded by Deadline.
+type HTTPCheck struct {
+	// URL is a template over the host action, such as
+	// "http://{{.Host.Address}}/healthz".
+	URL         string   `json:"url"`
+	Status      int      `json:"status,omitempty"`
+	Consecutive int      `json:"consecutive,omitempty"`
+	Interval    Duration `json:"interval,omitempty"`
+	Timeout     Duration `json:"timeout,omitempty"`
+	Deadline    Duration `json:"deadline,omitempty"`
+}
+
+// DriverSpec says how an executor acts on a host. Exactly one variant is set.
+type DriverSpec struct {
+	Sim  *SimDriver  `json:"sim,omitempty"`
+	Exec *ExecDriver `json:"exec,omitempty"`
+}
+
+// Name returns the name of the variant that is set.
+func (d DriverSpec) Name() string {
+	switch {
+	case d.Sim != nil:
+		return "sim"
+	case d.Exec != nil:
+		return "exec"
+	}
+	return ""
+}
+
+// SimDriver simulates a deployment: it waits a latency drawn from a
+// log-normal distribution with the given median and 99th percentile and fails
+// with FailureRate. The same Seed, host and attempt give the same outcome.
+type SimDriver struct {
+	Median      Duration `json:"median,omitempty"`
+	P99         Duration `json:"p99,omitempty"`
+	FailureRate float64  `json:"failure_rate,omitempty"`
+	Seed        int64    `json:"seed,omitempty"`
+	// FailHosts always fail, for rehearsing failure handling.
+	FailHosts []string `json:"fail_hosts,omitempty"`
+}
+
+// ExecDriver runs a program with an argument vector, never through a shell.
+// Each element of Command and each Env value is a template over the host
+// action ({{.Host.Name}}, {{.Host.Address}}, {{.App}}, {{.Version}},
+// {{.PreviousVersion}}, {{index .Params "key"}}).
+type ExecDriver struct {
+	Command []string          `json:"command"`
+	Env     map[string]string `json:"env,omitempty"`
+	Dir     string            `json:"dir,omitempty"`
+	Timeout Duration          `json:"timeout,omitempty"`
+}
+
+// decodeStrict decodes JSON rejecting unknown fields and trailing data, and
+// turns decoder errors into errors that name the field.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return Invalid("", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// jsonError names the field of a decoding error where the decoder knows it.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			field = "(root)"
+		}
+		return Invalid(field, "must be %s, got JSON %s", goTypeName(te.Type.String()), te.Value)
+	case errors.As(err, &se):
+		return Invalid("", "malformed JSON at byte %d: %v", se.Offset, err)
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return Invalid(strings.Trim(f, `"`), "is not a known field")
+	}
+	// Errors from our own UnmarshalJSON methods come wrapped with the path
+	// in recent Go versions: "json: cannot unmarshal ... into Go struct field X.y of type ..."
+	if i := strings.Index(msg, "Go struct field "); i >= 0 {
+		rest := msg[i+len("Go struct field "):]
+		if j := strings.Index(rest, " of type"); j >= 0 {
+			path := rest[:j]
+			if k := strings.Index(path, "."); k >= 0 {
+				path = path[k+1:]
+			}
+			return Invalid(path, "%s", strings.TrimSpace(afterColon(msg)))
+		}
+	}
+	return Invalid("", "%s", msg)
+}
+
+func afterColon(s string) string {
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "[]"), strings.HasPrefix(t, "contracts.BatchSpec"):
+		return "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "contracts."):
+		return "an object"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "float"), strings.HasPrefix(t, "uint"):
+		return "a number"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "true or false"
+	}
+	return t
+}
+
+// DecodeStrict decodes JSON into v, rejecting unknown fields and trailing
+// data; errors are invalid_request errors that name the field.
+func DecodeStrict(b []byte, v any) error { return decodeStrict(b, v) }

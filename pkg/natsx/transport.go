@@ -1,0 +1,169 @@
+package natsx
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// DefaultRequestTimeout bounds a request whose context has no deadline.
+const DefaultRequestTimeout = 5 * time.Second
+
+// Handler serves one request/reply subject with a go-kit endpoint. go-kit's
+// own NATS transport drops message headers, so it cannot carry trace
+// context; this one extracts it before calling the endpoint.
+type Handler struct {
+	Subject string
+	// Decode turns the request body into the endpoint's request value.
+	Decode func([]byte) (any, error)
+	// Endpoint does the work; its error is sent back as a typed error.
+	Endpoint endpoint.Endpoint
+}
+
+// DecodeJSON returns a Decode function for requests of type T, rejecting
+// unknown fields and naming the field of a type error.
+func DecodeJSON[T any]() func([]byte) (any, error) {
+	return func(b []byte) (any, error) {
+		var v T
+		if len(b) == 0 {
+			return v, nil
+		}
+		if err := contracts.DecodeStrict(b, &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+// Server subscribes handlers in a queue group, so that several instances of
+// a service share the load.
+type Server struct {
+	nc      *nats.Conn
+	queue   string
+	tracer  trace.Tracer
+	log     *slog.Logger
+	timeout time.Duration
+	subs    []*nats.Subscription
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithTracer traces each request as a server span.
+func WithTracer(tp trace.TracerProvider) ServerOption {
+	return func(s *Server) { s.tracer = tp.Tracer("rollwave/natsx") }
+}
+
+// WithLogger logs failed requests.
+func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.log = l } }
+
+// NewServer returns a server for the queue group.
+func NewServer(nc *nats.Conn, queue string, opts ...ServerOption) *Server {
+	s := &Server{nc: nc, queue: queue, tracer: noop.NewTracerProvider().Tracer(""), log: slog.New(slog.DiscardHandler), timeout: 30 * time.Second}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Handle subscribes h.
+func (s *Server) Handle(h Handler) error {
+	sub, err := s.nc.QueueSubscribe(h.Subject, s.queue, func(m *nats.Msg) { s.serve(h, m) })
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", h.Subject, err)
+	}
+	s.subs = append(s.subs, sub)
+	return nil
+}
+
+// Close drains the subscriptions, letting requests in flight finish.
+func (s *Server) Close() {
+	for _, sub := range s.subs {
+		_ = sub.Drain()
+	}
+}
+
+func (s *Server) serve(h Handler, m *nats.Msg) {
+	ctx, cancel := context.WithTimeout(ExtractTrace(context.Background(), m.Header), s.timeout)
+	defer cancel()
+	ctx, span := s.tracer.Start(ctx, h.Subject, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", h.Subject)))
+	defer span.End()
+
+	var reply struct {
+		Data  any              `json:"data,omitempty"`
+		Error *contracts.Error `json:"error,omitempty"`
+	}
+	req, err := h.Decode(m.Data)
+	if err == nil {
+		reply.Data, err = h.Endpoint(ctx, req)
+	}
+	if err != nil {
+		reply.Data = nil
+		reply.Error = contracts.AsError(err)
+		span.SetStatus(codes.Error, reply.Error.Message)
+		if reply.Error.Code == contracts.CodeInternal {
+			s.log.Error("request failed", "subject", h.Subject, "err", err)
+		}
+	}
+	body, err := json.Marshal(reply)
+	if err != nil {
+		s.log.Error("encode reply", "subject", h.Subject, "err", err)
+		body = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	if m.Reply == "" {
+		return
+	}
+	if err := m.Respond(body); err != nil {
+		s.log.Warn("send reply", "subject", h.Subject, "err", err)
+	}
+}
+
+// Request sends req as JSON to subject and decodes the reply into Resp. A
+// typed error in the reply is returned as *contracts.Error; no responders
+// and time-outs become unavailable and timeout errors.
+func Request[Resp any](ctx context.Context, nc *nats.Conn, subject string, req any) (Resp, error) {
+	var zero Resp
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		defer cancel()
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return zero, fmt.Errorf("encode request for %s: %w", subject, err)
+	}
+	m := NewMsg(ctx, subject, "", body)
+	resp, err := nc.RequestMsgWithContext(ctx, m)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return zero, contracts.Errorf(contracts.CodeUnavailable, "nobody answers on %s", subject)
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return zero, contracts.Errorf(contracts.CodeTimeout, "no answer on %s in time", subject)
+	case err != nil:
+		return zero, fmt.Errorf("request %s: %w", subject, err)
+	}
+	var reply contracts.Reply[Resp]
+	if err := json.Unmarshal(resp.Data, &reply); err != nil {
+		return zero, fmt.Errorf("decode reply from %s: %w", subject, err)
+	}
+	if reply.Error != nil {
+		return zero, reply.Error
+	}
+	if reply.Data == nil {
+		return zero, nil
+	}
+	return *reply.Data, nil
+}
