@@ -43,6 +43,9 @@ const (
 	StateCompleted State = "completed"
 	StateFailed    State = "failed"
 	StateAborted   State = "aborted"
+	// StatePlanned is the state of a planned rollout the scheduler has not
+	// taken up yet.
+	StatePlanned State = "planned"
 	// StateRejected is the planner's verdict; the scheduler never holds it.
 	StateRejected State = "rejected"
 )
