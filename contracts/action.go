@@ -44,18 +44,18 @@ const (
 
 // HostResult reports how a host action ended.
 type HostResult struct {
-	ActionID    string        `json:"action_id"`
-	Rollout     string        `json:"rollout"`
-	Environment string        `json:"environment"`
-	App         string        `json:"app"`
-	Version     string        `json:"version"`
-	Phase       PhaseRef      `json:"phase"`
-	Batch       int           `json:"batch"`
-	Host        string        `json:"host"`
-	Attempt     int           `json:"attempt"`
-	Status      ResultStatus  `json:"status"`
-	Error       string        `json:"error,omitempty"`
-	ExitCode    *int          `json:"exit_code,omitempty"`
+	ActionID    string       `json:"action_id"`
+	Rollout     string       `json:"rollout"`
+	Environment string       `json:"environment"`
+	App         string       `json:"app"`
+	Version     string       `json:"version"`
+	Phase       PhaseRef     `json:"phase"`
+	Batch       int          `json:"batch"`
+	Host        string       `json:"host"`
+	Attempt     int          `json:"attempt"`
+	Status      ResultStatus `json:"status"`
+	Error       string       `json:"error,omitempty"`
+	ExitCode    *int         `json:"exit_code,omitempty"`
 	// Output is the tail of the driver's combined output.
 	Output     string        `json:"output,omitempty"`
 	Checks     []CheckResult `json:"checks,omitempty"`

@@ -3,6 +3,7 @@ package contracts
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -68,33 +69,80 @@ func Marshal(typ, id, source, subject string, at time.Time, data any) ([]byte, e
 }
 
 // DecodeEnvelope parses and checks the envelope attributes of a message. It
-// does not look at the data; see Envelope.DecodeData.
+// does not look at the data; see Envelope.DecodeData. Extension attributes
+// (lower-case letters and digits, as CloudEvents names them) are ignored;
+// time is returned in UTC.
 func DecodeEnvelope(b []byte) (Envelope, error) {
 	var env Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		return Envelope{}, Invalid("", "message is not a JSON envelope: %v", err)
+	if err := decodeJSON(b, &env, extensionAttr); err != nil {
+		return Envelope{}, err
+	}
+	env.Time = env.Time.UTC()
+	if _, err := env.Time.MarshalJSON(); err != nil {
+		// It would not encode again when the message is passed on.
+		return env, Invalid("time", "must be between the years 0 and 9999 in UTC")
 	}
 	switch {
 	case env.SpecVersion != SpecVersion:
-		return env, Invalid("specversion", "must be %q, got %q", SpecVersion, env.SpecVersion)
+		return env, Invalid("specversion", "must be %q, got %q", SpecVersion, clip(env.SpecVersion))
 	case env.Type == "":
 		return env, Invalid("type", "is required")
 	case env.ID == "":
 		return env, Invalid("id", "is required")
 	case env.Source == "":
 		return env, Invalid("source", "is required")
+	case !jsonContentType(env.DataContentType):
+		return env, Invalid("datacontenttype", "must be \"application/json\", got %q", clip(env.DataContentType))
 	case len(env.Data) == 0 || string(env.Data) == "null":
 		return env, Invalid("data", "is required")
 	}
 	return env, nil
 }
 
+// extensionAttr accepts the attributes Envelope lacks when they are named as
+// CloudEvents extensions are.
+func extensionAttr(path, name string) error {
+	switch {
+	case path != "":
+		return nil
+	case name == "data_base64":
+		return Invalid(name, "binary data is not supported: send JSON in data")
+	case !extensionName(name):
+		return Invalid(KeyPath("", name), "is not an envelope attribute; extension attributes are named with lower-case letters and digits only")
+	}
+	return nil
+}
+
+func extensionName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// jsonContentType accepts no content type (JSON is implied) or a JSON one,
+// with or without parameters.
+func jsonContentType(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
 // DecodeData decodes the envelope's data into v after checking the type id.
 // Unknown fields are rejected so that a typo in a request is reported rather
 // than silently ignored.
 func (e Envelope) DecodeData(wantType string, v any) error {
+	return e.decodeData(wantType, v, rejectUnknown)
+}
+
+func (e Envelope) decodeData(wantType string, v any, unknown unknownKey) error {
 	if e.Type != wantType {
-		return Invalid("type", "must be %q, got %q", wantType, e.Type)
+		return Invalid("type", "must be %q, got %q", wantType, clip(e.Type))
 	}
-	return decodeStrict(e.Data, v)
+	return decodeJSON(e.Data, v, unknown)
 }

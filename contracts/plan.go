@@ -5,11 +5,11 @@ import "time"
 // Plan is the planner's layout of a rollout: resolved hosts, phases and
 // batches, ready for the scheduler to run without further lookups.
 type Plan struct {
-	Rollout     string    `json:"rollout"`
-	App         string    `json:"app"`
-	Version     string    `json:"version"`
-	Environment string    `json:"environment"`
-	Strategy    Strategy  `json:"strategy"`
+	Rollout     string         `json:"rollout"`
+	App         string         `json:"app"`
+	Version     string         `json:"version"`
+	Environment string         `json:"environment"`
+	Strategy    Strategy       `json:"strategy"`
 	Phases      []PlannedPhase `json:"phases"`
 	// Hosts holds every host of the plan, by name.
 	Hosts map[string]PlannedHost `json:"hosts"`

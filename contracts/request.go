@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,10 @@ type Strategy string
 
 const (
 	StrategyRolling Strategy = "rolling"
+	// StrategyCanary and StrategyBlueGreen are on the roadmap; Validate
+	// rejects them as not supported yet.
+	StrategyCanary    Strategy = "canary"
+	StrategyBlueGreen Strategy = "blue-green"
 )
 
 // OnFailure names what happens when a rollout crosses its failure threshold.
@@ -23,6 +28,9 @@ type OnFailure string
 const (
 	OnFailurePause OnFailure = "pause"
 	OnFailureAbort OnFailure = "abort"
+	// OnFailureRollback is on the roadmap; Validate rejects it as not
+	// supported yet.
+	OnFailureRollback OnFailure = "rollback"
 )
 
 // DeployRequest asks for one release of an application to one environment.
@@ -95,18 +103,23 @@ func (s Size) MarshalJSON() ([]byte, error) {
 	return json.Marshal(s.Count)
 }
 
-// UnmarshalJSON reads 2, "2" or "25%". Range checks are Validate's job so
-// that they can name the field.
+// UnmarshalJSON reads 2, "2" or "25%"; "0%" reads as 0. Range checks are
+// Validate's job so that they can name the field and the rule.
 func (s *Size) UnmarshalJSON(b []byte) error {
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err == nil {
-		return s.parse(n.String())
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return fmt.Errorf("must be a number or a percentage such as \"25%%\": %w", err)
+		}
+		return s.parse(str)
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		return s.parse(string(b))
 	}
-	var str string
-	if err := json.Unmarshal(b, &str); err != nil {
-		return fmt.Errorf("must be a number or a percentage such as \"25%%\"")
-	}
-	return s.parse(str)
+	return fmt.Errorf("must be a number or a percentage such as \"25%%\", got %s", describeRaw(b))
 }
 
 // ParseSize reads "2" or "25%".
@@ -120,36 +133,47 @@ func (s *Size) parse(str string) error {
 	str = strings.TrimSpace(str)
 	if p, ok := strings.CutSuffix(str, "%"); ok {
 		v, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil {
+		switch {
+		case errors.Is(err, strconv.ErrRange):
+			return fmt.Errorf("percentage %q is out of range", str)
+		case err != nil:
 			return fmt.Errorf("percentage %q is not a whole number", str)
 		}
-		if v == 0 {
-			// 0% must stay distinguishable from "unset" so Validate rejects it.
-			*s = Size{Percent: -1}
-			return nil
-		}
+		// 0% of the hosts is 0 hosts: the same as the count 0, which
+		// Validate allows for max_failed and rejects for batch.
 		*s = Size{Percent: v}
+		if v == 0 {
+			*s = Size{}
+		}
 		return nil
 	}
 	v, err := strconv.Atoi(str)
-	if err != nil {
-		return fmt.Errorf("%q is neither a whole number nor a percentage", str)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return fmt.Errorf("%q is out of range", str)
+	case err != nil:
+		return fmt.Errorf("must be a whole number or a percentage such as \"25%%\", got %q", str)
 	}
 	*s = Size{Count: v}
 	return nil
 }
 
-// valid reports a problem with a batch or threshold size, or "".
+// problem describes what is wrong with a batch size (allowZero false) or a
+// failure threshold (allowZero true), or returns "".
 func (s Size) problem(allowZero bool) string {
+	low := "1%"
+	if allowZero {
+		low = "0%"
+	}
 	switch {
-	case s.Percent < 0:
-		return "a percentage must be between 1% and 100%"
-	case s.Percent > 100:
-		return fmt.Sprintf("%d%% is over 100%%", s.Percent)
-	case !s.IsPercent() && s.Count < 0:
+	case s.IsPercent():
+		if s.Percent < 0 || s.Percent > 100 {
+			return fmt.Sprintf("must be between %s and 100%%, got %d%%", low, s.Percent)
+		}
+	case s.Count < 0:
 		return fmt.Sprintf("must not be negative, got %d", s.Count)
-	case !s.IsPercent() && s.Count == 0 && !allowZero:
-		return "must be at least 1"
+	case s.Count == 0 && !allowZero:
+		return "must be at least 1 host or 1%"
 	}
 	return ""
 }
@@ -172,26 +196,35 @@ func (b BatchSpec) MarshalJSON() ([]byte, error) {
 	return json.Marshal(b.Steps)
 }
 
-// UnmarshalJSON reads 2, "25%" or [1, 5, "20%"].
+// UnmarshalJSON reads 2, "25%" or [1, 5, "20%"]. An empty list is an
+// error rather than "unset", which would silently mean "all at once".
 func (b *BatchSpec) UnmarshalJSON(data []byte) error {
 	data = bytes.TrimSpace(data)
-	if len(data) > 0 && data[0] == '[' {
-		var steps []Size
-		if err := json.Unmarshal(data, &steps); err != nil {
-			return err
-		}
-		if len(steps) == 0 {
-			// An empty list must not read as "unset".
-			steps = []Size{{Percent: -1}}
-		}
-		b.Steps = steps
+	if string(data) == "null" {
 		return nil
 	}
-	var s Size
-	if err := s.UnmarshalJSON(data); err != nil {
-		return err
+	if len(data) == 0 || data[0] != '[' {
+		var s Size
+		if err := s.UnmarshalJSON(data); err != nil {
+			return err
+		}
+		b.Steps = []Size{s}
+		return nil
 	}
-	b.Steps = []Size{s}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return fmt.Errorf("must be a size or a list of sizes: %w", err)
+	}
+	if len(raws) == 0 {
+		return errors.New("must list at least one size, such as [1, 5, \"20%\"]")
+	}
+	steps := make([]Size, len(raws))
+	for i, raw := range raws {
+		if err := steps[i].UnmarshalJSON(raw); err != nil {
+			return Invalid(IndexPath("", i), "%s", err.Error())
+		}
+	}
+	b.Steps = steps
 	return nil
 }
 
@@ -216,20 +249,31 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 
 // UnmarshalJSON reads "1.5s" or a number of seconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("must be a duration such as \"2s\": %w", err)
+		}
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("%q is not a duration such as \"2s\"", s)
+			return fmt.Errorf("%q is not a duration such as \"2s\" or \"1m30s\"", s)
 		}
 		*d = Duration(v)
 		return nil
 	}
 	var secs float64
 	if err := json.Unmarshal(b, &secs); err != nil {
-		return fmt.Errorf("must be a duration such as \"2s\"")
+		return fmt.Errorf("must be a duration such as \"2s\" or a number of seconds, got %s", describeRaw(b))
 	}
-	*d = Duration(secs * float64(time.Second))
+	ns := secs * float64(time.Second)
+	if ns >= math.MaxInt64 || ns <= math.MinInt64 {
+		return fmt.Errorf("%s seconds is out of range", b)
+	}
+	*d = Duration(ns)
 	return nil
 }
 
@@ -291,77 +335,3 @@ type ExecDriver struct {
 	Dir     string            `json:"dir,omitempty"`
 	Timeout Duration          `json:"timeout,omitempty"`
 }
-
-// decodeStrict decodes JSON rejecting unknown fields and trailing data, and
-// turns decoder errors into errors that name the field.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if dec.More() {
-		return Invalid("", "unexpected data after the JSON value")
-	}
-	return nil
-}
-
-// jsonError names the field of a decoding error where the decoder knows it.
-func jsonError(err error) error {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "(root)"
-		}
-		return Invalid(field, "must be %s, got JSON %s", goTypeName(te.Type.String()), te.Value)
-	case errors.As(err, &se):
-		return Invalid("", "malformed JSON at byte %d: %v", se.Offset, err)
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return Invalid(strings.Trim(f, `"`), "is not a known field")
-	}
-	// Errors from our own UnmarshalJSON methods come wrapped with the path
-	// in recent Go versions: "json: cannot unmarshal ... into Go struct field X.y of type ..."
-	if i := strings.Index(msg, "Go struct field "); i >= 0 {
-		rest := msg[i+len("Go struct field "):]
-		if j := strings.Index(rest, " of type"); j >= 0 {
-			path := rest[:j]
-			if k := strings.Index(path, "."); k >= 0 {
-				path = path[k+1:]
-			}
-			return Invalid(path, "%s", strings.TrimSpace(afterColon(msg)))
-		}
-	}
-	return Invalid("", "%s", msg)
-}
-
-func afterColon(s string) string {
-	if i := strings.LastIndex(s, ": "); i >= 0 {
-		return s[i+2:]
-	}
-	return s
-}
-
-func goTypeName(t string) string {
-	switch {
-	case strings.HasPrefix(t, "[]"), strings.HasPrefix(t, "contracts.BatchSpec"):
-		return "a list"
-	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "contracts."):
-		return "an object"
-	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "float"), strings.HasPrefix(t, "uint"):
-		return "a number"
-	case t == "string":
-		return "a string"
-	case t == "bool":
-		return "true or false"
-	}
-	return t
-}
-
-// DecodeStrict decodes JSON into v, rejecting unknown fields and trailing
-// data; errors are invalid_request errors that name the field.
-func DecodeStrict(b []byte, v any) error { return decodeStrict(b, v) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/go-kit/kit/endpoint"
@@ -50,7 +51,11 @@ func DecodeJSON[T any]() func([]byte) (any, error) {
 // Server subscribes handlers in a queue group, so that several instances of
 // a service share the load.
 type Server struct {
-	nc      *nats.Conn
+	nc *nats.Conn
+	// slots bounds the requests served at once; each runs in its own
+	// goroutine so one slow request does not hold up the others.
+	slots   chan struct{}
+	wg      sync.WaitGroup
 	queue   string
 	tracer  trace.Tracer
 	log     *slog.Logger
@@ -71,7 +76,7 @@ func WithLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.log = 
 
 // NewServer returns a server for the queue group.
 func NewServer(nc *nats.Conn, queue string, opts ...ServerOption) *Server {
-	s := &Server{nc: nc, queue: queue, tracer: noop.NewTracerProvider().Tracer(""), log: slog.New(slog.DiscardHandler), timeout: 30 * time.Second}
+	s := &Server{nc: nc, queue: queue, slots: make(chan struct{}, 64), tracer: noop.NewTracerProvider().Tracer(""), log: slog.New(slog.DiscardHandler), timeout: 30 * time.Second}
 	for _, o := range opts {
 		o(s)
 	}
@@ -80,19 +85,40 @@ func NewServer(nc *nats.Conn, queue string, opts ...ServerOption) *Server {
 
 // Handle subscribes h.
 func (s *Server) Handle(h Handler) error {
-	sub, err := s.nc.QueueSubscribe(h.Subject, s.queue, func(m *nats.Msg) { s.serve(h, m) })
+	sub, err := s.nc.QueueSubscribe(h.Subject, s.queue, func(m *nats.Msg) {
+		s.slots <- struct{}{}
+		s.wg.Add(1)
+		go func() {
+			defer func() { <-s.slots; s.wg.Done() }()
+			s.serve(h, m)
+		}()
+	})
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", h.Subject, err)
 	}
 	s.subs = append(s.subs, sub)
+	// The server must know the subscription before Handle returns, or a
+	// request sent right after a service starts finds nobody listening.
+	if err := s.nc.Flush(); err != nil {
+		return fmt.Errorf("subscribe %s: %w", h.Subject, err)
+	}
 	return nil
 }
 
-// Close drains the subscriptions, letting requests in flight finish.
+// Close drains the subscriptions and waits for requests in flight.
 func (s *Server) Close() {
 	for _, sub := range s.subs {
 		_ = sub.Drain()
 	}
+	// Drain finishes in the background; wait (boundedly) until no more
+	// requests can be dispatched, then for those dispatched.
+	deadline := time.Now().Add(s.timeout)
+	for _, sub := range s.subs {
+		for sub.IsValid() && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	s.wg.Wait()
 }
 
 func (s *Server) serve(h Handler, m *nats.Msg) {

@@ -1,0 +1,200 @@
+// Package calendar keeps the freeze windows of each environment and
+// answers whether a rollout may start in an environment at an instant. The
+// caller's instant decides, never the calendar's clock, so a scheduler
+// driven by a fake clock gets consistent answers.
+package calendar
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	_ "time/tzdata" // time zones work on hosts without a zoneinfo database
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/service"
+)
+
+// Config configures the calendar service.
+type Config struct {
+	// DBPath is the SQLite file holding the windows. Required.
+	DBPath string
+}
+
+// queue is the queue group of the request handlers.
+const queue = "calendar"
+
+// Service is the calendar service.
+type Service struct {
+	cfg     Config
+	deps    service.Deps
+	log     *slog.Logger
+	tp      trace.TracerProvider
+	tracer  trace.Tracer
+	metrics *metrics
+	gate    gate
+	newID   func() string
+
+	mu      sync.Mutex
+	started bool
+	store   *store
+	server  *natsx.Server
+}
+
+var _ service.Service = (*Service)(nil)
+
+// New checks the configuration. It does no I/O; Start does.
+func New(deps service.Deps, cfg Config) (*Service, error) {
+	switch {
+	case deps.NC == nil:
+		return nil, errors.New("calendar: a NATS connection is required")
+	case deps.JS == nil:
+		return nil, errors.New("calendar: a JetStream context is required")
+	case cfg.DBPath == "":
+		return nil, errors.New("calendar: DBPath is required")
+	}
+	s := &Service{cfg: cfg, deps: deps, log: deps.Log, tp: deps.Tracer, newID: newID}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("service", "calendar")
+	if s.tp == nil {
+		s.tp = noop.NewTracerProvider()
+	}
+	s.tracer = s.tp.Tracer("rollwave/calendar")
+	reg := deps.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg)
+	return s, nil
+}
+
+// newID returns "win-" and 12 random hex digits.
+func newID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return "win-" + hex.EncodeToString(b[:])
+}
+
+// Name returns "calendar".
+func (s *Service) Name() string { return "calendar" }
+
+// Start opens the database and starts answering.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("calendar: already started")
+	}
+	if err := natsx.EnsureStreams(ctx, s.deps.JS, contracts.Streams(), 1); err != nil {
+		return fmt.Errorf("calendar: %w", err)
+	}
+	st, err := openStore(ctx, s.cfg.DBPath)
+	if err != nil {
+		return fmt.Errorf("calendar: %w", err)
+	}
+	s.store = st
+	if err := s.refreshWindowCounts(ctx); err != nil {
+		_ = st.close()
+		return fmt.Errorf("calendar: %w", err)
+	}
+	s.gate.open()
+	srv := natsx.NewServer(s.deps.NC, queue, natsx.WithLogger(s.log), natsx.WithTracer(s.tp))
+	for _, h := range handlers(s, s.gate.middleware) {
+		if err := srv.Handle(h); err != nil {
+			srv.Close()
+			_ = st.close()
+			return fmt.Errorf("calendar: %w", err)
+		}
+	}
+	if err := s.deps.NC.FlushWithContext(ctx); err != nil {
+		srv.Close()
+		_ = st.close()
+		return fmt.Errorf("calendar: flush subscriptions: %w", err)
+	}
+	s.server = srv
+	s.started = true
+	s.log.Info("calendar started")
+	return nil
+}
+
+// Stop stops answering, lets requests in flight finish and closes the
+// database.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil
+	}
+	s.started = false
+	s.server.Close()
+	closed := make(chan struct{})
+	go func() {
+		s.gate.close()
+		close(closed)
+	}()
+	var err error
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		err = fmt.Errorf("calendar: requests still running: %w", ctx.Err())
+	}
+	if cerr := s.store.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("calendar: close database: %w", cerr)
+	}
+	return err
+}
+
+// refreshWindowCounts sets the windows gauge from the database, dropping
+// environments that have none left.
+func (s *Service) refreshWindowCounts(ctx context.Context) error {
+	counts, err := s.store.counts(ctx)
+	if err != nil {
+		return err
+	}
+	s.metrics.windows.Reset()
+	for env, n := range counts {
+		s.metrics.windows.WithLabelValues(env).Set(float64(n))
+	}
+	return nil
+}
+
+// gate lets Stop wait for the requests in flight before the database
+// closes, and turns away those that arrive after.
+type gate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	g.closed = false
+	g.mu.Unlock()
+}
+
+func (g *gate) enter() bool {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (g *gate) leave() { g.mu.RUnlock() }
+
+// close waits for the requests in flight.
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}

@@ -1,0 +1,243 @@
+// Package discovery serves the inventory: the environments and hosts of a
+// static YAML file, joined to the versions that host results report each
+// host to run. The versions are a SQLite read model of the RESULTS stream
+// that records, with each batch it applies, the stream sequence it reached,
+// so a restart resumes and a deleted database rebuilds from the stream.
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/discovery/internal/inventory"
+)
+
+// Config configures the discovery service.
+type Config struct {
+	// InventoryPath is the YAML inventory file. Exactly one of
+	// InventoryPath and Inventory is set.
+	InventoryPath string
+	// Inventory is the YAML inventory itself, for embedding.
+	Inventory []byte
+	// DBPath is the SQLite file of the version inventory. Required.
+	DBPath string
+	// BatchSize is the most results applied in one transaction. Default 256.
+	BatchSize int
+	// RetryDelay is how long to wait before retrying a batch the database
+	// refused. Default 1s.
+	RetryDelay time.Duration
+}
+
+const (
+	defaultBatchSize  = 256
+	defaultRetryDelay = time.Second
+	// queue is the queue group of the request handlers, so that several
+	// instances share the queries.
+	queue = "discovery"
+)
+
+// Service is the discovery service.
+type Service struct {
+	cfg     Config
+	inv     inventory.Inventory
+	log     *slog.Logger
+	tracer  trace.Tracer
+	tp      trace.TracerProvider
+	clock   clock.Clock
+	deps    service.Deps
+	metrics *metrics
+	gate    gate
+
+	mu      sync.Mutex
+	started bool
+	store   *store
+	server  *natsx.Server
+	consume jetstream.ConsumeContext
+	msgs    chan jetstream.Msg
+	quit    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+var _ service.Service = (*Service)(nil)
+
+// New checks the configuration and reads the inventory. It does no network
+// or database I/O; Start does.
+func New(deps service.Deps, cfg Config) (*Service, error) {
+	switch {
+	case deps.NC == nil:
+		return nil, errors.New("discovery: a NATS connection is required")
+	case deps.JS == nil:
+		return nil, errors.New("discovery: a JetStream context is required")
+	case cfg.DBPath == "":
+		return nil, errors.New("discovery: DBPath is required")
+	case cfg.InventoryPath != "" && cfg.Inventory != nil:
+		return nil, errors.New("discovery: set InventoryPath or Inventory, not both")
+	case cfg.InventoryPath == "" && cfg.Inventory == nil:
+		return nil, errors.New("discovery: InventoryPath or Inventory is required")
+	case cfg.BatchSize < 0:
+		return nil, fmt.Errorf("discovery: BatchSize must not be negative, got %d", cfg.BatchSize)
+	}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = defaultBatchSize
+	}
+	if cfg.RetryDelay <= 0 {
+		cfg.RetryDelay = defaultRetryDelay
+	}
+	var inv inventory.Inventory
+	var err error
+	if cfg.InventoryPath != "" {
+		inv, err = inventory.Load(cfg.InventoryPath)
+	} else {
+		inv, err = inventory.Parse(cfg.Inventory)
+		if err != nil {
+			err = fmt.Errorf("inventory: %w", err)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	s := &Service{cfg: cfg, inv: inv, deps: deps, log: deps.Log, tp: deps.Tracer, clock: deps.Clock}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("service", "discovery")
+	if s.tp == nil {
+		s.tp = noop.NewTracerProvider()
+	}
+	s.tracer = s.tp.Tracer("rollwave/discovery")
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	reg := deps.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.metrics = newMetrics(reg)
+	for _, e := range inv.Environments {
+		s.metrics.hosts.WithLabelValues(e.Name).Set(float64(len(e.Hosts)))
+	}
+	return s, nil
+}
+
+// Name returns "discovery".
+func (s *Service) Name() string { return "discovery" }
+
+// Start opens the database, follows the RESULTS stream from the sequence
+// it last applied and starts answering queries.
+func (s *Service) Start(ctx context.Context) (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("discovery: already started")
+	}
+	if err := natsx.EnsureStreams(ctx, s.deps.JS, contracts.Streams(), 1); err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	st, err := openStore(ctx, s.cfg.DBPath)
+	if err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			s.stopFollowing(context.Background())
+			_ = st.close()
+		}
+	}()
+	s.store = st
+	if err := s.follow(ctx); err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	s.gate.open()
+	opts := []natsx.ServerOption{natsx.WithLogger(s.log), natsx.WithTracer(s.tp)}
+	srv := natsx.NewServer(s.deps.NC, queue, opts...)
+	for _, h := range handlers(s, s.gate.middleware) {
+		if err := srv.Handle(h); err != nil {
+			srv.Close()
+			return fmt.Errorf("discovery: %w", err)
+		}
+	}
+	if err := s.deps.NC.FlushWithContext(ctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("discovery: flush subscriptions: %w", err)
+	}
+	s.server = srv
+	s.started = true
+	s.log.Info("discovery started", "environments", len(s.inv.Environments))
+	return nil
+}
+
+// Stop stops answering, lets queries in flight finish, commits the batch
+// being applied and closes the database. Results not yet applied are read
+// again from the stream on the next start.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started {
+		return nil
+	}
+	s.started = false
+	s.server.Close()
+	closed := make(chan struct{})
+	go func() {
+		s.gate.close()
+		close(closed)
+	}()
+	var err error
+	select {
+	case <-closed:
+	case <-ctx.Done():
+		err = fmt.Errorf("discovery: queries still running: %w", ctx.Err())
+	}
+	if ferr := s.stopFollowing(ctx); ferr != nil && err == nil {
+		err = ferr
+	}
+	if cerr := s.store.close(); cerr != nil && err == nil {
+		err = fmt.Errorf("discovery: close database: %w", cerr)
+	}
+	return err
+}
+
+// gate lets Stop wait for the queries in flight before the database
+// closes, and turns away the queries that arrive after.
+type gate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	g.closed = false
+	g.mu.Unlock()
+}
+
+func (g *gate) enter() bool {
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return false
+	}
+	return true
+}
+
+func (g *gate) leave() { g.mu.RUnlock() }
+
+// close waits for the queries in flight.
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}

@@ -1,0 +1,209 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/services/executor/internal/check"
+	"github.com/rollwave/rollwave/services/executor/internal/claim"
+	"github.com/rollwave/rollwave/services/executor/internal/driver"
+	"github.com/rollwave/rollwave/services/executor/internal/render"
+)
+
+// act runs the action it holds the claim for (at revision rev), records the
+// result in the claim, publishes it and acknowledges the delivery, in that
+// order, so that a crash at any point never runs a finished action again.
+func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
+	a := d.action
+	ctx, span := s.tracer.Start(ctx, "host "+a.Host.Name, trace.WithAttributes(
+		attribute.String("rollout", a.Rollout),
+		attribute.String("host", a.Host.Name),
+		attribute.String("version", a.Version),
+		attribute.Int("attempt", a.Attempt),
+		attribute.Int64("delivery", int64(d.delivered)),
+	))
+	defer span.End()
+	s.metrics.inflight.Inc()
+	defer s.metrics.inflight.Dec()
+	stopLease := s.keepLease(d)
+	defer stopLease()
+
+	d.log.Info("acting on host", "driver", a.Driver.Name())
+	res, driverName := s.run(ctx, a)
+	if s.runCtx.Err() != nil {
+		// Interrupted by Stop, not a verdict on the host: leave the action
+		// unacknowledged so another executor takes it over.
+		d.log.Warn("action interrupted by shutdown; it will be redelivered")
+		span.SetStatus(codes.Error, "interrupted by shutdown")
+		return
+	}
+	res.Executor = s.cfg.ID
+	res.Deliveries = int(d.delivered)
+	s.metrics.actions.WithLabelValues(driverName, string(res.Status)).Inc()
+	s.metrics.seconds.WithLabelValues(driverName).Observe(res.FinishedAt.Sub(res.StartedAt).Seconds())
+	span.SetAttributes(attribute.String("status", string(res.Status)))
+	if res.Status != contracts.ResultSucceeded {
+		span.SetStatus(codes.Error, res.Error)
+	}
+
+	final, ok := s.recordDone(ctx, d, rev, res)
+	if !ok {
+		return
+	}
+	stopLease()
+	d.log.Info("host action finished", "status", final.Status, "error", final.Error)
+	s.settle(ctx, d, final)
+}
+
+// recordDone stores the result in the claim. It returns the result to
+// publish: its own, or the one already stored when another delivery
+// finished first; false means the delivery must not be settled here.
+func (s *Service) recordDone(ctx context.Context, d delivery, rev uint64, res contracts.HostResult) (contracts.HostResult, bool) {
+	key := claim.Key(d.action.ID)
+	done := claim.Claim{State: claim.Done, Executor: s.cfg.ID, At: s.clock.Now().UTC(),
+		StreamSeq: d.seq, Delivery: d.delivered, Result: &res}
+	var lastErr error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-s.clock.After(time.Duration(attempt) * time.Second):
+			case <-ctx.Done():
+				return res, false
+			}
+		}
+		_, err := withOp(ctx, func(ctx context.Context) (uint64, error) { return s.kv.Update(ctx, key, done.Encode(), rev) })
+		if err == nil {
+			return res, true
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			lastErr = err
+			continue
+		}
+		// Someone changed the claim while this executor worked: it was
+		// taken over (this executor looked dead) or given up on.
+		entry, err := withOp(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return s.kv.Get(ctx, key) })
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		held, err := claim.Decode(entry.Value())
+		if err == nil && held.State == claim.Done {
+			d.log.Warn("action was finished elsewhere meanwhile; publishing that result", "by", held.Executor)
+			return *held.Result, true
+		}
+		d.log.Warn("lost the claim while acting; the new holder reports the result", "holder", held.Executor)
+		return res, false
+	}
+	s.retryLater(d, "record result", lastErr)
+	return res, false
+}
+
+// keepLease extends the delivery's ack wait every AckWait/3 until the
+// returned function is called.
+func (s *Service) keepLease(d delivery) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		every := max(s.cfg.AckWait/3, time.Millisecond)
+		for {
+			select {
+			case <-s.clock.After(every):
+				if err := d.msg.InProgress(); err != nil {
+					d.log.Debug("extend lease", "err", err)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once bool
+	return func() {
+		if !once {
+			once = true
+			close(done)
+			<-stopped
+		}
+	}
+}
+
+// run does the action's driver and then its checks, in order, and returns
+// the result and the driver's name.
+func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.HostResult, string) {
+	res := contracts.HostResult{
+		ActionID: a.ID, Rollout: a.Rollout, Environment: a.Environment, App: a.App, Version: a.Version,
+		Phase: a.Phase, Batch: a.Batch, Host: a.Host.Name, Attempt: a.Attempt,
+		StartedAt: s.clock.Now().UTC(), Status: contracts.ResultFailed,
+	}
+	finish := func(errText string) contracts.HostResult {
+		res.FinishedAt = s.clock.Now().UTC()
+		if errText == "" {
+			res.Status = contracts.ResultSucceeded
+		}
+		res.Error = errText
+		return res
+	}
+	name, drv, err := driver.Select(a.Driver, s.drivers)
+	if name == "" {
+		name = "none"
+	}
+	if err != nil {
+		return finish(err.Error()), name
+	}
+	if a.Host.Name == "" {
+		return finish("host.name: is required"), name
+	}
+	out, err := drv.Run(ctx, a)
+	res.ExitCode, res.Output = out.ExitCode, out.Output
+	if err != nil {
+		return finish(name + ": " + err.Error()), name
+	}
+	for i, c := range a.Checks {
+		cr := s.runCheck(ctx, i, c, a)
+		res.Checks = append(res.Checks, cr)
+		if cr.Status != contracts.ResultSucceeded {
+			return finish(fmt.Sprintf("check %s: %s", c.Name, cr.Error)), name
+		}
+	}
+	return finish(""), name
+}
+
+// runCheck runs one check of an action under its own span.
+func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
+	ctx, span := s.tracer.Start(ctx, "check "+c.Name, trace.WithAttributes(
+		attribute.String("rollout", a.Rollout), attribute.String("host", a.Host.Name), attribute.String("check", c.Name)))
+	defer span.End()
+	cr := s.checkResult(ctx, i, c, a)
+	span.SetAttributes(attribute.Int("attempts", cr.Attempts), attribute.String("status", string(cr.Status)))
+	if cr.Status != contracts.ResultSucceeded {
+		span.SetStatus(codes.Error, cr.Error)
+	}
+	return cr
+}
+
+func (s *Service) checkResult(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
+	field := fmt.Sprintf("checks[%d].spec", i)
+	failed := func(msg string) contracts.CheckResult {
+		return contracts.CheckResult{Name: c.Name, Status: contracts.ResultFailed, Error: msg}
+	}
+	if c.Spec.HTTP == nil {
+		return failed(field + ": exactly one of http must be set")
+	}
+	settings, err := check.Settings(field+".http", *c.Spec.HTTP)
+	if err != nil {
+		return failed(err.Error())
+	}
+	url, err := render.String(field+".http.url", c.Spec.HTTP.URL, render.DataOf(a))
+	if err != nil {
+		return failed(err.Error())
+	}
+	return s.http.Run(ctx, c.Name, url, settings)
+}

@@ -1,0 +1,273 @@
+// Package planner turns deploy requests into plans. It consumes
+// rollwave.requests.deploy, asks discovery for the environment's hosts,
+// lays the rollout out with plan.Build and publishes one verdict per
+// request: a planned event with the plan, or a rejected event with every
+// reason. It also answers plan previews, which publish nothing.
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/service"
+)
+
+// Config configures the planner. Zero fields take the documented defaults.
+type Config struct {
+	// Source is the envelope source of the events the planner publishes.
+	// Default "rollwave/planner".
+	Source string
+	// DiscoveryTimeout bounds one inventory request to discovery. Default 5s.
+	DiscoveryTimeout time.Duration
+	// RetryBackoff is how long a request whose inventory could not be read
+	// waits before its next delivery; it doubles with every delivery up to
+	// MaxRetryBackoff. Defaults 1s and 30s. On the consumer's last delivery
+	// the request is rejected as "inventory unavailable".
+	RetryBackoff    time.Duration
+	MaxRetryBackoff time.Duration
+}
+
+const (
+	// publishTimeout bounds one publish and one ack.
+	publishTimeout = 5 * time.Second
+	// pullBuffer is how many requests the consumer holds ahead of the one
+	// being planned: enough to keep busy, few enough that a stopping
+	// planner hands little back.
+	pullBuffer = 64
+	// resubscribeDelay paces attempts to consume again after the
+	// subscription ended on its own (consumer deleted, server lost).
+	resubscribeDelay = 2 * time.Second
+)
+
+// Service is the planner service.
+type Service struct {
+	cfg      Config
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	log      *slog.Logger
+	tp       trace.TracerProvider
+	tracer   trace.Tracer
+	clock    clock.Clock
+	metrics  *metrics
+	planning *planning
+
+	mu       sync.Mutex
+	started  bool
+	stopping bool
+	iter     jetstream.MessagesContext
+	server   *natsx.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+var _ service.Service = (*Service)(nil)
+
+// New returns a planner; Start makes it consume.
+func New(deps service.Deps, cfg Config) (*Service, error) {
+	if deps.NC == nil || deps.JS == nil {
+		return nil, errors.New("planner: deps.NC and deps.JS are required")
+	}
+	if cfg.Source == "" {
+		cfg.Source = "rollwave/planner"
+	}
+	if cfg.DiscoveryTimeout == 0 {
+		cfg.DiscoveryTimeout = 5 * time.Second
+	}
+	if cfg.RetryBackoff == 0 {
+		cfg.RetryBackoff = time.Second
+	}
+	if cfg.MaxRetryBackoff == 0 {
+		cfg.MaxRetryBackoff = 30 * time.Second
+	}
+	switch {
+	case cfg.DiscoveryTimeout < 0:
+		return nil, fmt.Errorf("planner: DiscoveryTimeout must be positive, got %s", cfg.DiscoveryTimeout)
+	case cfg.RetryBackoff < 0 || cfg.MaxRetryBackoff < cfg.RetryBackoff:
+		return nil, fmt.Errorf("planner: need 0 < RetryBackoff (%s) <= MaxRetryBackoff (%s)", cfg.RetryBackoff, cfg.MaxRetryBackoff)
+	}
+	s := &Service{cfg: cfg, nc: deps.NC, js: deps.JS, log: deps.Log, tp: deps.Tracer, clock: deps.Clock}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("service", "planner")
+	if s.tp == nil {
+		s.tp = noop.NewTracerProvider()
+	}
+	s.tracer = s.tp.Tracer("rollwave/planner")
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	reg := deps.Metrics
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.planning = &planning{inventory: discoveryClient{nc: deps.NC, timeout: cfg.DiscoveryTimeout}, clock: s.clock}
+	return s, nil
+}
+
+// Name returns "planner".
+func (s *Service) Name() string { return "planner" }
+
+// Start makes the streams and the planner's consumer, answers previews
+// and consumes deploy requests in the background until Stop.
+func (s *Service) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("planner: already started")
+	}
+	if err := natsx.EnsureStreams(ctx, s.js, contracts.Streams(), 1); err != nil {
+		return fmt.Errorf("planner: %w", err)
+	}
+	iter, err := s.subscribe(ctx)
+	if err != nil {
+		return fmt.Errorf("planner: %w", err)
+	}
+	server := natsx.NewServer(s.nc, "planner", natsx.WithTracer(s.tp), natsx.WithLogger(s.log))
+	if err := server.Handle(previewHandler(s.planning)); err != nil {
+		iter.Stop()
+		return fmt.Errorf("planner: %w", err)
+	}
+	// The work outlives Start's context; Stop ends it.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.started, s.iter, s.server, s.cancel, s.done = true, iter, server, cancel, make(chan struct{})
+	go s.run(runCtx, iter)
+	s.log.Info("planner started", "consumer", contracts.PlannerConsumer().Durable)
+	return nil
+}
+
+func (s *Service) subscribe(ctx context.Context) (jetstream.MessagesContext, error) {
+	cons, err := natsx.EnsureConsumer(ctx, s.js, contracts.PlannerConsumer())
+	if err != nil {
+		return nil, err
+	}
+	iter, err := cons.Messages(jetstream.PullMaxMessages(pullBuffer))
+	if err != nil {
+		return nil, fmt.Errorf("consume deploy requests: %w", err)
+	}
+	return iter, nil
+}
+
+// Stop stops taking requests: previews drain, the consumer stops pulling
+// and the requests already pulled are planned. When ctx ends first, work
+// in flight is cancelled and what remains is handed back to the stream
+// for another planner.
+func (s *Service) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.started || s.stopping {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopping = true
+	s.server.Close()
+	s.iter.Drain()
+	done, cancel := s.done, s.cancel
+	s.mu.Unlock()
+
+	select {
+	case <-done:
+		cancel()
+		s.log.Info("planner stopped")
+		return nil
+	case <-ctx.Done():
+		cancel()
+		<-done
+		return fmt.Errorf("planner: stop: %w", ctx.Err())
+	}
+}
+
+// run consumes until Stop, subscribing again if the subscription ends on
+// its own, so that a deleted consumer or a lost server does not leave a
+// running planner that plans nothing.
+func (s *Service) run(ctx context.Context, iter jetstream.MessagesContext) {
+	defer close(s.done)
+	for {
+		s.consume(ctx, iter)
+		s.mu.Lock()
+		stopping := s.stopping
+		s.mu.Unlock()
+		if stopping {
+			return
+		}
+		s.log.Error("deploy request subscription ended; subscribing again", "in", resubscribeDelay)
+		select {
+		case <-s.clock.After(resubscribeDelay):
+		case <-ctx.Done():
+			return
+		}
+		sctx, cancel := context.WithTimeout(ctx, publishTimeout)
+		next, err := s.subscribe(sctx)
+		cancel()
+		if err != nil {
+			s.log.Error("subscribe to deploy requests", "err", err)
+			iter = closedIter{}
+			continue
+		}
+		s.mu.Lock()
+		if s.stopping {
+			s.mu.Unlock()
+			next.Stop()
+			return
+		}
+		s.iter, iter = next, next
+		s.mu.Unlock()
+	}
+}
+
+func (s *Service) consume(ctx context.Context, iter jetstream.MessagesContext) {
+	for {
+		// The context ends only when Stop runs out of time; without it a
+		// drain that never completes would hold Stop forever.
+		msg, err := iter.Next(jetstream.NextContext(ctx))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgIteratorClosed), ctx.Err() != nil && err != nil:
+			return
+		case err != nil:
+			s.log.Warn("receive deploy request", "err", err)
+			continue
+		}
+		if ctx.Err() != nil {
+			// Stopping past its deadline: hand the request back at once.
+			_ = msg.Nak()
+			continue
+		}
+		s.handle(ctx, msg)
+	}
+}
+
+// closedIter stands in for a subscription that could not be made.
+type closedIter struct{}
+
+func (closedIter) Next(...jetstream.NextOpt) (jetstream.Msg, error) {
+	return nil, jetstream.ErrMsgIteratorClosed
+}
+func (closedIter) Stop()  {}
+func (closedIter) Drain() {}
+
+// retryDelay is the delay before delivery n+1 of a request whose inventory
+// could not be read: base doubling with each delivery, capped.
+func retryDelay(delivered uint64, base, limit time.Duration) time.Duration {
+	d := base
+	for i := uint64(1); i < delivered && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}

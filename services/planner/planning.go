@@ -1,0 +1,155 @@
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-kit/kit/endpoint"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/services/planner/internal/plan"
+)
+
+// inventory reads one environment's hosts.
+type inventory interface {
+	Targets(ctx context.Context, env, app string) (contracts.Environment, error)
+}
+
+// discoveryClient asks the discovery service over NATS.
+type discoveryClient struct {
+	nc      *nats.Conn
+	timeout time.Duration
+}
+
+func (d discoveryClient) Targets(ctx context.Context, env, app string) (contracts.Environment, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	e, err := natsx.Request[contracts.Environment](ctx, d.nc, contracts.APIDiscoveryTargets, contracts.TargetsQuery{Environment: env, App: app})
+	if err != nil {
+		return contracts.Environment{}, fmt.Errorf("inventory of environment %s: %w", env, err)
+	}
+	return e, nil
+}
+
+// planning resolves requests into plans: the inventory lookup around the
+// pure plan.Build. The consumer and previews share it.
+type planning struct {
+	inventory inventory
+	clock     clock.Clock
+}
+
+// plan returns the plan, or the reasons the request cannot be planned, or
+// an error when the inventory could not be read, which may pass.
+func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contracts.Plan, contracts.FieldErrors, error) {
+	// Static problems first: they need no inventory, and an invalid
+	// environment name must not reach a query.
+	if err := req.Validate(); err != nil {
+		return contracts.Plan{}, reasonsOf(err), nil
+	}
+	env, err := p.inventory.Targets(ctx, req.Environment, req.App)
+	switch {
+	case contracts.IsCode(err, contracts.CodeNotFound):
+		return contracts.Plan{}, contracts.FieldErrors{{Field: "environment",
+			Message: fmt.Sprintf("unknown environment %q", req.Environment)}}, nil
+	case err != nil:
+		return contracts.Plan{}, nil, err
+	}
+	pl, err := plan.Build(req, env, p.clock.Now())
+	if err != nil {
+		return contracts.Plan{}, reasonsOf(err), nil
+	}
+	return pl, nil, nil
+}
+
+func reasonsOf(err error) contracts.FieldErrors {
+	if fe := contracts.AsFieldErrors(err); fe != nil {
+		return fe
+	}
+	return contracts.FieldErrors{{Message: contracts.AsError(err).Message}}
+}
+
+// previewer answers plan previews: what the planner would decide for a
+// request, without publishing anything.
+type previewer interface {
+	Preview(ctx context.Context, req contracts.DeployRequest) (contracts.PreviewReply, error)
+}
+
+// previewID stands in for the id of a request previewed without one.
+const previewID = "preview"
+
+// Preview plans req against the current inventory. A request without an
+// id is previewed as rollout "preview". Rejections are answers (Reasons);
+// only an unreadable inventory is an error.
+func (p *planning) Preview(ctx context.Context, req contracts.DeployRequest) (contracts.PreviewReply, error) {
+	if req.ID == "" {
+		req.ID = previewID
+	}
+	pl, reasons, err := p.plan(ctx, req)
+	switch {
+	case err != nil:
+		return contracts.PreviewReply{}, err
+	case reasons != nil:
+		return contracts.PreviewReply{Reasons: reasons}, nil
+	}
+	return contracts.PreviewReply{Plan: &pl}, nil
+}
+
+// makePreviewEndpoint adapts a previewer to a go-kit endpoint.
+func makePreviewEndpoint(p previewer) endpoint.Endpoint {
+	return func(ctx context.Context, request any) (any, error) {
+		req, ok := request.(contracts.DeployRequest)
+		if !ok {
+			return nil, fmt.Errorf("preview endpoint: unexpected request %T", request)
+		}
+		return p.Preview(ctx, req)
+	}
+}
+
+// previewHandler serves previews on rollwave.api.planner.preview.
+func previewHandler(p previewer) natsx.Handler {
+	return natsx.Handler{
+		Subject:  contracts.APIPlannerPreview,
+		Decode:   natsx.DecodeJSON[contracts.DeployRequest](),
+		Endpoint: makePreviewEndpoint(p),
+	}
+}
+
+// Outcomes of a deploy request, the label of rollwave_planner_requests_total.
+const (
+	outcomePlanned  = "planned"
+	outcomeRejected = "rejected"
+	outcomeRetried  = "retried"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rollwave_planner_requests_total",
+		Help: "Deploy requests handled by the planner, by outcome: planned, rejected, or retried (inventory unavailable or publish failed; counted per delivery).",
+	}, []string{"outcome"})
+	if err := reg.Register(requests); err != nil {
+		// A second planner in the same process shares the first one's counter.
+		var are prometheus.AlreadyRegisteredError
+		if !errors.As(err, &are) {
+			return nil, fmt.Errorf("planner: register metrics: %w", err)
+		}
+		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
+		if !ok {
+			return nil, fmt.Errorf("planner: register metrics: %w", err)
+		}
+		requests = existing
+	}
+	for _, o := range []string{outcomePlanned, outcomeRejected, outcomeRetried} {
+		requests.WithLabelValues(o)
+	}
+	return &metrics{requests: requests}, nil
+}

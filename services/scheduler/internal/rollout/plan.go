@@ -1,0 +1,77 @@
+package rollout
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// ValidatePlan checks that a plan can be run: names that go into subjects
+// are subject tokens, every host of a batch is described in Hosts and
+// appears once, every phase check is defined, and the failure policy is
+// known. It returns every problem at once, each naming its field.
+func ValidatePlan(p contracts.Plan) error {
+	var fe contracts.FieldErrors
+	if !contracts.ValidToken(p.Rollout) {
+		fe.Add("rollout", "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", p.Rollout)
+	}
+	if !contracts.ValidToken(p.Environment) {
+		fe.Add("environment", "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", p.Environment)
+	}
+	if p.App == "" {
+		fe.Add("app", "is required")
+	}
+	if p.Version == "" {
+		fe.Add("version", "is required")
+	}
+	if p.MaxFailed < 0 {
+		fe.Add("max_failed", "must be 0 or more, got %d", p.MaxFailed)
+	}
+	switch p.OnFailure {
+	case "", contracts.OnFailurePause, contracts.OnFailureAbort:
+	default:
+		fe.Add("on_failure", "must be pause or abort, got %q", p.OnFailure)
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
+		h := p.Hosts[name]
+		field := fmt.Sprintf("hosts[%q]", name)
+		if h.Name != "" && h.Name != name {
+			fe.Add(field+".name", "must match its key %q, got %q", name, h.Name)
+		}
+		if h.Pool != "" && !contracts.ValidToken(h.Pool) {
+			fe.Add(field+".pool", "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", h.Pool)
+		}
+	}
+	seen := map[string]string{}
+	for pi, ph := range p.Phases {
+		field := fmt.Sprintf("phases[%d]", pi)
+		if ph.Name == "" {
+			fe.Add(field+".name", "is required")
+		}
+		for ci, c := range ph.Checks {
+			if _, ok := p.Checks[c]; !ok {
+				fe.Add(fmt.Sprintf("%s.checks[%d]", field, ci), "names check %q, which the plan does not define", c)
+			}
+		}
+		for bi, batch := range ph.Batches {
+			for hi, host := range batch {
+				hf := fmt.Sprintf("%s.batches[%d][%d]", field, bi, hi)
+				if host == "" {
+					fe.Add(hf, "is empty")
+					continue
+				}
+				if _, ok := p.Hosts[host]; !ok {
+					fe.Add(hf, "names host %q, which is not in hosts", host)
+				}
+				if prev, dup := seen[host]; dup {
+					fe.Add(hf, "host %q already appears at %s", host, prev)
+					continue
+				}
+				seen[host] = hf
+			}
+		}
+	}
+	return fe.Err()
+}

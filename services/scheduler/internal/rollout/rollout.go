@@ -1,0 +1,214 @@
+// Package rollout is the scheduler's state machine for one rollout. It is
+// pure: Step takes the rollout, one input and the current time and returns
+// the next rollout and the effects (events to emit, host actions to
+// dispatch, phases that ended) for the service loop to carry out. Nothing
+// here does I/O or reads a clock, so every transition is table-testable and
+// replaying the same inputs gives the same events.
+package rollout
+
+import (
+	"time"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// StateNew is the state of a rollout the scheduler has not seen yet.
+const StateNew contracts.State = ""
+
+// ActorScheduler is the actor of transitions the scheduler makes itself.
+const ActorScheduler = "scheduler"
+
+// ActorUnknown is the actor recorded for a control command that names none.
+const ActorUnknown = "unknown"
+
+// HostStatus is where one host of a rollout stands.
+type HostStatus string
+
+const (
+	HostPending   HostStatus = "pending"
+	HostRunning   HostStatus = "running"
+	HostSucceeded HostStatus = "succeeded"
+	HostFailed    HostStatus = "failed"
+)
+
+// PhaseState is where one phase of a rollout stands.
+type PhaseState string
+
+const (
+	PhasePending   PhaseState = "pending"
+	PhaseRunning   PhaseState = "running"
+	PhaseCompleted PhaseState = "completed"
+	// PhaseStopped is a phase that was running when the rollout ended
+	// (aborted or failed).
+	PhaseStopped PhaseState = "stopped"
+)
+
+// Host is one host of a rollout, in plan order.
+type Host struct {
+	Name  string
+	Phase int
+	// Batch is the batch number within the phase, from 1.
+	Batch    int
+	Status   HostStatus
+	Attempt  int
+	ActionID string
+	Error    string
+	// DispatchedAt is when the action was dispatched, FinishedAt when its
+	// result was applied (scheduler time).
+	DispatchedAt time.Time
+	FinishedAt   time.Time
+}
+
+// Phase is the progress of one phase of the plan.
+type Phase struct {
+	State     PhaseState
+	StartedAt time.Time
+	EndedAt   time.Time
+}
+
+// Rollout is the scheduler's state of one rollout. Step treats it as a
+// value: Hosts and Phases are copied before they are changed, so the
+// rollout passed to Step stays valid and unchanged.
+type Rollout struct {
+	Plan  contracts.Plan
+	State contracts.State
+	// Order is the arrival order of the planned event (its stream
+	// sequence); waiting rollouts of an environment start in this order.
+	Order uint64
+	// Admitted is set once the rollout has started; a paused rollout that
+	// was never admitted goes back to the queue when resumed.
+	Admitted bool
+	// Reason and Actor describe the last transition.
+	Reason string
+	Actor  string
+	// WaitReason is the reason of the last queued event, so that a
+	// rollout is reported as waiting again only when the reason changes.
+	WaitReason string
+	// Seq is the number of the last event emitted for the rollout.
+	Seq int64
+	// Phase is the index of the current phase; len(Plan.Phases) once all
+	// phases are done.
+	Phase int
+	// Batch is the number of the current batch within the phase, from 1;
+	// 0 before the phase's first batch.
+	Batch int
+	// FailedBase is Counts.Failed when the rollout was last resumed: the
+	// failure budget counts failures after it.
+	FailedBase int
+	Counts     contracts.Counts
+	Hosts      []Host
+	Phases     []Phase
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// ID returns the rollout id.
+func (r Rollout) ID() string { return r.Plan.Rollout }
+
+// Environment returns the environment the rollout deploys to.
+func (r Rollout) Environment() string { return r.Plan.Environment }
+
+// Active reports whether the rollout holds its environment: it has started
+// and has not ended. One rollout at a time may be active per environment.
+func (r Rollout) Active() bool {
+	return r.Admitted && (r.State == contracts.StateRunning || r.State == contracts.StatePaused)
+}
+
+// CurrentPhase returns the index of the phase shown to users: the current
+// one, or the last one once the rollout went past it.
+func (r Rollout) CurrentPhase() int {
+	if n := len(r.Plan.Phases); r.Phase >= n && n > 0 {
+		return n - 1
+	}
+	return r.Phase
+}
+
+// Summary returns the rollout without per-host detail.
+func (r Rollout) Summary() contracts.RolloutSummary {
+	return contracts.RolloutSummary{
+		Rollout:     r.ID(),
+		App:         r.Plan.App,
+		Version:     r.Plan.Version,
+		Environment: r.Plan.Environment,
+		State:       r.State,
+		Reason:      r.Reason,
+		Phase:       r.CurrentPhase(),
+		Counts:      r.Counts,
+		CreatedAt:   FormatTime(r.CreatedAt),
+		UpdatedAt:   FormatTime(r.UpdatedAt),
+	}
+}
+
+// FormatTime renders an instant as the API shows it, "" for the zero time.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// batchRange returns the positions in Hosts of a batch (phase index,
+// batch number from 1), or ok=false when there is no such batch.
+func (r Rollout) batchRange(phase, batch int) (from, to int, ok bool) {
+	if phase < 0 || phase >= len(r.Plan.Phases) {
+		return 0, 0, false
+	}
+	batches := r.Plan.Phases[phase].Batches
+	if batch < 1 || batch > len(batches) {
+		return 0, 0, false
+	}
+	for p := 0; p < phase; p++ {
+		for _, b := range r.Plan.Phases[p].Batches {
+			from += len(b)
+		}
+	}
+	for b := 0; b < batch-1; b++ {
+		from += len(batches[b])
+	}
+	return from, from + len(batches[batch-1]), true
+}
+
+// hostIndex finds a host by the phase and batch its action was dispatched
+// in; -1 when the rollout has no such host there.
+func (r Rollout) hostIndex(phase, batch int, name string) int {
+	from, to, ok := r.batchRange(phase, batch)
+	if !ok || to > len(r.Hosts) {
+		return -1
+	}
+	for i := from; i < to; i++ {
+		if r.Hosts[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// PhaseHosts lists the hosts of a phase in plan order.
+func (r Rollout) PhaseHosts(phase int) []string {
+	var hosts []string
+	for _, b := range r.Plan.Phases[phase].Batches {
+		hosts = append(hosts, b...)
+	}
+	return hosts
+}
+
+// View returns the rollout with its phases and hosts as the API shows it.
+func (r Rollout) View() contracts.RolloutView {
+	v := contracts.RolloutView{RolloutSummary: r.Summary(), RequestedBy: r.Plan.RequestedBy, Phases: []contracts.PhaseView{}}
+	for pi, ph := range r.Plan.Phases {
+		pv := contracts.PhaseView{Index: pi, Name: ph.Name, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
+		if pi < len(r.Phases) {
+			pv.State = string(r.Phases[pi].State)
+		}
+		v.Phases = append(v.Phases, pv)
+	}
+	for _, h := range r.Hosts {
+		if h.Phase < 0 || h.Phase >= len(v.Phases) {
+			continue
+		}
+		v.Phases[h.Phase].Hosts = append(v.Phases[h.Phase].Hosts, contracts.HostView{
+			Name: h.Name, Batch: h.Batch, State: string(h.Status), Attempt: h.Attempt, Error: h.Error,
+		})
+	}
+	return v
+}

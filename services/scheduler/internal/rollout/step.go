@@ -1,0 +1,376 @@
+package rollout
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// Step applies one input to a rollout at time now. It returns the next
+// rollout and the effects to carry out, in order. An input that the table
+// does not allow in the rollout's state returns an invalid_state error and
+// the rollout unchanged. Inputs that change nothing (a duplicate result, a
+// result for an action the rollout never dispatched, a queued verdict with
+// the same reason) return the rollout unchanged and no effects.
+func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
+	kind, err := in.Kind()
+	if err != nil {
+		return r, nil, err
+	}
+	row, ok := lookup(kind, r.State)
+	if !ok {
+		return r, nil, notAllowed(kind, r)
+	}
+	s := &stepper{r: r, now: now}
+	switch kind {
+	case KindPlanned:
+		err = s.planned(*in.Planned)
+	case KindAdmission:
+		err = s.admission(*in.Admission)
+	case KindResult:
+		err = s.result(*in.Result)
+	case KindPause:
+		s.pause(*in.Command)
+	case KindResume:
+		s.resume(*in.Command)
+	case KindAbort:
+		s.abort(*in.Command)
+	}
+	if err != nil {
+		return r, nil, err
+	}
+	if !s.changed {
+		return r, nil, nil
+	}
+	if !slices.Contains(row.To, s.r.State) {
+		// The table and the code below disagree: a bug, never an input.
+		return r, nil, contracts.Errorf(contracts.CodeInternal, "%s moved rollout %s from %s to %s, which the table does not allow",
+			kind, r.ID(), r.State, s.r.State)
+	}
+	s.r.UpdatedAt = now
+	return s.r, s.effects, nil
+}
+
+func notAllowed(k Kind, r Rollout) error {
+	if k == KindPlanned {
+		return contracts.Errorf(contracts.CodeInvalidState, "rollout %s already exists (%s)", r.ID(), r.State)
+	}
+	if r.State == StateNew {
+		return contracts.Errorf(contracts.CodeInvalidState, "%s is not allowed before the rollout is planned", k)
+	}
+	return contracts.Errorf(contracts.CodeInvalidState, "%s is not allowed: rollout %s is %s", k, r.ID(), r.State)
+}
+
+// stepper accumulates the effects of one step.
+type stepper struct {
+	r       Rollout
+	now     time.Time
+	effects []Effect
+	changed bool
+	// hostsCopied and phasesCopied record that the slices were copied in
+	// this step, so the caller's rollout is never written through.
+	hostsCopied, phasesCopied bool
+}
+
+func (s *stepper) hosts() []Host {
+	if !s.hostsCopied {
+		s.r.Hosts = slices.Clone(s.r.Hosts)
+		s.hostsCopied = true
+	}
+	return s.r.Hosts
+}
+
+func (s *stepper) phases() []Phase {
+	if !s.phasesCopied {
+		s.r.Phases = slices.Clone(s.r.Phases)
+		s.phasesCopied = true
+	}
+	return s.r.Phases
+}
+
+// emit records an event with the rollout's reference, next sequence number,
+// current state and counts.
+func (s *stepper) emit(t contracts.EventType, e contracts.Event) {
+	s.changed = true
+	s.r.Seq++
+	e.Rollout = s.r.Plan.Rollout
+	e.Environment = s.r.Plan.Environment
+	e.App = s.r.Plan.App
+	e.Version = s.r.Plan.Version
+	e.Seq = s.r.Seq
+	e.State = s.r.State
+	if e.Actor == "" {
+		e.Actor = ActorScheduler
+	}
+	counts := s.r.Counts
+	e.Counts = &counts
+	s.effects = append(s.effects, Emit{Type: t, Event: e})
+}
+
+func (s *stepper) planned(p Planned) error {
+	if err := ValidatePlan(p.Plan); err != nil {
+		return err
+	}
+	plan := p.Plan
+	if plan.OnFailure == "" {
+		plan.OnFailure = contracts.OnFailurePause
+	}
+	r := Rollout{
+		Plan:      plan,
+		State:     queued,
+		Order:     p.Order,
+		Actor:     ActorScheduler,
+		CreatedAt: s.now,
+		Phases:    make([]Phase, len(plan.Phases)),
+	}
+	for pi, ph := range plan.Phases {
+		r.Phases[pi] = Phase{State: PhasePending}
+		for bi, batch := range ph.Batches {
+			for _, name := range batch {
+				r.Hosts = append(r.Hosts, Host{Name: name, Phase: pi, Batch: bi + 1, Status: HostPending})
+			}
+		}
+	}
+	r.Counts = contracts.Counts{Total: len(r.Hosts), Pending: len(r.Hosts)}
+	s.r = r
+	s.hostsCopied, s.phasesCopied = true, true
+	s.changed = true
+	return nil
+}
+
+func (s *stepper) admission(a Admission) error {
+	if !a.Allowed {
+		if a.Reason == "" {
+			return contracts.Invalid("reason", "is required when admission is refused")
+		}
+		if a.Reason == s.r.WaitReason {
+			return nil
+		}
+		s.r.WaitReason = a.Reason
+		s.r.Reason = a.Reason
+		s.r.Actor = ActorScheduler
+		var until *time.Time
+		if a.Until != nil {
+			u := a.Until.UTC()
+			until = &u
+		}
+		s.emit(contracts.EventQueued, contracts.Event{Reason: a.Reason, Until: until})
+		return nil
+	}
+	s.r.Admitted = true
+	s.r.State = running
+	s.r.Reason, s.r.WaitReason, s.r.Actor = "", "", ActorScheduler
+	s.emit(contracts.EventStarted, contracts.Event{})
+	s.advance()
+	return nil
+}
+
+func (s *stepper) result(res contracts.HostResult) error {
+	if res.Rollout != s.r.ID() {
+		return contracts.Invalid("rollout", "result for rollout %q applied to rollout %q", res.Rollout, s.r.ID())
+	}
+	if res.Status != contracts.ResultSucceeded && res.Status != contracts.ResultFailed {
+		return contracts.Invalid("status", "must be succeeded or failed, got %q", res.Status)
+	}
+	i := s.r.hostIndex(res.Phase.Index, res.Batch, res.Host)
+	if i < 0 {
+		return nil // not an action of this rollout: ignored
+	}
+	h := s.r.Hosts[i]
+	if h.Status != HostRunning || h.ActionID != res.ActionID || h.Attempt != res.Attempt {
+		return nil // a duplicate, or a result for an attempt not in flight
+	}
+	h.FinishedAt = s.now
+	h.Error = res.Error
+	s.r.Counts.Running--
+	if res.Status == contracts.ResultSucceeded {
+		h.Status = HostSucceeded
+		s.r.Counts.Succeeded++
+	} else {
+		h.Status = HostFailed
+		s.r.Counts.Failed++
+	}
+	s.hosts()[i] = h
+
+	var took contracts.Duration
+	if d := res.FinishedAt.Sub(res.StartedAt); !res.StartedAt.IsZero() && d > 0 {
+		took = contracts.Duration(d)
+	}
+	typ := contracts.EventHostSucceeded
+	if h.Status == HostFailed {
+		typ = contracts.EventHostFailed
+	}
+	s.emit(typ, contracts.Event{
+		Phase: s.phaseRef(h.Phase),
+		Batch: h.Batch,
+		Host: &contracts.HostOutcome{
+			Name: h.Name, Attempt: h.Attempt, Status: res.Status, Error: res.Error,
+			Duration: took, Checks: res.Checks, Executor: res.Executor,
+		},
+	})
+	if s.r.State != running {
+		return nil // recorded; a paused or ended rollout dispatches nothing
+	}
+	if h.Status == HostFailed && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+		s.thresholdCrossed()
+		return nil
+	}
+	if s.r.Counts.Running == 0 {
+		s.advance()
+	}
+	return nil
+}
+
+func (s *stepper) thresholdCrossed() {
+	reason := fmt.Sprintf("failure threshold crossed: %d failed, %d tolerated", s.r.Counts.Failed-s.r.FailedBase, s.r.Plan.MaxFailed)
+	s.r.Reason, s.r.Actor = reason, ActorScheduler
+	if s.r.Plan.OnFailure == contracts.OnFailureAbort {
+		s.r.State = failed
+		s.emit(contracts.EventFailed, contracts.Event{Reason: reason})
+		s.stopPhase()
+		return
+	}
+	s.r.State = paused
+	s.emit(contracts.EventPaused, contracts.Event{Reason: reason})
+}
+
+func (s *stepper) pause(c Command) {
+	s.r.State = paused
+	s.r.Reason, s.r.Actor = c.Reason, actor(c)
+	s.emit(contracts.EventPaused, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
+}
+
+func (s *stepper) resume(c Command) {
+	s.r.Reason, s.r.Actor = c.Reason, actor(c)
+	if !s.r.Admitted {
+		// Never started: back to its place in the queue, and report why it
+		// waits again once it is looked at.
+		s.r.State = queued
+		s.r.WaitReason = ""
+		s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
+		return
+	}
+	s.r.State = running
+	s.r.FailedBase = s.r.Counts.Failed
+	s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
+	if s.r.Counts.Running == 0 {
+		s.advance()
+	}
+}
+
+func (s *stepper) abort(c Command) {
+	s.r.State = aborted
+	s.r.Reason, s.r.Actor = c.Reason, actor(c)
+	s.emit(contracts.EventAborted, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
+	s.stopPhase()
+}
+
+func actor(c Command) string {
+	if a := strings.TrimSpace(c.Actor); a != "" {
+		return a
+	}
+	return ActorUnknown
+}
+
+// advance moves a running rollout whose current batch is done to the next
+// batch, the next phase, or completion.
+func (s *stepper) advance() {
+	phases := s.r.Plan.Phases
+	for {
+		if s.r.Phase >= len(phases) {
+			s.r.State = completed
+			s.r.Reason, s.r.Actor = "", ActorScheduler
+			s.emit(contracts.EventCompleted, contracts.Event{})
+			return
+		}
+		p := s.r.Phase
+		ref := s.phaseRef(p)
+		if s.r.Phases[p].State == PhasePending {
+			s.phases()[p] = Phase{State: PhaseRunning, StartedAt: s.now}
+			s.emit(contracts.EventPhaseStarted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
+		}
+		if s.r.Batch < len(phases[p].Batches) {
+			s.r.Batch++
+			if s.dispatchBatch(p, s.r.Batch) {
+				return
+			}
+			continue // an empty batch: go on to the next
+		}
+		ph := s.phases()
+		ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now
+		s.emit(contracts.EventPhaseCompleted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
+		s.effects = append(s.effects, PhaseEnded{Phase: *ref, State: PhaseCompleted, StartedAt: ph[p].StartedAt, EndedAt: s.now})
+		s.r.Phase++
+		s.r.Batch = 0
+	}
+}
+
+// dispatchBatch emits batch_started and one action per host; false when
+// the batch has no hosts.
+func (s *stepper) dispatchBatch(phase, batch int) bool {
+	from, to, _ := s.r.batchRange(phase, batch)
+	if from == to {
+		return false
+	}
+	ref := s.phaseRef(phase)
+	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: slices.Clone(s.r.Plan.Phases[phase].Batches[batch-1])})
+	hosts := s.hosts()
+	for i := from; i < to; i++ {
+		h := &hosts[i]
+		h.Status = HostRunning
+		h.Attempt = 1
+		h.ActionID = contracts.ActionID(s.r.ID(), phase, h.Name, h.Attempt)
+		h.DispatchedAt = s.now
+		h.Error = ""
+		s.r.Counts.Running++
+		s.r.Counts.Pending--
+		s.effects = append(s.effects, s.dispatch(*ref, batch, *h))
+	}
+	return true
+}
+
+func (s *stepper) dispatch(ref contracts.PhaseRef, batch int, h Host) Dispatch {
+	plan := s.r.Plan
+	ph := plan.Hosts[h.Name]
+	var checks []contracts.NamedCheck
+	for _, name := range plan.Phases[ref.Index].Checks {
+		checks = append(checks, contracts.NamedCheck{Name: name, Spec: plan.Checks[name]})
+	}
+	pool := ph.Pool
+	if pool == "" {
+		pool = contracts.DefaultPool
+	}
+	return Dispatch{Pool: pool, Action: contracts.HostAction{
+		ID:              h.ActionID,
+		Rollout:         plan.Rollout,
+		Environment:     plan.Environment,
+		App:             plan.App,
+		Version:         plan.Version,
+		PreviousVersion: ph.PreviousVersion,
+		Phase:           ref,
+		Batch:           batch,
+		Attempt:         h.Attempt,
+		Host:            contracts.ActionHost{Name: h.Name, Address: ph.Address, Params: ph.Params},
+		Driver:          ph.Driver,
+		Checks:          checks,
+		Params:          plan.Params,
+	}}
+}
+
+// stopPhase ends the running phase when the rollout ends before it does.
+func (s *stepper) stopPhase() {
+	p := s.r.Phase
+	if p >= len(s.r.Phases) || s.r.Phases[p].State != PhaseRunning {
+		return
+	}
+	ph := s.phases()
+	ph[p].State, ph[p].EndedAt = PhaseStopped, s.now
+	s.effects = append(s.effects, PhaseEnded{Phase: *s.phaseRef(p), State: PhaseStopped, StartedAt: ph[p].StartedAt, EndedAt: s.now})
+}
+
+func (s *stepper) phaseRef(p int) *contracts.PhaseRef {
+	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name}
+}

@@ -1,0 +1,148 @@
+package rollout
+
+import (
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// inputFor builds a well-formed input of a kind for the rollout m holds.
+func inputFor(t *testing.T, m *machine, k Kind) Input {
+	switch k {
+	case KindPlanned:
+		return Input{Planned: &Planned{Plan: plan3(0, contracts.OnFailurePause), Order: 2}}
+	case KindAdmission:
+		return Input{Admission: &Admission{Allowed: true}}
+	case KindResult:
+		for _, h := range m.r.Hosts {
+			if h.Status == HostRunning {
+				return Input{Result: m.resultFor(h.Name, true)}
+			}
+		}
+		// Nothing in flight: a result for h1 as if it had been dispatched.
+		return Input{Result: &contracts.HostResult{ActionID: contracts.ActionID("r1", 0, "h1", 1), Rollout: "r1",
+			Environment: "prod", Host: "h1", Phase: contracts.PhaseRef{Index: 0, Name: "canary"}, Batch: 1, Attempt: 1,
+			Status: contracts.ResultSucceeded}}
+	case KindPause:
+		return Input{Command: &Command{Verb: contracts.VerbPause, Actor: "alice"}}
+	case KindResume:
+		return Input{Command: &Command{Verb: contracts.VerbResume, Actor: "alice"}}
+	case KindAbort:
+		return Input{Command: &Command{Verb: contracts.VerbAbort, Actor: "alice"}}
+	}
+	t.Fatalf("unknown kind %q", k)
+	return Input{}
+}
+
+// TestEveryStateInputPair applies every input kind in every state and
+// checks the outcome against a hand-written matrix, and the matrix against
+// the transition table.
+func TestEveryStateInputPair(t *testing.T) {
+	const refused = contracts.State("refused")
+	var (
+		q, r, p = contracts.StateQueued, contracts.StateRunning, contracts.StatePaused
+		c, f, a = contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted
+		x       = refused
+	)
+	// want[state][kind] is the state after the input, or refused.
+	want := map[contracts.State]map[Kind]contracts.State{
+		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x},
+		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a},
+		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a},
+		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a},
+		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x},
+		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x},
+		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x},
+	}
+	pairs := 0
+	for _, st := range States {
+		for _, k := range Kinds {
+			wantState, ok := want[st][k]
+			if !ok {
+				t.Fatalf("matrix misses (%q, %s)", st, k)
+			}
+			pairs++
+			t.Run(string(st)+"/"+string(k), func(t *testing.T) {
+				if got := Allowed(k, st); got != (wantState != refused) {
+					t.Fatalf("table allows = %v, matrix says %v", got, wantState != refused)
+				}
+				m := inState(t, st)
+				before := m.r
+				snapshotHosts := slices.Clone(before.Hosts)
+				in := inputFor(t, m, k)
+				next, eff, err := Step(m.r, in, t0.Add(50*time.Second))
+				if wantState == refused {
+					if !contracts.IsCode(err, contracts.CodeInvalidState) {
+						t.Fatalf("err = %v, want invalid_state", err)
+					}
+					if eff != nil || !reflect.DeepEqual(next, before) {
+						t.Fatalf("refused input changed the rollout or had effects")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("step: %v", err)
+				}
+				if next.State != wantState {
+					t.Fatalf("state = %q, want %q", next.State, wantState)
+				}
+				row, _ := lookup(k, st)
+				if len(eff) > 0 && !slices.Contains(row.To, next.State) {
+					t.Fatalf("state %q is not in the table's targets %v", next.State, row.To)
+				}
+				if !reflect.DeepEqual(before.Hosts, snapshotHosts) {
+					t.Fatalf("Step wrote through to the caller's hosts")
+				}
+			})
+		}
+	}
+	if pairs != len(States)*len(Kinds) {
+		t.Fatalf("tested %d pairs, want %d", pairs, len(States)*len(Kinds))
+	}
+}
+
+func TestInputKind(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Input
+		want Kind
+		err  bool
+	}{
+		{"none", Input{}, "", true},
+		{"two", Input{Admission: &Admission{}, Command: &Command{Verb: contracts.VerbPause}}, "", true},
+		{"bad verb", Input{Command: &Command{Verb: "explode"}}, "", true},
+		{"pause", Input{Command: &Command{Verb: contracts.VerbPause}}, KindPause, false},
+		{"resume", Input{Command: &Command{Verb: contracts.VerbResume}}, KindResume, false},
+		{"abort", Input{Command: &Command{Verb: contracts.VerbAbort}}, KindAbort, false},
+		{"result", Input{Result: &contracts.HostResult{}}, KindResult, false},
+		{"planned", Input{Planned: &Planned{}}, KindPlanned, false},
+		{"admission", Input{Admission: &Admission{}}, KindAdmission, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.in.Kind()
+			if (err != nil) != tt.err || got != tt.want {
+				t.Fatalf("Kind() = %q, %v; want %q, err %v", got, err, tt.want, tt.err)
+			}
+			if err != nil && !contracts.IsCode(err, contracts.CodeInvalid) {
+				t.Fatalf("err = %v, want invalid_request", err)
+			}
+		})
+	}
+}
+
+func TestTableTargetsAreStates(t *testing.T) {
+	for _, row := range Table {
+		if !slices.Contains(Kinds, row.Input) {
+			t.Errorf("row input %q is not a kind", row.Input)
+		}
+		for _, s := range append(slices.Clone(row.From), row.To...) {
+			if !slices.Contains(States, s) {
+				t.Errorf("row %s names unknown state %q", row.Input, s)
+			}
+		}
+	}
+}

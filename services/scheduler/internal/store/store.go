@@ -1,0 +1,574 @@
+// Package store is the scheduler's SQLite read model: rollouts with their
+// plan and trace context, per-host and per-phase progress, the stream
+// sequence applied from each input stream, and the outbox of messages
+// committed but not yet acknowledged by JetStream. Everything one batch of
+// inputs changes is written in one transaction (Commit), so after a crash
+// the scheduler resumes from a consistent state.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/sqlitedb"
+	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
+)
+
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS rollouts (
+		id TEXT PRIMARY KEY,
+		environment TEXT NOT NULL,
+		app TEXT NOT NULL,
+		version TEXT NOT NULL,
+		state TEXT NOT NULL,
+		reason TEXT NOT NULL DEFAULT '',
+		actor TEXT NOT NULL DEFAULT '',
+		wait_reason TEXT NOT NULL DEFAULT '',
+		admitted INTEGER NOT NULL DEFAULT 0,
+		queue_order INTEGER NOT NULL,
+		seq INTEGER NOT NULL DEFAULT 0,
+		phase INTEGER NOT NULL DEFAULT 0,
+		batch INTEGER NOT NULL DEFAULT 0,
+		phase_count INTEGER NOT NULL DEFAULT 0,
+		failed_base INTEGER NOT NULL DEFAULT 0,
+		total INTEGER NOT NULL DEFAULT 0,
+		succeeded INTEGER NOT NULL DEFAULT 0,
+		failed INTEGER NOT NULL DEFAULT 0,
+		running INTEGER NOT NULL DEFAULT 0,
+		pending INTEGER NOT NULL DEFAULT 0,
+		plan TEXT NOT NULL,
+		traceparent TEXT NOT NULL DEFAULT '',
+		requested_by TEXT NOT NULL DEFAULT '',
+		created_at TEXT NOT NULL,
+		updated_at TEXT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS rollouts_env_order ON rollouts (environment, queue_order)`,
+	`CREATE INDEX IF NOT EXISTS rollouts_state_order ON rollouts (state, queue_order)`,
+	`CREATE INDEX IF NOT EXISTS rollouts_order ON rollouts (queue_order)`,
+	`CREATE TABLE IF NOT EXISTS hosts (
+		rollout TEXT NOT NULL REFERENCES rollouts (id),
+		pos INTEGER NOT NULL,
+		host TEXT NOT NULL,
+		phase INTEGER NOT NULL,
+		batch INTEGER NOT NULL,
+		status TEXT NOT NULL,
+		attempt INTEGER NOT NULL DEFAULT 0,
+		action_id TEXT NOT NULL DEFAULT '',
+		error TEXT NOT NULL DEFAULT '',
+		dispatched_at TEXT NOT NULL DEFAULT '',
+		finished_at TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (rollout, pos),
+		UNIQUE (rollout, host)
+	)`,
+	`CREATE TABLE IF NOT EXISTS phases (
+		rollout TEXT NOT NULL REFERENCES rollouts (id),
+		idx INTEGER NOT NULL,
+		state TEXT NOT NULL,
+		started_at TEXT NOT NULL DEFAULT '',
+		ended_at TEXT NOT NULL DEFAULT '',
+		PRIMARY KEY (rollout, idx)
+	)`,
+	`CREATE TABLE IF NOT EXISTS cursors (
+		stream TEXT PRIMARY KEY,
+		seq INTEGER NOT NULL
+	)`,
+	`CREATE TABLE IF NOT EXISTS outbox (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		subject TEXT NOT NULL,
+		msg_id TEXT NOT NULL,
+		data BLOB NOT NULL,
+		headers TEXT NOT NULL DEFAULT '{}'
+	)`,
+}
+
+// Store is the scheduler's database.
+type Store struct{ db *sqlx.DB }
+
+// Open opens (creating if needed) the database at path.
+func Open(ctx context.Context, path string) (*Store, error) {
+	db, err := sqlitedb.Open(ctx, path, schema...)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Record is a rollout and the trace context of its planned event.
+type Record struct {
+	Rollout     rollout.Rollout
+	Traceparent string
+}
+
+// Write is one rollout to save: all of it when New, else its row and the
+// hosts and phases listed.
+type Write struct {
+	New    bool
+	Record Record
+	Hosts  []int
+	Phases []int
+}
+
+// NewWrite compares a rollout with its last saved version (nil for a new
+// one) and returns the write that saves the difference.
+func NewWrite(saved *rollout.Rollout, rec Record) Write {
+	w := Write{Record: rec}
+	if saved == nil {
+		w.New = true
+		return w
+	}
+	r := rec.Rollout
+	if len(r.Hosts) > 0 && len(saved.Hosts) == len(r.Hosts) && &saved.Hosts[0] == &r.Hosts[0] {
+		// Same backing array: Step copies before it changes a host.
+	} else {
+		for i := range r.Hosts {
+			if i >= len(saved.Hosts) || saved.Hosts[i] != r.Hosts[i] {
+				w.Hosts = append(w.Hosts, i)
+			}
+		}
+	}
+	for i := range r.Phases {
+		if i >= len(saved.Phases) || saved.Phases[i] != r.Phases[i] {
+			w.Phases = append(w.Phases, i)
+		}
+	}
+	return w
+}
+
+// OutboxRow is a message to publish. ID is set once it is stored.
+type OutboxRow struct {
+	ID      int64
+	Subject string
+	MsgID   string
+	Data    []byte
+	Header  map[string][]string
+}
+
+// Change is everything one batch of inputs changed.
+type Change struct {
+	Writes  []Write
+	Outbox  []OutboxRow
+	Cursors map[string]uint64
+}
+
+// Commit saves a change in one transaction and returns the outbox rows
+// with their ids.
+func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
+	rows := slices.Clone(c.Outbox)
+	err := sqlitedb.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
+		for _, w := range c.Writes {
+			if err := writeRollout(ctx, tx, w); err != nil {
+				return fmt.Errorf("save rollout %s: %w", w.Record.Rollout.ID(), err)
+			}
+		}
+		for i := range rows {
+			hdr, err := json.Marshal(rows[i].Header)
+			if err != nil {
+				return fmt.Errorf("encode headers of %s: %w", rows[i].MsgID, err)
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (subject, msg_id, data, headers) VALUES (?, ?, ?, ?)`,
+				rows[i].Subject, rows[i].MsgID, rows[i].Data, string(hdr))
+			if err != nil {
+				return fmt.Errorf("queue %s: %w", rows[i].MsgID, err)
+			}
+			if rows[i].ID, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("queue %s: %w", rows[i].MsgID, err)
+			}
+		}
+		for stream, seq := range c.Cursors {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (stream, seq) VALUES (?, ?)
+				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`, stream, int64(seq)); err != nil {
+				return fmt.Errorf("save cursor of %s: %w", stream, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
+	r := w.Record.Rollout
+	row := toRow(w.Record)
+	if w.New {
+		plan, err := json.Marshal(r.Plan)
+		if err != nil {
+			return fmt.Errorf("encode plan: %w", err)
+		}
+		row.Plan = string(plan)
+		if _, err := tx.NamedExecContext(ctx, `INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
+			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
+			running, pending, plan, traceparent, requested_by, created_at, updated_at)
+			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
+			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
+			:traceparent, :requested_by, :created_at, :updated_at)`, row); err != nil {
+			return err
+		}
+		w.Hosts = make([]int, len(r.Hosts))
+		for i := range w.Hosts {
+			w.Hosts[i] = i
+		}
+		w.Phases = make([]int, len(r.Phases))
+		for i := range w.Phases {
+			w.Phases[i] = i
+		}
+	} else {
+		res, err := tx.NamedExecContext(ctx, `UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
+			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
+			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
+			pending = :pending, traceparent = :traceparent, updated_at = :updated_at WHERE id = :id`, row)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("update matched %d rows (%v)", n, err)
+		}
+	}
+	if len(w.Hosts) > 0 {
+		stmt, err := tx.PreparexContext(ctx, `INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
+			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
+			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
+			finished_at = excluded.finished_at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, i := range w.Hosts {
+			h := r.Hosts[i]
+			if _, err := stmt.ExecContext(ctx, r.ID(), i, h.Name, h.Phase, h.Batch, string(h.Status), h.Attempt,
+				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt)); err != nil {
+				return fmt.Errorf("host %s: %w", h.Name, err)
+			}
+		}
+	}
+	for _, i := range w.Phases {
+		p := r.Phases[i]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
+			ended_at = excluded.ended_at`, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt)); err != nil {
+			return fmt.Errorf("phase %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// rolloutRow is the rollouts table row.
+type rolloutRow struct {
+	ID          string `db:"id"`
+	Environment string `db:"environment"`
+	App         string `db:"app"`
+	Version     string `db:"version"`
+	State       string `db:"state"`
+	Reason      string `db:"reason"`
+	Actor       string `db:"actor"`
+	WaitReason  string `db:"wait_reason"`
+	Admitted    bool   `db:"admitted"`
+	QueueOrder  int64  `db:"queue_order"`
+	Seq         int64  `db:"seq"`
+	Phase       int    `db:"phase"`
+	Batch       int    `db:"batch"`
+	PhaseCount  int    `db:"phase_count"`
+	FailedBase  int    `db:"failed_base"`
+	Total       int    `db:"total"`
+	Succeeded   int    `db:"succeeded"`
+	Failed      int    `db:"failed"`
+	Running     int    `db:"running"`
+	Pending     int    `db:"pending"`
+	Plan        string `db:"plan"`
+	Traceparent string `db:"traceparent"`
+	RequestedBy string `db:"requested_by"`
+	CreatedAt   string `db:"created_at"`
+	UpdatedAt   string `db:"updated_at"`
+}
+
+func toRow(rec Record) rolloutRow {
+	r := rec.Rollout
+	return rolloutRow{
+		ID: r.ID(), Environment: r.Plan.Environment, App: r.Plan.App, Version: r.Plan.Version,
+		State: string(r.State), Reason: r.Reason, Actor: r.Actor, WaitReason: r.WaitReason, Admitted: r.Admitted,
+		QueueOrder: int64(r.Order), Seq: r.Seq, Phase: r.Phase, Batch: r.Batch, PhaseCount: len(r.Plan.Phases),
+		FailedBase: r.FailedBase, Total: r.Counts.Total, Succeeded: r.Counts.Succeeded, Failed: r.Counts.Failed,
+		Running: r.Counts.Running, Pending: r.Counts.Pending, Traceparent: rec.Traceparent,
+		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+	}
+}
+
+func (row rolloutRow) summary() contracts.RolloutSummary {
+	phase := row.Phase
+	if row.PhaseCount > 0 && phase >= row.PhaseCount {
+		phase = row.PhaseCount - 1
+	}
+	return contracts.RolloutSummary{
+		Rollout: row.ID, App: row.App, Version: row.Version, Environment: row.Environment,
+		State: contracts.State(row.State), Reason: row.Reason, Phase: phase,
+		Counts:    contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
+		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+	}
+}
+
+// summaryColumns are the rollouts columns without the plan.
+const summaryColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
+	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, traceparent, requested_by,
+	created_at, updated_at`
+
+const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
+	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
+	created_at, updated_at`
+
+// Load reads one rollout; ok is false when there is none with that id.
+func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
+	var row rolloutRow
+	err = s.db.GetContext(ctx, &row, `SELECT `+rolloutColumns+` FROM rollouts WHERE id = ?`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, fmt.Errorf("load rollout %s: %w", id, err)
+	}
+	rec, err = s.complete(ctx, row)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("load rollout %s: %w", id, err)
+	}
+	return rec, true, nil
+}
+
+// Exists reports whether a rollout is stored.
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM rollouts WHERE id = ?`, id); err != nil {
+		return false, fmt.Errorf("look up rollout %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
+// Live reads every rollout that has not ended, in arrival order.
+func (s *Store) Live(ctx context.Context) ([]Record, error) {
+	var rows []rolloutRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+rolloutColumns+` FROM rollouts
+		WHERE state NOT IN (?, ?, ?) ORDER BY queue_order`,
+		contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted); err != nil {
+		return nil, fmt.Errorf("load live rollouts: %w", err)
+	}
+	recs := make([]Record, 0, len(rows))
+	for _, row := range rows {
+		rec, err := s.complete(ctx, row)
+		if err != nil {
+			return nil, fmt.Errorf("load rollout %s: %w", row.ID, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// complete reads the plan, hosts and phases of a rollout row.
+func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
+	r := rollout.Rollout{
+		State: contracts.State(row.State), Order: uint64(row.QueueOrder), Admitted: row.Admitted,
+		Reason: row.Reason, Actor: row.Actor, WaitReason: row.WaitReason, Seq: row.Seq, Phase: row.Phase,
+		Batch: row.Batch, FailedBase: row.FailedBase,
+		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
+	}
+	var err error
+	if r.CreatedAt, err = parseTime(row.CreatedAt); err != nil {
+		return Record{}, fmt.Errorf("created_at: %w", err)
+	}
+	if r.UpdatedAt, err = parseTime(row.UpdatedAt); err != nil {
+		return Record{}, fmt.Errorf("updated_at: %w", err)
+	}
+	if err := json.Unmarshal([]byte(row.Plan), &r.Plan); err != nil {
+		return Record{}, fmt.Errorf("decode plan: %w", err)
+	}
+	var hosts []struct {
+		Host         string `db:"host"`
+		Phase        int    `db:"phase"`
+		Batch        int    `db:"batch"`
+		Status       string `db:"status"`
+		Attempt      int    `db:"attempt"`
+		ActionID     string `db:"action_id"`
+		Error        string `db:"error"`
+		DispatchedAt string `db:"dispatched_at"`
+		FinishedAt   string `db:"finished_at"`
+	}
+	if err := s.db.SelectContext(ctx, &hosts, `SELECT host, phase, batch, status, attempt, action_id, error,
+		dispatched_at, finished_at FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
+		return Record{}, fmt.Errorf("hosts: %w", err)
+	}
+	r.Hosts = make([]rollout.Host, len(hosts))
+	for i, h := range hosts {
+		r.Hosts[i] = rollout.Host{Name: h.Host, Phase: h.Phase, Batch: h.Batch, Status: rollout.HostStatus(h.Status),
+			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error}
+		if r.Hosts[i].DispatchedAt, err = parseTime(h.DispatchedAt); err != nil {
+			return Record{}, fmt.Errorf("host %s dispatched_at: %w", h.Host, err)
+		}
+		if r.Hosts[i].FinishedAt, err = parseTime(h.FinishedAt); err != nil {
+			return Record{}, fmt.Errorf("host %s finished_at: %w", h.Host, err)
+		}
+	}
+	var phases []struct {
+		State     string `db:"state"`
+		StartedAt string `db:"started_at"`
+		EndedAt   string `db:"ended_at"`
+	}
+	if err := s.db.SelectContext(ctx, &phases, `SELECT state, started_at, ended_at FROM phases WHERE rollout = ? ORDER BY idx`, row.ID); err != nil {
+		return Record{}, fmt.Errorf("phases: %w", err)
+	}
+	r.Phases = make([]rollout.Phase, len(phases))
+	for i, p := range phases {
+		r.Phases[i].State = rollout.PhaseState(p.State)
+		if r.Phases[i].StartedAt, err = parseTime(p.StartedAt); err != nil {
+			return Record{}, fmt.Errorf("phase %d started_at: %w", i, err)
+		}
+		if r.Phases[i].EndedAt, err = parseTime(p.EndedAt); err != nil {
+			return Record{}, fmt.Errorf("phase %d ended_at: %w", i, err)
+		}
+	}
+	if len(r.Hosts) != r.Plan.TotalHosts() || len(r.Phases) != len(r.Plan.Phases) {
+		return Record{}, fmt.Errorf("stored %d hosts and %d phases for a plan of %d and %d",
+			len(r.Hosts), len(r.Phases), r.Plan.TotalHosts(), len(r.Plan.Phases))
+	}
+	return Record{Rollout: r, Traceparent: row.Traceparent}, nil
+}
+
+// Cursors returns the last applied sequence of each input stream.
+func (s *Store) Cursors(ctx context.Context) (map[string]uint64, error) {
+	var rows []struct {
+		Stream string `db:"stream"`
+		Seq    int64  `db:"seq"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT stream, seq FROM cursors`); err != nil {
+		return nil, fmt.Errorf("load cursors: %w", err)
+	}
+	out := make(map[string]uint64, len(rows))
+	for _, r := range rows {
+		out[r.Stream] = uint64(r.Seq)
+	}
+	return out, nil
+}
+
+// Outbox returns the messages not yet acknowledged, oldest first.
+func (s *Store) Outbox(ctx context.Context) ([]OutboxRow, error) {
+	var rows []struct {
+		ID      int64  `db:"id"`
+		Subject string `db:"subject"`
+		MsgID   string `db:"msg_id"`
+		Data    []byte `db:"data"`
+		Headers string `db:"headers"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, subject, msg_id, data, headers FROM outbox ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("load outbox: %w", err)
+	}
+	out := make([]OutboxRow, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxRow{ID: r.ID, Subject: r.Subject, MsgID: r.MsgID, Data: r.Data}
+		if err := json.Unmarshal([]byte(r.Headers), &out[i].Header); err != nil {
+			return nil, fmt.Errorf("decode headers of outbox row %d: %w", r.ID, err)
+		}
+	}
+	return out, nil
+}
+
+// DeleteOutbox removes published messages.
+func (s *Store) DeleteOutbox(ctx context.Context, ids []int64) error {
+	for chunk := range slices.Chunk(ids, 500) {
+		q, args, err := sqlx.In(`DELETE FROM outbox WHERE id IN (?)`, chunk)
+		if err != nil {
+			return fmt.Errorf("delete outbox rows: %w", err)
+		}
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("delete outbox rows: %w", err)
+		}
+	}
+	return nil
+}
+
+// CountByState counts rollouts per state.
+func (s *Store) CountByState(ctx context.Context) (map[contracts.State]int, error) {
+	var rows []struct {
+		State string `db:"state"`
+		N     int    `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT state, count(*) AS n FROM rollouts GROUP BY state`); err != nil {
+		return nil, fmt.Errorf("count rollouts: %w", err)
+	}
+	out := map[contracts.State]int{}
+	for _, r := range rows {
+		out[contracts.State(r.State)] = r.N
+	}
+	return out, nil
+}
+
+// View returns one rollout with its phases and hosts, or not_found.
+func (s *Store) View(ctx context.Context, id string) (contracts.RolloutView, error) {
+	rec, ok, err := s.Load(ctx, id)
+	if err != nil {
+		return contracts.RolloutView{}, err
+	}
+	if !ok {
+		return contracts.RolloutView{}, contracts.Errorf(contracts.CodeNotFound, "no rollout %q", id)
+	}
+	return rec.Rollout.View(), nil
+}
+
+// List limits.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// List returns rollouts newest first (by arrival), optionally of one
+// environment and state.
+func (s *Store) List(ctx context.Context, q contracts.RolloutListQuery) (contracts.RolloutList, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	limit = min(limit, MaxListLimit)
+	var where []string
+	var args []any
+	if q.Environment != "" {
+		where = append(where, "environment = ?")
+		args = append(args, q.Environment)
+	}
+	if q.State != "" {
+		where = append(where, "state = ?")
+		args = append(args, string(q.State))
+	}
+	query := `SELECT ` + summaryColumns + ` FROM rollouts`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	query += ` ORDER BY queue_order DESC LIMIT ?`
+	args = append(args, limit)
+	var rows []rolloutRow
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
+		return contracts.RolloutList{}, fmt.Errorf("list rollouts: %w", err)
+	}
+	out := contracts.RolloutList{Rollouts: make([]contracts.RolloutSummary, 0, len(rows))}
+	for _, row := range rows {
+		out.Rollouts = append(out.Rollouts, row.summary())
+	}
+	return out, nil
+}
+
+func formatTime(t time.Time) string { return rollout.FormatTime(t) }
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}

@@ -1,0 +1,92 @@
+package scheduler
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+type metrics struct {
+	rollouts     *prometheus.GaugeVec
+	events       *prometheus.CounterVec
+	dispatched   prometheus.Counter
+	applySeconds prometheus.Histogram
+	rejected     *prometheus.CounterVec
+	outbox       prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		rollouts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rollwave_scheduler_rollouts", Help: "Rollouts known to the scheduler, by state.",
+		}, []string{"state"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rollwave_scheduler_events_total", Help: "Rollout events committed, by type.",
+		}, []string{"type"}),
+		dispatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rollwave_scheduler_actions_dispatched_total", Help: "Host actions committed for dispatch.",
+		}),
+		applySeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "rollwave_scheduler_batch_apply_seconds", Help: "Time to apply, commit and publish one batch of inputs.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rollwave_scheduler_inputs_rejected_total", Help: "Stream messages refused as malformed or invalid, by stream.",
+		}, []string{"stream"}),
+		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "rollwave_scheduler_outbox_pending", Help: "Committed messages not yet acknowledged by JetStream.",
+		}),
+	}
+	// A scheduler restarted in the same process (tests, `rollwave dev`)
+	// reuses the collectors already registered.
+	var err error
+	m.rollouts, err = register(reg, m.rollouts)
+	if err == nil {
+		m.events, err = register(reg, m.events)
+	}
+	if err == nil {
+		m.dispatched, err = register(reg, m.dispatched)
+	}
+	if err == nil {
+		m.applySeconds, err = register(reg, m.applySeconds)
+	}
+	if err == nil {
+		m.rejected, err = register(reg, m.rejected)
+	}
+	if err == nil {
+		m.outbox, err = register(reg, m.outbox)
+	}
+	return m, err
+}
+
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing, nil
+			}
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+// scheduledStates are the states the rollouts gauge reports.
+var scheduledStates = []contracts.State{contracts.StateQueued, contracts.StateRunning, contracts.StatePaused,
+	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted}
+
+func (m *metrics) setStates(counts map[contracts.State]int) {
+	for _, st := range scheduledStates {
+		m.rollouts.WithLabelValues(string(st)).Set(float64(counts[st]))
+	}
+}
+
+func (m *metrics) transition(from, to contracts.State) {
+	if from != "" {
+		m.rollouts.WithLabelValues(string(from)).Dec()
+	}
+	m.rollouts.WithLabelValues(string(to)).Inc()
+}

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/telemetry"
+)
+
+// (g) One trace covers the rollout: request -> plan -> admission and
+// phases -> host actions -> checks, across every service.
+func TestTraceTreeCoversRollout(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := telemetry.NewTracerProvider("rollwave-test", exp, true)
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(health.Close)
+
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), tracer: tp})
+	req := threePhases("r-traced")
+	req.Phases = req.Phases[:2]
+	req.Phases[0].Checks = []string{"healthz"}
+	req.Checks = map[string]contracts.CheckSpec{"healthz": {HTTP: &contracts.HTTPCheck{URL: health.URL + "/healthz?host={{.Host.Name}}", Interval: contracts.Duration(10 * time.Millisecond)}}}
+
+	ctx, root := tp.Tracer("e2e").Start(context.Background(), "deploy.request")
+	h.deploy(ctx, req)
+	root.End()
+	h.waitState("r-traced", contracts.StateCompleted)
+
+	tid := root.SpanContext().TraceID()
+	var spans tracetest.SpanStubs
+	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
+		spans = nil
+		for _, s := range exp.GetSpans() {
+			if s.SpanContext.TraceID() == tid {
+				spans = append(spans, s)
+			}
+		}
+		if n := count(spans, "phase "); n != 2 {
+			return fmt.Errorf("%d phase spans", n)
+		}
+		if n := count(spans, "host "); n != 5 {
+			return fmt.Errorf("%d host spans", n)
+		}
+		return nil
+	})
+	byID := map[trace.SpanID]tracetest.SpanStub{}
+	for _, s := range spans {
+		byID[s.SpanContext.SpanID()] = s
+	}
+	parent := func(s tracetest.SpanStub) string {
+		p, ok := byID[s.Parent.SpanID()]
+		if !ok {
+			return "<missing " + s.Parent.SpanID().String() + ">"
+		}
+		return p.Name
+	}
+	// Every span of the trace hangs off the tree rooted at the request.
+	var edges []string
+	for _, s := range spans {
+		if s.Name == "deploy.request" {
+			continue
+		}
+		switch {
+		case s.Name == "plan", s.Name == "admission", strings.HasPrefix(s.Name, "phase "),
+			strings.HasPrefix(s.Name, "host "), strings.HasPrefix(s.Name, "check "):
+			edges = append(edges, parent(s)+" -> "+s.Name)
+		}
+	}
+	sort.Strings(edges)
+	edges = slices.Compact(edges)
+	want := []string{
+		"deploy.request -> plan",
+		"host web-01 -> check healthz",
+		"phase canary -> host web-01",
+		"phase east -> host web-02",
+		"phase east -> host web-03",
+		"phase east -> host web-04",
+		"phase east -> host web-05",
+		"plan -> admission",
+		"plan -> phase canary",
+		"plan -> phase east",
+	}
+	if !slices.Equal(edges, want) {
+		t.Fatalf("trace tree:\n got %s\nwant %s", strings.Join(edges, "\n     "), strings.Join(want, "\n     "))
+	}
+	for _, s := range spans {
+		if strings.HasPrefix(s.Name, "phase ") && !s.EndTime.After(s.StartTime) {
+			t.Fatalf("%s has no duration", s.Name)
+		}
+	}
+}
+
+func count(spans tracetest.SpanStubs, prefix string) int {
+	n := 0
+	for _, s := range spans {
+		if strings.HasPrefix(s.Name, prefix) {
+			n++
+		}
+	}
+	return n
+}

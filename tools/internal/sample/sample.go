@@ -1,0 +1,152 @@
+// Package sample writes the sample inventory and rollout specs that
+// `rollwave dev` starts with: three environments and 22 hosts, most of them
+// simulated and a few real local processes deployed with the exec driver.
+package sample
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"text/template"
+)
+
+// Files lays out the sample in dataDir: inventory.yaml and examples/*.yaml.
+// Existing files are kept, so an edited inventory survives restarts.
+// exe is the rollwave binary the exec hosts run.
+func Files(dataDir, exe string) (inventory string, examples []string, err error) {
+	inventory = filepath.Join(dataDir, "inventory.yaml")
+	inv, err := Inventory(dataDir, exe)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := writeNew(inventory, inv); err != nil {
+		return "", nil, err
+	}
+	for name, body := range specs {
+		p := filepath.Join(dataDir, "examples", name)
+		if err := writeNew(p, []byte(body)); err != nil {
+			return "", nil, err
+		}
+		examples = append(examples, p)
+	}
+	return inventory, examples, nil
+}
+
+// Inventory renders the sample inventory.
+func Inventory(dataDir, exe string) ([]byte, error) {
+	var b bytes.Buffer
+	err := inventoryTmpl.Execute(&b, map[string]any{
+		"Exe":  strconv.Quote(exe),
+		"Apps": strconv.Quote(filepath.Join(dataDir, "apps")),
+	})
+	return b.Bytes(), err
+}
+
+func writeNew(path string, b []byte) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// The exec hosts run `rollwave sample-app deploy`, which replaces a local
+// web process and waits until it serves the new version.
+var inventoryTmpl = template.Must(template.New("inventory").Delims("<%", "%>").Parse(`# Rollwave sample inventory: 3 environments, 22 hosts.
+# Hosts with the exec driver are real local processes (see examples/local-qa.yaml).
+environments:
+  - name: qa
+    position: 1
+    params: {region: local}
+    driver: {sim: {median: 150ms, p99: 900ms, failure_rate: 0.01}}
+    hosts:
+      - {name: qa-web-01, address: 10.0.1.11:8080, groups: [web]}
+      - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
+      - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
+      - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
+      - name: qa-local-01
+        address: 127.0.0.1:18101
+        groups: [local]
+        params: {port: "18101"}
+        driver: &local
+          exec:
+            command: [<%.Exe%>, sample-app, deploy, --dir, "<%.Apps%>/{{.Environment}}/{{.Host.Name}}", --addr, "{{.Host.Address}}", --version, "{{.Version}}"]
+            timeout: 30s
+      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], params: {port: "18102"}, driver: *local}
+      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], params: {port: "18103"}, driver: *local}
+  - name: staging
+    position: 2
+    params: {region: eu-west}
+    driver: {sim: {median: 200ms, p99: 1s, failure_rate: 0.01}}
+    hosts:
+      - {name: stg-web-01, address: 10.0.2.11:8080, groups: [web, east], labels: {zone: a}}
+      - {name: stg-web-02, address: 10.0.2.12:8080, groups: [web, east], labels: {zone: b}}
+      - {name: stg-web-03, address: 10.0.2.13:8080, groups: [web, west], labels: {zone: a}}
+      - {name: stg-web-04, address: 10.0.2.14:8080, groups: [web, west], labels: {zone: b}}
+      - {name: stg-local-01, address: 127.0.0.1:18201, groups: [local], params: {port: "18201"}, driver: *local}
+      - {name: stg-local-02, address: 127.0.0.1:18202, groups: [local], params: {port: "18202"}, driver: *local}
+  - name: production
+    position: 3
+    params: {region: eu-west}
+    driver: {sim: {median: 300ms, p99: 2s, failure_rate: 0.005}}
+    hosts:
+      - {name: prod-web-01, address: 10.0.3.11:8080, groups: [web, east], labels: {zone: a}}
+      - {name: prod-web-02, address: 10.0.3.12:8080, groups: [web, east], labels: {zone: b}}
+      - {name: prod-web-03, address: 10.0.3.13:8080, groups: [web, east], labels: {zone: c}}
+      - {name: prod-web-04, address: 10.0.3.14:8080, groups: [web, east], labels: {zone: a}}
+      - {name: prod-web-05, address: 10.0.3.15:8080, groups: [web, west], labels: {zone: b}}
+      - {name: prod-web-06, address: 10.0.3.16:8080, groups: [web, west], labels: {zone: c}}
+      - {name: prod-web-07, address: 10.0.3.17:8080, groups: [web, west], labels: {zone: a}}
+      - {name: prod-web-08, address: 10.0.3.18:8080, groups: [web, west], labels: {zone: b}}
+      - {name: prod-api-01, address: 10.0.3.21:9090, groups: [api], labels: {zone: a}}
+`))
+
+var specs = map[string]string{
+	"local-qa.yaml": `# Deploys the sample web app to the real local processes of qa, one
+# canary first, then the rest two at a time, checking /healthz on each.
+app: hello
+version: 1.1.0
+environment: qa
+phases:
+  - name: canary
+    hosts: [qa-local-01]
+    checks: [healthz]
+  - name: rest
+    selector: {group: local}
+    batch: 2
+    checks: [healthz]
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, consecutive: 2, interval: 200ms, timeout: 2s}
+`,
+	"web-production.yaml": `# A rolling release of web to production in three phases.
+app: web
+version: 2.4.1
+environment: production
+phases:
+  - name: canary
+    hosts: [prod-web-01]
+  - name: east
+    selector: {group: east}
+    batch: 2
+  - name: rest
+    batch: 50%
+failure: {max_failed: 1, on_failure: pause}
+`,
+	"web-staging.yaml": `# Staging first: every web host, escalating batches.
+app: web
+version: 2.4.1
+environment: staging
+phases:
+  - name: all
+    selector: {group: web}
+    batch: [1, 2, "100%"]
+`,
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/pkg/telemetry"
+	"github.com/rollwave/rollwave/services/executor"
+	"github.com/rollwave/rollwave/tools/internal/sample"
+	"github.com/rollwave/rollwave/tools/internal/stack"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newDevCmd, newServeCmd)
+}
+
+// runFlags are the flags shared by dev and serve.
+type runFlags struct {
+	dataDir     string
+	inventory   string
+	gatewayAddr string
+	logLevel    string
+	logJSON     bool
+	pool        string
+	concurrency int
+	ackWait     time.Duration
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dataDir, "data", envOr("ROLLWAVE_DATA", "./data"), "directory for the NATS store and the services' databases (env ROLLWAVE_DATA)")
+	cmd.Flags().StringVar(&f.inventory, "inventory", os.Getenv("ROLLWAVE_INVENTORY"), "inventory YAML for discovery (env ROLLWAVE_INVENTORY)")
+	cmd.Flags().StringVar(&f.gatewayAddr, "listen", envOr("ROLLWAVE_LISTEN", "127.0.0.1:8080"), "gateway HTTP address (env ROLLWAVE_LISTEN)")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("ROLLWAVE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	cmd.Flags().BoolVar(&f.logJSON, "log-json", os.Getenv("ROLLWAVE_LOG_JSON") != "", "log JSON instead of text")
+	cmd.Flags().StringVar(&f.pool, "pool", envOr("ROLLWAVE_POOL", "default"), "executor pool to pull host actions for")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", 64, "host actions one executor runs at once")
+	cmd.Flags().DurationVar(&f.ackWait, "ack-wait", 30*time.Second, "how long an executor may go silent before its action is given to another")
+}
+
+func (f *runFlags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return telemetry.NewLogger(os.Stderr, level, f.logJSON), nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func newDevCmd() *cobra.Command {
+	var f runFlags
+	var noSync bool
+	var natsPort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run every service and an embedded NATS server with JetStream in one process",
+		Long: `dev runs planner, scheduler, calendar, discovery, executor and the HTTP
+gateway together with an embedded NATS server (JetStream, data on local disk).
+On first start it writes a sample inventory of 3 environments and 22 hosts and
+example rollout specs into the data directory. History survives restarts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := f.logger()
+			if err != nil {
+				return usageError(err)
+			}
+			dataDir, err := filepath.Abs(f.dataDir)
+			if err != nil {
+				return err
+			}
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find own executable: %w", err)
+			}
+			invPath, examples, err := sample.Files(dataDir, exe)
+			if err != nil {
+				return err
+			}
+			if f.inventory != "" {
+				invPath = f.inventory
+			}
+			return run(cmd.Context(), log, stack.Options{
+				DataDir: dataDir, NATSPort: natsPort, SyncAlways: !noSync,
+				InventoryPath: invPath, GatewayAddr: f.gatewayAddr,
+				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
+			}, func(st *stack.Stack) {
+				api := "http://" + st.Gateway.Addr()
+				fmt.Fprintf(cmd.OutOrStdout(), `
+Rollwave is running.
+  API and events:  %s   (metrics at %s/metrics)
+  NATS:            %s
+  data:            %s
+
+Try:
+  rollwave deploy -f %s --wait
+  rollwave deploy -f %s --dry-run
+  nats sub --server %s 'rollwave.events.>'     (or: rollwave events --follow)
+
+Press Ctrl-C to stop; the next start keeps the history.
+`, api, api, st.Server.ClientURL(), dataDir, pick(examples, "local-qa"), pick(examples, "web-production"), st.Server.ClientURL())
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&noSync, "no-sync", false, "let JetStream batch disk syncs (faster; acknowledged messages can be lost on power failure)")
+	cmd.Flags().IntVar(&natsPort, "nats-port", 4222, "port of the embedded NATS server (-1 picks a free one)")
+	return cmd
+}
+
+func newServeCmd() *cobra.Command {
+	var f runFlags
+	var natsURL, creds string
+	var replicas int
+	cmd := &cobra.Command{
+		Use:   "serve <service>...",
+		Short: "Run chosen services against an external NATS cluster",
+		Long: "serve runs the named services (" + strings.Join(stack.Names, ", ") + ", or all) " +
+			"in this process, connected to the NATS server(s) given by --nats.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			log, err := f.logger()
+			if err != nil {
+				return usageError(err)
+			}
+			if len(args) == 1 && args[0] == "all" {
+				args = stack.Names
+			}
+			return run(cmd.Context(), log, stack.Options{
+				Services: args, NATSURL: natsURL, NATSCreds: creds, Replicas: replicas,
+				DataDir: f.dataDir, InventoryPath: f.inventory, GatewayAddr: f.gatewayAddr,
+				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
+			}, func(st *stack.Stack) {
+				if st.Gateway != nil {
+					log.Info("gateway listening", "addr", st.Gateway.Addr())
+				}
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&natsURL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server URLs, comma separated (env NATS_URL)")
+	cmd.Flags().StringVar(&creds, "creds", os.Getenv("NATS_CREDS"), "NATS user credentials file (env NATS_CREDS)")
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "replicas of the streams Rollwave creates (3 on a cluster)")
+	return cmd
+}
+
+// run starts a stack, calls started, and stops it cleanly on SIGINT or
+// SIGTERM.
+func run(ctx context.Context, log *slog.Logger, o stack.Options, started func(*stack.Stack)) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tp, err := telemetry.FromEnv(ctx, "rollwave")
+	if err != nil {
+		return err
+	}
+	o.Log, o.Tracer = log, tp
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := stack.Start(startCtx, o)
+	cancel()
+	if err != nil {
+		return err
+	}
+	started(st)
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st.Stop(shutdownCtx)
+	if err := tp.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("flush traces", "err", err)
+	}
+	return nil
+}
+
+func pick(paths []string, name string) string {
+	for _, p := range paths {
+		if strings.Contains(filepath.Base(p), name) {
+			return p
+		}
+	}
+	return name + ".yaml"
+}

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// useColor reports whether to colour what goes to w: only on a terminal,
+// and never when NO_COLOR is set (https://no-color.org).
+func useColor(w io.Writer) bool {
+	_, noColor := os.LookupEnv("NO_COLOR")
+	return !noColor && isTerminal(w)
+}
+
+// painter colours text, or leaves it as it is.
+type painter bool
+
+const (
+	ansiRed    = "31"
+	ansiGreen  = "32"
+	ansiYellow = "33"
+	ansiBlue   = "34"
+	ansiDim    = "2"
+	ansiBold   = "1"
+)
+
+func (p painter) paint(code, s string) string {
+	if !p || s == "" {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// state colours a state by how it is going.
+func (p painter) state(s string) string {
+	switch contracts.State(s) {
+	case contracts.StateCompleted:
+		return p.paint(ansiGreen, s)
+	case contracts.StateFailed, contracts.StateAborted, contracts.StateRejected:
+		return p.paint(ansiRed, s)
+	case contracts.StatePaused, contracts.StateQueued:
+		return p.paint(ansiYellow, s)
+	case contracts.StateRunning:
+		return p.paint(ansiBlue, s)
+	}
+	switch s {
+	case "succeeded":
+		return p.paint(ansiGreen, s)
+	case "failed":
+		return p.paint(ansiRed, s)
+	}
+	return s
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+// printRaw writes an API answer as it came, one JSON document per line.
+func printRaw(w io.Writer, raw []byte) {
+	w.Write(raw)
+	if len(raw) > 0 && raw[len(raw)-1] != '\n' {
+		io.WriteString(w, "\n")
+	}
+}
+
+func printPlan(w io.Writer, p *contracts.Plan) {
+	fmt.Fprintf(w, "Plan for %s: %s@%s to %s (%s), %d hosts in %d phases\n",
+		p.Rollout, p.App, p.Version, p.Environment, orDash(string(p.Strategy)), p.TotalHosts(), len(p.Phases))
+	fmt.Fprintf(w, "Failure: at most %d failed hosts, then %s\n", p.MaxFailed, orDash(string(p.OnFailure)))
+	if p.StartAt != nil {
+		fmt.Fprintf(w, "Starts at: %s\n", p.StartAt.Format(time.RFC3339))
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "PHASE\tNAME\tBATCH\tHOSTS\tCHECKS")
+	for i, ph := range p.Phases {
+		checks := strings.Join(ph.Checks, ",")
+		for j, b := range ph.Batches {
+			phase, name, cks := "", "", ""
+			if j == 0 {
+				phase, name, cks = fmt.Sprint(i+1), ph.Name, checks
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", phase, name, j+1, strings.Join(b, ", "), orDash(cks))
+		}
+		if len(ph.Batches) == 0 {
+			fmt.Fprintf(tw, "%d\t%s\t-\t(no hosts)\t%s\n", i+1, ph.Name, orDash(checks))
+		}
+	}
+	tw.Flush()
+}
+
+func printRolloutList(w io.Writer, p painter, l contracts.RolloutList) {
+	if len(l.Rollouts) == 0 {
+		fmt.Fprintln(w, "No rollouts.")
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ROLLOUT\tAPP\tVERSION\tENVIRONMENT\tSTATE\tPHASE\tHOSTS\tUPDATED")
+	for _, r := range l.Rollouts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Rollout, r.App, r.Version, r.Environment,
+			p.state(string(r.State)), phaseNumber(r.Phase), countsShort(r.Counts), orDash(r.UpdatedAt))
+	}
+	tw.Flush()
+}
+
+func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "Rollout:\t%s\n", v.Rollout)
+	fmt.Fprintf(tw, "App:\t%s@%s\n", v.App, v.Version)
+	fmt.Fprintf(tw, "Environment:\t%s\n", v.Environment)
+	state := p.state(string(v.State))
+	if v.Reason != "" {
+		state += " (" + v.Reason + ")"
+	}
+	fmt.Fprintf(tw, "State:\t%s\n", state)
+	fmt.Fprintf(tw, "Hosts:\t%s\n", countsLong(v.Counts))
+	if v.RequestedBy != "" {
+		fmt.Fprintf(tw, "Requested by:\t%s\n", v.RequestedBy)
+	}
+	fmt.Fprintf(tw, "Created:\t%s\n", orDash(v.CreatedAt))
+	fmt.Fprintf(tw, "Updated:\t%s\n", orDash(v.UpdatedAt))
+	tw.Flush()
+	if len(v.Phases) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintln(tw, "PHASE\tNAME\tSTATE\tBATCHES\tHOSTS")
+	for _, ph := range v.Phases {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index+1, ph.Name, p.state(ph.State), ph.Batches, len(ph.Hosts))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintln(tw, "HOST\tPHASE\tBATCH\tSTATE\tATTEMPT\tERROR")
+	for _, ph := range v.Phases {
+		for _, h := range ph.Hosts {
+			attempt := "-"
+			if h.Attempt > 0 {
+				attempt = fmt.Sprint(h.Attempt)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, p.state(h.State), attempt, orDash(oneLine(h.Error)))
+		}
+	}
+	tw.Flush()
+}
+
+func printInventory(w io.Writer, inv contracts.Inventory) {
+	if len(inv.Environments) == 0 {
+		fmt.Fprintln(w, "No environments.")
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ENVIRONMENT\tHOST\tADDRESS\tGROUPS\tPOOL\tVERSIONS")
+	for _, env := range inv.Environments {
+		if len(env.Hosts) == 0 {
+			fmt.Fprintf(tw, "%s\t(no hosts)\t\t\t\t\n", env.Name)
+		}
+		for _, h := range env.Hosts {
+			apps := make([]string, 0, len(h.Versions))
+			for app, v := range h.Versions {
+				apps = append(apps, app+"@"+v.Version)
+			}
+			sort.Strings(apps)
+			pool := h.Pool
+			if pool == "" {
+				pool = contracts.DefaultPool
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", env.Name, h.Name, orDash(h.Address),
+				orDash(strings.Join(h.Groups, ",")), pool, orDash(strings.Join(apps, " ")))
+		}
+	}
+	tw.Flush()
+}
+
+func printWindows(w io.Writer, l contracts.WindowList) {
+	if len(l.Windows) == 0 {
+		fmt.Fprintln(w, "No windows.")
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "ID\tENVIRONMENT\tKIND\tSTART\tEND\tTIMEZONE\tREASON")
+	for _, win := range l.Windows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", win.ID, win.Environment, win.Kind,
+			inZone(win.Start, win.TimeZone), inZone(win.End, win.TimeZone), orDash(win.TimeZone), orDash(oneLine(win.Reason)))
+	}
+	tw.Flush()
+}
+
+// inZone shows an instant in the zone its window was written in.
+func inZone(t time.Time, zone string) string {
+	if loc, err := time.LoadLocation(zone); zone != "" && err == nil {
+		t = t.In(loc)
+	}
+	return t.Format(time.RFC3339)
+}
+
+// eventLine is one line of `rollwave events` and of plain progress output.
+func eventLine(p painter, seq string, env contracts.Envelope, ev contracts.Event) string {
+	typ := eventTypeName(env.Type)
+	ts := env.Time.Local().Format("15:04:05")
+	if seq != "" {
+		seq += "  "
+	}
+	return fmt.Sprintf("%s%s  %s/%s  %s  %s", seq, p.paint(ansiDim, ts), ev.Environment, ev.Rollout,
+		p.paint(ansiBold, typ), eventDetail(p, contracts.EventType(typ), ev))
+}
+
+func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
+	phase := ""
+	if ev.Phase != nil {
+		phase = fmt.Sprintf("phase %d %s", ev.Phase.Index+1, ev.Phase.Name)
+	}
+	by := func() string {
+		s := ""
+		if ev.Actor != "" {
+			s = "by " + ev.Actor
+		}
+		if ev.Reason != "" {
+			s = strings.TrimSpace(s + ": " + oneLine(ev.Reason))
+			s = strings.TrimPrefix(s, ": ")
+		}
+		return s
+	}
+	switch t {
+	case contracts.EventPlanned:
+		if ev.Plan != nil {
+			return fmt.Sprintf("%s@%s, %d hosts in %d phases", ev.App, ev.Version, ev.Plan.TotalHosts(), len(ev.Plan.Phases))
+		}
+		return ev.App + "@" + ev.Version
+	case contracts.EventRejected:
+		reasons := make([]string, len(ev.Reasons))
+		for i, r := range ev.Reasons {
+			reasons[i] = fieldMessage(r.Field, r.Message)
+		}
+		return p.paint(ansiRed, strings.Join(reasons, "; "))
+	case contracts.EventQueued:
+		s := by()
+		if ev.Until != nil {
+			s = strings.TrimSpace(s + " until " + ev.Until.Local().Format(time.RFC3339))
+		}
+		return s
+	case contracts.EventStarted:
+		return ev.App + "@" + ev.Version
+	case contracts.EventPhaseStarted:
+		return fmt.Sprintf("%s: %d hosts", phase, len(ev.Hosts))
+	case contracts.EventBatchStarted:
+		return fmt.Sprintf("%s batch %d: %s", phase, ev.Batch, strings.Join(ev.Hosts, ", "))
+	case contracts.EventHostSucceeded, contracts.EventHostFailed:
+		if ev.Host == nil {
+			return phase
+		}
+		s := fmt.Sprintf("%s (%s batch %d) %s in %s", ev.Host.Name, phase, ev.Batch,
+			p.state(string(ev.Host.Status)), ev.Host.Duration.D().Round(time.Millisecond))
+		if ev.Host.Error != "" {
+			s += ": " + oneLine(ev.Host.Error)
+		}
+		return s
+	case contracts.EventPhaseCompleted:
+		return phase
+	case contracts.EventCompleted:
+		return p.paint(ansiGreen, countsLongPtr(ev.Counts))
+	case contracts.EventFailed, contracts.EventAborted:
+		return p.paint(ansiRed, strings.TrimSpace(by()+" "+countsParen(ev.Counts)))
+	}
+	return by()
+}
+
+func countsShort(c contracts.Counts) string {
+	s := fmt.Sprintf("%d/%d", c.Succeeded, c.Total)
+	if c.Failed > 0 {
+		s += fmt.Sprintf(" (%d failed)", c.Failed)
+	}
+	return s
+}
+
+func countsLong(c contracts.Counts) string {
+	return fmt.Sprintf("%d total, %d succeeded, %d failed, %d running, %d pending", c.Total, c.Succeeded, c.Failed, c.Running, c.Pending)
+}
+
+func countsLongPtr(c *contracts.Counts) string {
+	if c == nil {
+		return ""
+	}
+	return countsLong(*c)
+}
+
+func countsParen(c *contracts.Counts) string {
+	if c == nil {
+		return ""
+	}
+	return "(" + countsLong(*c) + ")"
+}
+
+func phaseNumber(i int) string {
+	if i < 0 {
+		return "-"
+	}
+	return fmt.Sprint(i + 1)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// oneLine keeps a table row on one line.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 120 {
+		s = s[:117] + "..."
+	}
+	return s
+}
+
+// decodeEvent reads an event envelope and its data.
+func decodeEvent(b []byte) (contracts.Envelope, contracts.Event, error) {
+	env, err := contracts.DecodeEnvelope(b)
+	if err != nil {
+		return env, contracts.Event{}, err
+	}
+	var ev contracts.Event
+	// Lenient on purpose: a newer server may add fields this CLI ignores.
+	if err := json.Unmarshal(env.Data, &ev); err != nil {
+		return env, ev, fmt.Errorf("decode event %s: %w", env.ID, err)
+	}
+	return env, ev, nil
+}

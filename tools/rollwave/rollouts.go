@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+func newGetCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "get ROLLOUT",
+		Short: "Show a rollout with its phases and hosts",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := contracts.CheckToken("rollout", args[0]); err != nil {
+				return usageError(err)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			var v contracts.RolloutView
+			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/rollouts/"+url.PathEscape(args[0]), nil, nil, &v)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				printRaw(cmd.OutOrStdout(), raw)
+				return nil
+			}
+			printRollout(cmd.OutOrStdout(), painter(useColor(cmd.OutOrStdout())), v)
+			return nil
+		},
+	}
+}
+
+func newListCmd(g *globals) *cobra.Command {
+	var env, state string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List rollouts, newest first",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			if env != "" {
+				q.Set("environment", env)
+			}
+			if state != "" {
+				q.Set("state", state)
+			}
+			if limit != 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			var l contracts.RolloutList
+			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/rollouts", q, nil, &l)
+			if err != nil {
+				return err
+			}
+			if g.json() {
+				printRaw(cmd.OutOrStdout(), raw)
+				return nil
+			}
+			printRolloutList(cmd.OutOrStdout(), painter(useColor(cmd.OutOrStdout())), l)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "only rollouts of this environment")
+	cmd.Flags().StringVar(&state, "state", "", "only rollouts in this state (queued, running, paused, completed, failed, aborted, ...)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many rollouts (default: the scheduler's)")
+	return cmd
+}
+
+// newControlCmd builds pause, resume and abort.
+func newControlCmd(g *globals, verb, short string) *cobra.Command {
+	var reason, actor string
+	cmd := &cobra.Command{
+		Use:   verb + " ROLLOUT",
+		Short: short,
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := contracts.CheckToken("rollout", args[0]); err != nil {
+				return usageError(err)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body := contracts.ControlCommand{Actor: actor, Reason: reason}
+			var s contracts.RolloutSummary
+			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts/"+url.PathEscape(args[0])+"/"+verb, nil, body, &s)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json() {
+				printRaw(out, raw)
+				return nil
+			}
+			p := painter(useColor(out))
+			fmt.Fprintf(out, "%s: %s (%s@%s in %s, hosts %s)\n", s.Rollout, p.state(string(s.State)), s.App, s.Version, s.Environment, countsShort(s.Counts))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the rollout's events")
+	cmd.Flags().StringVar(&actor, "actor", os.Getenv("USER"), "who, recorded in the rollout's events")
+	return cmd
+}

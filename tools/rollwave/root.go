@@ -1,0 +1,146 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// extraCommands are added to the root by files that register themselves in
+// init (dev, serve, bench, ...).
+var extraCommands []func() *cobra.Command
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // an error, or a rollout that failed, was aborted or rejected
+	exitUsage   = 2 // bad command line
+	defaultAPI  = "http://127.0.0.1:8080"
+	apiEnv      = "ROLLWAVE_API"
+	outputText  = "text"
+	outputJSON  = "json"
+	defaultTimeout = 10 * time.Second
+)
+
+// globals are the root's persistent flags.
+type globals struct {
+	api     string
+	output  string
+	timeout time.Duration
+}
+
+// client checks the global flags and returns a client of the gateway.
+func (g *globals) client() (*apiClient, error) {
+	if g.output != outputText && g.output != outputJSON {
+		return nil, usageError(fmt.Errorf("-o/--output must be text or json, got %q", g.output))
+	}
+	if g.timeout <= 0 {
+		return nil, usageError(fmt.Errorf("--timeout must be positive, got %s", g.timeout))
+	}
+	u, err := url.Parse(g.api)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError(fmt.Errorf("--api must be an http(s) URL such as %s, got %q", defaultAPI, g.api))
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return newAPIClient(u, g.timeout), nil
+}
+
+func (g *globals) json() bool { return g.output == outputJSON }
+
+func newRootCmd() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "rollwave",
+		Short: "Roll releases out to the hosts of an environment in phases and batches",
+		Long: `rollwave talks to the Rollwave HTTP API (--api, env ROLLWAVE_API).
+
+Exit status: 0 on success (for deploy --wait and watch: the rollout
+completed), 1 on errors and on rollouts that failed, were aborted or were
+rejected, 2 on a bad command line.`,
+		Args:          usageArgs(cobra.NoArgs),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.api, "api", envOrDefault(apiEnv, defaultAPI), "Rollwave API base URL (env "+apiEnv+")")
+	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json")
+	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "time limit of each API call")
+
+	root.AddCommand(
+		newDeployCmd(g),
+		newGetCmd(g),
+		newListCmd(g),
+		newWatchCmd(g),
+		newEventsCmd(g),
+		newControlCmd(g, "pause", "Pause a running rollout after the batch in flight"),
+		newControlCmd(g, "resume", "Resume a paused rollout"),
+		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
+		newCalendarCmd(g),
+		newInventoryCmd(g),
+	)
+	for _, f := range extraCommands {
+		root.AddCommand(f())
+	}
+	return root
+}
+
+func envOrDefault(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// exitError carries an exit status; quiet means the problem has been
+// printed already.
+type exitError struct {
+	code  int
+	err   error
+	quiet bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as a command-line mistake: exit status 2.
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usageArgs makes cobra's argument checks usage errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			if !cmd.HasParent() && len(args) > 0 {
+				return usageError(fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()))
+			}
+			return usageError(err)
+		}
+		return nil
+	}
+}
+
+// exitCode returns the status for err.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailed
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/tools/internal/sampleapp"
+)
+
+func init() { extraCommands = append(extraCommands, newSampleAppCmd) }
+
+// newSampleAppCmd is the small web service that the sample inventory's
+// local exec hosts deploy. It is hidden: it exists for `rollwave dev`.
+func newSampleAppCmd() *cobra.Command {
+	var dir, addr, version string
+	root := &cobra.Command{Use: "sample-app", Short: "The sample web service deployed by `rollwave dev`", Hidden: true}
+	deploy := &cobra.Command{
+		Use:   "deploy",
+		Short: "Replace the local instance with --version and wait until it is healthy",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			exe, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if err := sampleapp.Deploy(cmd.Context(), dir, addr, version, exe, []string{"sample-app", "serve", "--addr", addr, "--version", version}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "version %s healthy on %s\n", version, addr)
+			return nil
+		},
+	}
+	serve := &cobra.Command{
+		Use:  "serve",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signalContext(cmd)
+			defer stop()
+			return sampleapp.Serve(ctx, addr, version)
+		},
+	}
+	stopCmd := &cobra.Command{
+		Use:  "stop",
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error { return sampleapp.Stop(dir) },
+	}
+	for _, c := range []*cobra.Command{deploy, serve, stopCmd} {
+		c.Flags().StringVar(&dir, "dir", "", "folder that holds the instance's pid and log")
+		c.Flags().StringVar(&addr, "addr", "127.0.0.1:18101", "address to serve on")
+		c.Flags().StringVar(&version, "version", "", "version to run")
+	}
+	root.AddCommand(deploy, serve, stopCmd)
+	return root
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+func newWatchCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ROLLOUT",
+		Short: "Follow a rollout from its first event until it ends",
+		Long: `watch replays a rollout's events from the beginning and follows it live:
+progress bars per phase on a terminal, one line per event otherwise (or with
+NO_COLOR set), raw event envelopes with -o json. The exit status is 0 when
+the rollout completed and 1 when it failed, was aborted or was rejected.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := contracts.CheckToken("rollout", args[0]); err != nil {
+				return usageError(err)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			return follow(cmd, g, c, args[0])
+		},
+	}
+}
+
+// progress shows a rollout's events as they arrive.
+type progress interface {
+	event(seq string, env contracts.Envelope, ev contracts.Event)
+	// done ends the display; final is the last event, if any.
+	done()
+}
+
+// reconnects bounds how often follow reconnects after a stream broke.
+const reconnects = 5
+
+// follow streams a rollout's events from its first one until it reaches a
+// terminal state, reconnecting after the last seen event if the stream
+// breaks. The outcome decides the exit status.
+func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error {
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	var show progress
+	switch {
+	case g.json():
+		show = rawProgress{w: out}
+	case useColor(out):
+		show = newBarProgress(ctx, out)
+	default:
+		show = &lineProgress{w: out, p: painter(false)}
+	}
+	var final *contracts.Event
+	last := uint64(0)
+	failures := 0
+	for {
+		q := url.Values{"rollout": {rollout}, "since": {strconv.FormatUint(last, 10)}}
+		err := c.events(ctx, q, func(e sseEvent) (bool, error) {
+			failures = 0
+			if n, err := strconv.ParseUint(e.ID, 10, 64); err == nil {
+				last = n
+			}
+			env, ev, err := decodeEvent(e.Data)
+			if err != nil {
+				return false, nil // not an event this CLI understands; keep going
+			}
+			if g.json() {
+				show.(rawProgress).raw(e.Data)
+			} else {
+				show.event(e.ID, env, ev)
+			}
+			if ev.State.Terminal() {
+				final = &ev
+				return true, nil
+			}
+			return false, nil
+		})
+		if final != nil || ctx.Err() != nil {
+			break
+		}
+		var ae *apiError
+		if errors.As(err, &ae) {
+			show.done()
+			return err
+		}
+		failures++
+		if failures > reconnects {
+			show.done()
+			if err == nil {
+				err = errors.New("the event stream kept closing")
+			}
+			return fmt.Errorf("following %s: %w", rollout, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(failures) * time.Second):
+		}
+	}
+	show.done()
+	if final == nil {
+		return &exitError{code: exitFailed, err: fmt.Errorf("stopped following %s before it ended", rollout)}
+	}
+	if final.State == contracts.StateCompleted {
+		return nil
+	}
+	msg := fmt.Sprintf("rollout %s %s", rollout, final.State)
+	if final.Reason != "" {
+		msg += ": " + final.Reason
+	}
+	if g.json() {
+		return &exitError{code: exitFailed, err: errors.New(msg), quiet: true}
+	}
+	return &exitError{code: exitFailed, err: errors.New(msg)}
+}
+
+// rawProgress prints each event envelope as JSON, one per line.
+type rawProgress struct{ w io.Writer }
+
+func (r rawProgress) raw(b []byte)                                { printRaw(r.w, b) }
+func (rawProgress) event(string, contracts.Envelope, contracts.Event) {}
+func (rawProgress) done()                                            {}
+
+// lineProgress prints one line per event.
+type lineProgress struct {
+	w io.Writer
+	p painter
+}
+
+func (l *lineProgress) event(seq string, env contracts.Envelope, ev contracts.Event) {
+	fmt.Fprintln(l.w, eventLine(l.p, "", env, ev))
+}
+
+func (l *lineProgress) done() {}
+
+// barProgress shows one bar per phase, counting finished hosts, with
+// notable events printed above the bars.
+type barProgress struct {
+	p      *mpb.Progress
+	paint  painter
+	bars   map[int]*mpb.Bar
+	failed map[int]*atomic.Int64
+}
+
+func newBarProgress(ctx context.Context, w io.Writer) *barProgress {
+	return &barProgress{
+		p:      mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond)),
+		paint:  painter(true),
+		bars:   map[int]*mpb.Bar{},
+		failed: map[int]*atomic.Int64{},
+	}
+}
+
+func (b *barProgress) bar(index int, name string, total int) *mpb.Bar {
+	if bar, ok := b.bars[index]; ok {
+		return bar
+	}
+	failed := &atomic.Int64{} // read by the render goroutine
+	b.failed[index] = failed
+	label := fmt.Sprintf("%d %s", index+1, name)
+	bar := b.p.AddBar(int64(total),
+		mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
+		mpb.AppendDecorators(
+			decor.CountersNoUnit("%d/%d"),
+			decor.Any(func(decor.Statistics) string {
+				if n := failed.Load(); n > 0 {
+					return b.paint.paint(ansiRed, fmt.Sprintf(" %d failed", n))
+				}
+				return ""
+			}),
+		),
+	)
+	b.bars[index] = bar
+	return bar
+}
+
+func (b *barProgress) event(seq string, env contracts.Envelope, ev contracts.Event) {
+	typ := contracts.EventType(eventTypeName(env.Type))
+	switch typ {
+	case contracts.EventPlanned:
+		if ev.Plan != nil {
+			for i, ph := range ev.Plan.Phases {
+				n := 0
+				for _, batch := range ph.Batches {
+					n += len(batch)
+				}
+				b.bar(i, ph.Name, n)
+			}
+		}
+	case contracts.EventPhaseStarted:
+		if ev.Phase != nil {
+			b.bar(ev.Phase.Index, ev.Phase.Name, len(ev.Hosts))
+		}
+	case contracts.EventHostSucceeded, contracts.EventHostFailed:
+		if ev.Phase != nil {
+			bar := b.bar(ev.Phase.Index, ev.Phase.Name, 0)
+			if typ == contracts.EventHostFailed {
+				b.failed[ev.Phase.Index].Add(1)
+			}
+			bar.Increment()
+		}
+	}
+	switch typ {
+	case contracts.EventBatchStarted, contracts.EventHostSucceeded, contracts.EventPhaseStarted, contracts.EventPhaseCompleted:
+		return // the bars show these
+	}
+	fmt.Fprintln(b.p, eventLine(b.paint, "", env, ev))
+}
+
+func (b *barProgress) done() {
+	for _, bar := range b.bars {
+		if !bar.Completed() {
+			bar.Abort(false)
+		}
+	}
+	b.p.Wait()
+}
+
+func eventTypeName(typeID string) string {
+	s := typeID
+	if len(s) > len(contracts.EventTypePrefix) && s[:len(contracts.EventTypePrefix)] == contracts.EventTypePrefix {
+		s = s[len(contracts.EventTypePrefix):]
+	}
+	if i := len(s) - len(".v1"); i > 0 && s[i:] == ".v1" {
+		s = s[:i]
+	}
+	return s
+}
