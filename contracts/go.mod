@@ -2,7 +2,6 @@ module github.com/rollwave/rollwave/contracts
 
 go 1.26
 
-require (
-	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
-	golang.org/x/text v0.14.0 // indirect
-)
+require github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+
+require golang.org/x/text v0.14.0 // indirect

@@ -40,9 +40,18 @@ func StreamConfig(s contracts.StreamSpec, replicas int) jetstream.StreamConfig {
 }
 
 // EnsureStreams creates the streams, or updates them to the configuration.
+// An existing stream keeps its replica count: every service ensures the
+// streams when it starts, and one started with the default must not shrink
+// an R3 stream that an operator (or `rollwave serve --replicas 3`) set up.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, specs []contracts.StreamSpec, replicas int) error {
 	for _, s := range specs {
-		if _, err := js.CreateOrUpdateStream(ctx, StreamConfig(s, replicas)); err != nil {
+		cfg := StreamConfig(s, replicas)
+		if existing, err := js.Stream(ctx, s.Name); err == nil {
+			cfg.Replicas = existing.CachedInfo().Config.Replicas
+		} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("look up stream %s: %w", s.Name, err)
+		}
+		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", s.Name, err)
 		}
 	}

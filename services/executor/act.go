@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -73,15 +75,22 @@ func (s *Service) recordDone(ctx context.Context, d delivery, rev uint64, res co
 	var lastErr error
 	for attempt := range 3 {
 		if attempt > 0 {
+			// Broker retries back off in real time, whatever the clock.
+			t := time.NewTimer(time.Duration(attempt) * time.Second)
 			select {
-			case <-s.clock.After(time.Duration(attempt) * time.Second):
+			case <-t.C:
 			case <-ctx.Done():
+				t.Stop()
 				return res, false
 			}
 		}
 		_, err := withOp(ctx, func(ctx context.Context) (uint64, error) { return s.kv.Update(ctx, key, done.Encode(), rev) })
 		if err == nil {
 			return res, true
+		}
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			d.log.Warn("connection closed before the result was recorded; the action will be redelivered")
+			return res, false
 		}
 		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 			lastErr = err
@@ -107,16 +116,18 @@ func (s *Service) recordDone(ctx context.Context, d delivery, rev uint64, res co
 }
 
 // keepLease extends the delivery's ack wait every AckWait/3 until the
-// returned function is called.
+// returned function is called. It ticks on real time, not the injected
+// clock: the server's ack timer does.
 func (s *Service) keepLease(d delivery) (stop func()) {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		every := max(s.cfg.AckWait/3, time.Millisecond)
+		tick := time.NewTicker(max(s.cfg.AckWait/3, time.Millisecond))
+		defer tick.Stop()
 		for {
 			select {
-			case <-s.clock.After(every):
+			case <-tick.C:
 				if err := d.msg.InProgress(); err != nil {
 					d.log.Debug("extend lease", "err", err)
 				}
@@ -125,13 +136,12 @@ func (s *Service) keepLease(d delivery) (stop func()) {
 			}
 		}
 	}()
-	var once bool
+	var once sync.Once
 	return func() {
-		if !once {
-			once = true
+		once.Do(func() {
 			close(done)
 			<-stopped
-		}
+		})
 	}
 }
 

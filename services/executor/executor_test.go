@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natstest"
 )
 
@@ -236,4 +238,29 @@ func TestUnreadableMessages(t *testing.T) {
 		return nil
 	})
 	h.waitIdle(contracts.DefaultPool)
+}
+
+// TestSimWaitsOnInjectedClock checks that the sim driver's latency follows
+// the service's clock: no result until the fake clock passes it.
+func TestSimWaitsOnInjectedClock(t *testing.T) {
+	h := newHarness(t)
+	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	h.start(Config{ID: "exec-1"}, execOpts{clock: fake})
+	a := action("r11", "web-01", contracts.DriverSpec{Sim: &contracts.SimDriver{Median: contracts.Duration(time.Hour)}})
+	h.publish(context.Background(), contracts.DefaultPool, a, "m1")
+	natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if fake.Waiters() == 0 {
+			return errors.New("sim not waiting on the clock")
+		}
+		return nil
+	})
+	if got := h.results("r11"); len(got) != 0 {
+		t.Fatalf("result before the latency passed: %+v", got)
+	}
+	fake.Advance(time.Hour)
+	r := h.waitResults("r11", 1, 10*time.Second)[0]
+	if r.Status != contracts.ResultSucceeded || !r.StartedAt.Equal(start) || !r.FinishedAt.Equal(start.Add(time.Hour)) {
+		t.Fatalf("result = %+v", r.HostResult)
+	}
 }

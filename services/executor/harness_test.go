@@ -85,6 +85,7 @@ func newHarness(t *testing.T) *harness {
 type execOpts struct {
 	tracer  trace.TracerProvider
 	metrics prometheus.Registerer
+	clock   clock.Clock
 }
 
 // start runs an executor on a connection of its own, so a test can cut it
@@ -102,11 +103,14 @@ func (h *harness) start(cfg Config, o execOpts) *Service {
 	if o.tracer == nil {
 		o.tracer = noop.NewTracerProvider()
 	}
+	if o.clock == nil {
+		o.clock = clock.Real{}
+	}
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := New(service.Deps{NC: nc, JS: js, Log: log, Tracer: o.tracer, Metrics: o.metrics, Clock: clock.Real{}}, cfg)
+	s, err := New(service.Deps{NC: nc, JS: js, Log: log, Tracer: o.tracer, Metrics: o.metrics, Clock: o.clock}, cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -141,12 +142,12 @@ func TestExecutorDiesMidAction(t *testing.T) {
 // its own lease and get a delivery twice; counting deliveries on the
 // consumer rather than executors keeps the test exact about when the last
 // one is held.
-func exhaust(h *harness, pool string, a contracts.HostAction, ackWait time.Duration, lastHeld func()) {
+func exhaust(h *harness, pool string, a contracts.HostAction, ackWait time.Duration, reg prometheus.Registerer, lastHeld func()) {
 	t := h.t
 	maxDeliver := uint64(contracts.ExecutorConsumer(pool, ackWait).MaxDeliver)
 	h.publish(context.Background(), pool, a, "m1")
 	for i := 1; ; i++ {
-		ex := h.start(Config{ID: fmt.Sprintf("doomed-%d", i), Pool: pool, AckWait: ackWait}, execOpts{})
+		ex := h.start(Config{ID: fmt.Sprintf("doomed-%d", i), Pool: pool, AckWait: ackWait}, execOpts{metrics: reg})
 		var delivered uint64
 		natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
 			if testutil.ToFloat64(ex.metrics.inflight) < 1 {
@@ -187,6 +188,9 @@ func checkGaveUp(h *harness, pool string, a contracts.HostAction, starts string,
 		}
 		return nil
 	})
+	// Counted once over all executors (they share a registry): under heavy
+	// load a doomed executor may lose its own lease and surface the action
+	// itself before it dies.
 	if v := testutil.ToFloat64(live.metrics.gaveUp); v != 1 {
 		t.Fatalf("gave_up_total = %v, want 1", v)
 	}
@@ -215,8 +219,9 @@ func TestPoisonActionSurfaces(t *testing.T) {
 	starts := filepath.Join(dir, "starts")
 	a := action("r7", "web-01", execDriver("waitfile", starts, filepath.Join(dir, "never")))
 	var live *Service
-	exhaust(h, "crashy", a, 500*time.Millisecond, func() {
-		live = h.start(Config{ID: "survivor", Pool: "crashy", AckWait: 500 * time.Millisecond}, execOpts{})
+	reg := prometheus.NewRegistry()
+	exhaust(h, "crashy", a, 500*time.Millisecond, reg, func() {
+		live = h.start(Config{ID: "survivor", Pool: "crashy", AckWait: 500 * time.Millisecond}, execOpts{metrics: reg})
 	})
 	checkGaveUp(h, "crashy", a, starts, live)
 }
@@ -232,7 +237,8 @@ func TestPoisonActionSurfacesWithoutListener(t *testing.T) {
 	starts := filepath.Join(dir, "starts")
 	a := action("r10", "web-01", execDriver("waitfile", starts, filepath.Join(dir, "never")))
 	const pool = "lonely"
-	exhaust(h, pool, a, 500*time.Millisecond, nil)
+	reg := prometheus.NewRegistry()
+	exhaust(h, pool, a, 500*time.Millisecond, reg, nil)
 	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -261,12 +267,16 @@ func TestPoisonActionSurfacesWithoutListener(t *testing.T) {
 	}
 	subject := maxDeliveriesSubject(contracts.StreamActions, contracts.ExecutorConsumer(pool, 0).Durable)
 	if _, err := adv.GetLastMsgForSubject(context.Background(), subject); err != nil {
-		t.Fatalf("advisory not captured: %v", err)
-	}
-	if n := h.poolMessages(pool); n != 1 {
+		// Only possible when the last doomed executor lost its own lease
+		// under load and surfaced the action before it died.
+		if len(h.results(a.Rollout)) == 0 {
+			t.Fatalf("advisory not captured: %v", err)
+		}
+		t.Logf("advisory handled by a doomed executor: %v", err)
+	} else if n := h.poolMessages(pool); n != 1 {
 		t.Fatalf("%d actions in the work queue, want the exhausted one", n)
 	}
-	live := h.start(Config{ID: "late", Pool: pool, AckWait: 500 * time.Millisecond}, execOpts{})
+	live := h.start(Config{ID: "late", Pool: pool, AckWait: 500 * time.Millisecond}, execOpts{metrics: reg})
 	checkGaveUp(h, pool, a, starts, live)
 }
 

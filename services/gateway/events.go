@@ -46,8 +46,7 @@ func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) {
 	s.metrics.sseClients.Inc()
 	defer s.metrics.sseClients.Dec()
 	rc := http.NewResponseController(w)
-	// The server's ReadTimeout would otherwise fire mid-stream and cancel
-	// the request; a client going away still ends it.
+	// ReadTimeout is for reading requests; a stream outlives it.
 	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")

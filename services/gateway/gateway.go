@@ -7,6 +7,26 @@
 // (timeouts, error classification, metrics) -> HTTP transport (decoding,
 // JSON errors {"code","message","field"} with the status of the code).
 // /v1/events is a plain handler, as a stream does not fit an endpoint.
+//
+// Routes (JSON bodies of at most 1 MiB, unknown fields rejected):
+//
+//	POST   /v1/rollouts                 DeployRequest or its envelope -> 202 {rollout, stream_seq, duplicate}
+//	GET    /v1/rollouts?environment=&state=&limit=
+//	GET    /v1/rollouts/{id}
+//	POST   /v1/rollouts/{id}/{verb}     pause|resume|abort, body {actor, reason} optional
+//	POST   /v1/plan                     as POST /v1/rollouts -> 200 PreviewReply, 422 with reasons
+//	GET    /v1/inventory?environment=
+//	GET    /v1/calendar/windows?environment=
+//	POST   /v1/calendar/windows         WindowInput -> 201 Window
+//	DELETE /v1/calendar/windows/{id}    -> 204
+//	GET    /v1/events?environment=&rollout=&type=&since=&snapshot=
+//	GET    /healthz, GET /metrics
+//
+// /v1/events sends Server-Sent Events (id = stream sequence, event = event
+// type, data = envelope JSON) starting with new events, or after the
+// sequence in Last-Event-ID or since (0 = from the first event). With
+// snapshot=true it ends once the events that existed when it was asked
+// for have been sent: `rollwave events` without --follow uses that.
 package gateway
 
 import (
@@ -97,7 +117,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	s := &Service{
 		deps:     deps,
 		cfg:      cfg,
-		log:      deps.Log.With("service", "gateway"),
+		log:      deps.Log,
 		clock:    deps.Clock,
 		metrics:  m,
 		stopping: make(chan struct{}),
@@ -138,8 +158,8 @@ func (s *Service) routes(e Endpoints) http.Handler {
 
 func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if st := s.deps.NC.Status(); st != nats.CONNECTED {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: contracts.Error{
-			Code: contracts.CodeUnavailable, Message: "NATS connection is " + st.String()}})
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{
+			Code: contracts.CodeUnavailable, Message: "NATS connection is " + st.String()})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -40,7 +40,9 @@ type option func(*Config, *service.Deps)
 
 func withClock(c clock.Clock) option { return func(_ *Config, d *service.Deps) { d.Clock = c } }
 
-func withRequestTimeout(d time.Duration) option { return func(c *Config, _ *service.Deps) { c.RequestTimeout = d } }
+func withRequestTimeout(d time.Duration) option {
+	return func(c *Config, _ *service.Deps) { c.RequestTimeout = d }
+}
 
 func start(t testing.TB, opts ...option) *harness {
 	t.Helper()
@@ -120,6 +122,13 @@ func errorOf(t *testing.T, hdr http.Header, b []byte) contracts.Error {
 	var e contracts.Error
 	if err := json.Unmarshal(b, &e); err != nil || e.Code == "" || e.Message == "" {
 		t.Fatalf("not an error body (%v): %s", err, b)
+	}
+	var shape map[string]any
+	if err := json.Unmarshal(b, &shape); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := shape["field"]; !ok {
+		t.Fatalf("error body without field: %s", b)
 	}
 	return e
 }

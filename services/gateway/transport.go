@@ -25,15 +25,22 @@ const (
 	codeTooLarge         contracts.Code = "request_too_large"
 )
 
-// errorBody is every error answer: {"code","message","field"}, plus the
-// preview's full list of reasons when there are several.
+// errorBody is every error answer: {"code","message","field"} with field
+// always present ("" when no one field is at fault), plus the preview's
+// full list of reasons.
 type errorBody struct {
-	contracts.Error
+	Code    contracts.Code         `json:"code"`
+	Message string                 `json:"message"`
+	Field   string                 `json:"field"`
 	Reasons []contracts.FieldError `json:"reasons,omitempty"`
 }
 
+func bodyOf(e *contracts.Error) errorBody {
+	return errorBody{Code: e.Code, Message: e.Message, Field: e.Field}
+}
+
 // httpError is a typed error with an HTTP status the code table does not
-// give (405, 413).
+// give (404 for an unknown verb, 405, 413, 415).
 type httpError struct {
 	status int
 	err    *contracts.Error
@@ -86,7 +93,7 @@ func encodePreview(w http.ResponseWriter, resp any) {
 		writeJSON(w, http.StatusOK, pr)
 		return
 	}
-	body := errorBody{Error: contracts.Error{Code: contracts.CodeInvalid, Message: "the planner would reject this request"}, Reasons: pr.Reasons}
+	body := errorBody{Code: contracts.CodeInvalid, Message: "the planner would reject this request", Reasons: pr.Reasons}
 	if len(pr.Reasons) > 0 {
 		body.Field, body.Message = pr.Reasons[0].Field, pr.Reasons[0].Message
 	}
@@ -113,7 +120,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func writeError(w http.ResponseWriter, log *slog.Logger, r *http.Request, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
-		writeJSON(w, he.status, errorBody{Error: *he.err})
+		writeJSON(w, he.status, bodyOf(he.err))
 		return
 	}
 	typed := contracts.AsError(err)
@@ -121,7 +128,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, r *http.Request, err er
 	if status >= 500 {
 		log.Warn("request failed", "method", r.Method, "path", r.URL.Path, "code", typed.Code, "err", err)
 	}
-	writeJSON(w, status, errorBody{Error: *typed})
+	writeJSON(w, status, bodyOf(typed))
 }
 
 // readBody reads at most MaxBodyBytes of the body.
@@ -166,7 +173,9 @@ func decodeDeploy(w http.ResponseWriter, r *http.Request) (any, error) {
 	return input.DeployBody(b, NewRolloutID)
 }
 
-func decodeListRollouts(_ http.ResponseWriter, r *http.Request) (any, error) { return input.ListRollouts(r.URL.Query()) }
+func decodeListRollouts(_ http.ResponseWriter, r *http.Request) (any, error) {
+	return input.ListRollouts(r.URL.Query())
+}
 
 func decodeGetRollout(_ http.ResponseWriter, r *http.Request) (any, error) {
 	id := r.PathValue("id")
@@ -259,11 +268,11 @@ func jsonErrors(mux *http.ServeMux, log *slog.Logger) http.Handler {
 		case http.StatusMethodNotAllowed:
 			allow := rec.header.Get("Allow")
 			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: contracts.Error{Code: codeMethodNotAllowed,
-				Message: fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow)}})
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Code: codeMethodNotAllowed,
+				Message: fmt.Sprintf("method %s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, allow)})
 		default:
-			writeJSON(w, http.StatusNotFound, errorBody{Error: contracts.Error{Code: contracts.CodeNotFound,
-				Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)}})
+			writeJSON(w, http.StatusNotFound, errorBody{Code: contracts.CodeNotFound,
+				Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 		}
 	})
 }

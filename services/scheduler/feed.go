@@ -40,15 +40,6 @@ func (f *feed) restart() {
 	}
 }
 
-// work is one input for the loop: a stream message, a control request or
-// an admission verdict.
-type work struct {
-	stream string
-	gen    uint64
-	msg    jetstream.Msg
-	cmd    *controlRequest
-}
-
 func (s *Service) runFeed(f *feed) {
 	defer s.wg.Done()
 	backoff := 100 * time.Millisecond

@@ -483,3 +483,5 @@ func parentOf(t *testing.T, h nats.Header) (trace.TraceID, trace.SpanID) {
 	}
 	return tid, sid
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -15,6 +15,7 @@ type metrics struct {
 	applySeconds prometheus.Histogram
 	rejected     *prometheus.CounterVec
 	outbox       prometheus.Gauge
+	failures     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,6 +39,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		outbox: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "rollwave_scheduler_outbox_pending", Help: "Committed messages not yet acknowledged by JetStream.",
 		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rollwave_scheduler_apply_failures_total", Help: "Batches of inputs that could not be committed and will be replayed.",
+		}),
 	}
 	// A scheduler restarted in the same process (tests, `rollwave dev`)
 	// reuses the collectors already registered.
@@ -57,6 +61,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if err == nil {
 		m.outbox, err = register(reg, m.outbox)
+	}
+	if err == nil {
+		m.failures, err = register(reg, m.failures)
 	}
 	return m, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -68,10 +69,12 @@ func (s *Service) flushOutbox() error {
 		}
 		slices.Sort(ids)
 		// Deleting is bookkeeping: a row left behind is published again
-		// and dropped as a duplicate.
-		if err := s.store.DeleteOutbox(ctx, ids); err != nil {
+		// after a restart and dropped as a duplicate.
+		dctx, dcancel := context.WithTimeout(s.workCtx, 5*time.Second)
+		if err := s.store.DeleteOutbox(dctx, ids); err != nil {
 			firstErr = errors.Join(firstErr, err)
 		}
+		dcancel()
 		s.pending = slices.DeleteFunc(s.pending, func(r store.OutboxRow) bool { return acked[r.ID] })
 	}
 	s.m.outbox.Set(float64(len(s.pending)))

@@ -26,7 +26,6 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
-	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
 	"github.com/rollwave/rollwave/services/scheduler/internal/store"
 )
@@ -315,10 +314,4 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.log.Info("scheduler stopped")
 	return err
-}
-
-// calendarAnswer is the calendar's answer for an environment.
-type calendarAnswer struct {
-	env    string
-	answer admission.Answer
 }

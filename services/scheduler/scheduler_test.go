@@ -2,17 +2,22 @@ package scheduler_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/pkg/sqlitedb"
 	"github.com/rollwave/rollwave/pkg/telemetry"
 	"github.com/rollwave/rollwave/services/scheduler"
 )
@@ -54,31 +59,32 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 	// One trace: admission and phases are spans of the planned event's
 	// trace; each action's parent is its phase's span.
 	tid := planSpan.TraceID()
-	byName := map[string]trace2{}
+	var byName map[string]spanInfo
 	natstest.CheckFor(t, wait, 5*time.Millisecond, func() error {
-		byName = map[string]trace2{}
+		byName = map[string]spanInfo{}
 		for _, s := range e.spans.GetSpans() {
-			byName[s.Name] = trace2{tid: s.SpanContext.TraceID().String(), sid: s.SpanContext.SpanID().String(), parent: s.Parent.SpanID().String()}
+			byName[s.Name] = spanInfo{tid: s.SpanContext.TraceID(), sid: s.SpanContext.SpanID(), parent: s.Parent.SpanID()}
 		}
 		if len(byName) < 4 {
 			return errorf("spans %v", byName)
 		}
 		return nil
 	})
-	if a, ok := byName["admission"]; !ok || a.tid != tid.String() || a.parent != planSpan.SpanID().String() {
+	if a, ok := byName["admission"]; !ok || a.tid != tid || a.parent != planSpan.SpanID() {
 		t.Fatalf("admission span = %+v (plan span %s)", a, planSpan.SpanID())
 	}
 	for i, name := range []string{"canary", "east", "rest"} {
 		sp, ok := byName["phase "+name]
-		want := telemetry.DerivedSpanID(tid, "phase/"+string(rune('0'+i)))
-		if !ok || sp.tid != tid.String() || sp.sid != want.String() || sp.parent != planSpan.SpanID().String() {
+		if want := phaseSpan(tid, i); !ok || sp.tid != tid || sp.sid != want || sp.parent != planSpan.SpanID() {
 			t.Fatalf("phase %s span = %+v, want id %s", name, sp, want)
 		}
 	}
 	for id, h := range e.actionHeaders {
-		atid, parent := parentOf(t, h)
-		phase := map[string]int{"h1": 0, "h2": 1, "h3": 1, "h4": 1, "h5": 2, "h6": 2}[id[len("r1/0/"):len("r1/0/h1")]]
-		if atid != tid || parent != telemetry.DerivedSpanID(tid, "phase/"+string(rune('0'+phase))) {
+		phase, err := strconv.Atoi(strings.Split(id, "/")[1]) // rollout/phase/host/attempt-n
+		if err != nil {
+			t.Fatal(err)
+		}
+		if atid, parent := parentOf(t, h); atid != tid || parent != phaseSpan(tid, phase) {
 			t.Fatalf("action %s traceparent %q: not a child of phase %d", id, h.Get("traceparent"), phase)
 		}
 	}
@@ -112,7 +118,14 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 	}
 }
 
-type trace2 struct{ tid, sid, parent string }
+type spanInfo struct {
+	tid         trace.TraceID
+	sid, parent trace.SpanID
+}
+
+func phaseSpan(tid trace.TraceID, phase int) trace.SpanID {
+	return telemetry.DerivedSpanID(tid, fmt.Sprintf("phase/%d", phase))
+}
 
 func TestThresholdPauseResumeAndAbort(t *testing.T) {
 	e := newEnv(t)
@@ -285,7 +298,8 @@ func TestOneActiveRolloutPerEnvironmentFIFO(t *testing.T) {
 	if err != nil || sum.State != contracts.StateQueued {
 		t.Fatalf("resume never-started: %+v %v", sum, err)
 	}
-	// take b1 (dispatched before the abort), c1, d1 remains taken already.
+	// b1 (dispatched before b was aborted) and c1 report; c completes and
+	// the queue moves on to e.
 	for _, a := range e.take(2) {
 		e.result(a, true)
 	}
@@ -508,4 +522,51 @@ func TestNewChecksConfig(t *testing.T) {
 	if err != nil || svc.Name() != "scheduler" {
 		t.Fatalf("New = %v, %v", svc, err)
 	}
+}
+
+func TestFailedCommitIsReplayed(t *testing.T) {
+	e := newEnv(t)
+	e.calendar()
+	e.start()
+	e.publishPlanned(plan3("r1"))
+	h1 := e.take(1)[0]
+
+	// Make the next commit fail inside SQLite: dispatching h2 is refused.
+	ctx := context.Background()
+	db, err := sqlitedb.Open(ctx, e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TRIGGER refuse_h2 BEFORE UPDATE ON hosts
+		WHEN NEW.host = 'h2' AND NEW.status = 'running' BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	e.result(h1, true)
+	natstest.CheckFor(t, wait, 5*time.Millisecond, func() error {
+		if got := e.metric("rollwave_scheduler_apply_failures_total"); got != 1 {
+			return errorf("apply failures = %v", got)
+		}
+		return nil
+	})
+	if _, err := e.control("r1", contracts.VerbPause, "alice"); !contracts.IsCode(err, contracts.CodeUnavailable) {
+		t.Fatalf("pause while recovering: err = %v, want unavailable", err)
+	}
+	e.checkActionsOnce(1)
+	if got := typesOf(e.events("r1")); !reflect.DeepEqual(got, threePhaseEvents[:3]) {
+		t.Fatalf("events after the failed commit: %v", got)
+	}
+
+	if _, err := db.ExecContext(ctx, `DROP TRIGGER refuse_h2`); err != nil {
+		t.Fatal(err)
+	}
+	// The next tick reloads and replays h1's result.
+	e.clock.Advance(time.Second)
+	e.finish(2, 1, 2)
+	evs := e.waitFor("r1", contracts.EventCompleted, 1)
+	if got := typesOf(evs); !reflect.DeepEqual(got, threePhaseEvents) {
+		t.Fatalf("events:\n got %v\nwant %v", got, threePhaseEvents)
+	}
+	checkSeqs(t, evs)
+	e.checkActionsOnce(6)
 }

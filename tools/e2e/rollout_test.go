@@ -349,7 +349,9 @@ func TestMalformedRequestsAreRejected(t *testing.T) {
 			for _, r := range evs[0].Event.Reasons {
 				fields = append(fields, r.Field)
 			}
-			if !slices.ContainsFunc(fields, func(f string) bool { return f == c.field || strings.HasPrefix(f, c.field+"[") || strings.HasPrefix(f, c.field+".") }) {
+			if !slices.ContainsFunc(fields, func(f string) bool {
+				return f == c.field || strings.HasPrefix(f, c.field+"[") || strings.HasPrefix(f, c.field+".")
+			}) {
 				t.Fatalf("reasons %v do not name %q", evs[0].Event.Reasons, c.field)
 			}
 		})

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -41,7 +40,7 @@ func newCalendarAddCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if in.CreatedBy == "" {
-				in.CreatedBy = os.Getenv("USER")
+				in.CreatedBy = currentUser()
 			}
 			in.Kind = contracts.WindowFreeze
 			var w contracts.Window

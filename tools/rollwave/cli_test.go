@@ -122,7 +122,9 @@ func (a *api) publishRollout(id string, final contracts.State) {
 	}
 	step(contracts.EventPlanned, 0, func(e *contracts.Event) { e.State, e.Plan = contracts.StatePlanned, plan })
 	step(contracts.EventStarted, 1, func(e *contracts.Event) { e.State = contracts.StateRunning })
-	step(contracts.EventPhaseStarted, 2, func(e *contracts.Event) { e.State, e.Phase, e.Hosts = contracts.StateRunning, phase, []string{"web-01", "web-02"} })
+	step(contracts.EventPhaseStarted, 2, func(e *contracts.Event) {
+		e.State, e.Phase, e.Hosts = contracts.StateRunning, phase, []string{"web-01", "web-02"}
+	})
 	step(contracts.EventHostSucceeded, 3, func(e *contracts.Event) {
 		e.State, e.Phase, e.Batch = contracts.StateRunning, phase, 1
 		e.Host = &contracts.HostOutcome{Name: "web-01", Attempt: 1, Status: contracts.ResultSucceeded}

@@ -149,7 +149,16 @@ func (c *apiClient) events(ctx context.Context, q url.Values, fn func(sseEvent) 
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return decodeAPIError(resp.StatusCode, raw)
 	}
-	sc := bufio.NewScanner(resp.Body)
+	if err := readEvents(resp.Body, fn); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
+}
+
+// readEvents parses a text/event-stream and calls fn per event; comments
+// (heartbeats) and fields this client does not use are skipped.
+func readEvents(r io.Reader, fn func(sseEvent) (stop bool, err error)) error {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxEventBytes)
 	var ev sseEvent
 	var data [][]byte
@@ -180,7 +189,7 @@ func (c *apiClient) events(ctx context.Context, q url.Values, fn func(sseEvent) 
 			data = append(data, append([]byte(nil), value...))
 		}
 	}
-	if err := sc.Err(); err != nil && ctx.Err() == nil {
+	if err := sc.Err(); err != nil {
 		return fmt.Errorf("read events: %w", err)
 	}
 	return nil

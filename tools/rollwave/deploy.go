@@ -50,7 +50,7 @@ sends it to the API as a deploy request, printing the rollout id.
 				return err
 			}
 			if req.RequestedBy == "" {
-				req.RequestedBy = os.Getenv("USER")
+				req.RequestedBy = currentUser()
 			}
 			out := cmd.OutOrStdout()
 			if dryRun {

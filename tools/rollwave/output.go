@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -81,7 +80,7 @@ func printRaw(w io.Writer, raw []byte) {
 func printPlan(w io.Writer, p *contracts.Plan) {
 	fmt.Fprintf(w, "Plan for %s: %s@%s to %s (%s), %d hosts in %d phases\n",
 		p.Rollout, p.App, p.Version, p.Environment, orDash(string(p.Strategy)), p.TotalHosts(), len(p.Phases))
-	fmt.Fprintf(w, "Failure: at most %d failed hosts, then %s\n", p.MaxFailed, orDash(string(p.OnFailure)))
+	fmt.Fprintf(w, "On failure: %s once more than %d %s failed\n", orDash(string(p.OnFailure)), p.MaxFailed, plural(p.MaxFailed, "host has", "hosts have"))
 	if p.StartAt != nil {
 		fmt.Fprintf(w, "Starts at: %s\n", p.StartAt.Format(time.RFC3339))
 	}
@@ -313,6 +312,13 @@ func phaseNumber(i int) string {
 	return fmt.Sprint(i + 1)
 }
 
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -329,16 +335,17 @@ func oneLine(s string) string {
 	return s
 }
 
-// decodeEvent reads an event envelope and its data.
+// decodeEvent reads an event envelope and its data; unknown fields and
+// event types a newer server adds are tolerated.
 func decodeEvent(b []byte) (contracts.Envelope, contracts.Event, error) {
-	env, err := contracts.DecodeEnvelope(b)
-	if err != nil {
-		return env, contracts.Event{}, err
+	return contracts.DecodeEvent(b)
+}
+
+// eventTypeName returns the short name of an event type id
+// ("host_failed"), or the id itself when it is not an event type.
+func eventTypeName(typeID string) string {
+	if t, err := contracts.ParseEventTypeID(typeID); err == nil {
+		return string(t)
 	}
-	var ev contracts.Event
-	// Lenient on purpose: a newer server may add fields this CLI ignores.
-	if err := json.Unmarshal(env.Data, &ev); err != nil {
-		return env, ev, fmt.Errorf("decode event %s: %w", env.ID, err)
-	}
-	return env, ev, nil
+	return typeID
 }

@@ -24,13 +24,13 @@ func TestBarProgressCountsHostsPerPhase(t *testing.T) {
 		{Name: "rest", Batches: [][]string{{"web-02", "web-03"}}},
 	}}
 	p0, p1 := &contracts.PhaseRef{Index: 0, Name: "canary"}, &contracts.PhaseRef{Index: 1, Name: "rest"}
-	b.event("", env(contracts.EventPlanned), contracts.Event{Rollout: "r-1", Plan: plan})
-	b.event("", env(contracts.EventHostSucceeded), contracts.Event{Phase: p0, Host: &contracts.HostOutcome{Name: "web-01"}})
-	b.event("", env(contracts.EventHostSucceeded), contracts.Event{Phase: p1, Host: &contracts.HostOutcome{Name: "web-02"}})
-	b.event("", env(contracts.EventHostFailed), contracts.Event{Phase: p1, Host: &contracts.HostOutcome{Name: "web-03", Status: contracts.ResultFailed, Error: "boom"}})
+	b.event(sseEvent{}, env(contracts.EventPlanned), contracts.Event{Rollout: "r-1", Plan: plan})
+	b.event(sseEvent{}, env(contracts.EventHostSucceeded), contracts.Event{Phase: p0, Host: &contracts.HostOutcome{Name: "web-01"}})
+	b.event(sseEvent{}, env(contracts.EventHostSucceeded), contracts.Event{Phase: p1, Host: &contracts.HostOutcome{Name: "web-02"}})
+	b.event(sseEvent{}, env(contracts.EventHostFailed), contracts.Event{Phase: p1, Host: &contracts.HostOutcome{Name: "web-03", Status: contracts.ResultFailed, Error: "boom"}})
 	// A phase the plan did not announce still gets a bar.
-	b.event("", env(contracts.EventHostSucceeded), contracts.Event{Phase: &contracts.PhaseRef{Index: 2, Name: "extra"}, Host: &contracts.HostOutcome{Name: "web-04"}})
-	b.event("", env(contracts.EventFailed), contracts.Event{Rollout: "r-1", State: contracts.StateFailed, Reason: "too many failures"})
+	b.event(sseEvent{}, env(contracts.EventHostSucceeded), contracts.Event{Phase: &contracts.PhaseRef{Index: 2, Name: "extra"}, Host: &contracts.HostOutcome{Name: "web-04"}})
+	b.event(sseEvent{}, env(contracts.EventFailed), contracts.Event{Rollout: "r-1", State: contracts.StateFailed, Reason: "too many failures"})
 	b.done()
 
 	out := buf.String()
@@ -47,8 +47,8 @@ func TestBarProgressCountsHostsPerPhase(t *testing.T) {
 func TestEventTypeName(t *testing.T) {
 	for in, want := range map[string]string{
 		contracts.EventTypeID(contracts.EventHostFailed): "host_failed",
-		"io.rollwave.rollout.x.v2":                      "x.v2",
-		"other":                                         "other",
+		"io.rollwave.rollout.x.v2":                       "io.rollwave.rollout.x.v2",
+		"other":                                          "other",
 	} {
 		if got := eventTypeName(in); got != want {
 			t.Errorf("eventTypeName(%q) = %q, want %q", in, got, want)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -113,6 +112,6 @@ func newControlCmd(g *globals, verb, short string) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the rollout's events")
-	cmd.Flags().StringVar(&actor, "actor", os.Getenv("USER"), "who, recorded in the rollout's events")
+	cmd.Flags().StringVar(&actor, "actor", currentUser(), "who, recorded in the rollout's events")
 	return cmd
 }

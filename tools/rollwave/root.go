@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"time"
 
@@ -17,13 +18,13 @@ var extraCommands []func() *cobra.Command
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // an error, or a rollout that failed, was aborted or rejected
-	exitUsage   = 2 // bad command line
-	defaultAPI  = "http://127.0.0.1:8080"
-	apiEnv      = "ROLLWAVE_API"
-	outputText  = "text"
-	outputJSON  = "json"
+	exitOK         = 0
+	exitFailed     = 1 // an error, or a rollout that failed, was aborted or rejected
+	exitUsage      = 2 // bad command line
+	defaultAPI     = "http://127.0.0.1:8080"
+	apiEnv         = "ROLLWAVE_API"
+	outputText     = "text"
+	outputJSON     = "json"
 	defaultTimeout = 10 * time.Second
 )
 
@@ -98,6 +99,18 @@ func envOrDefault(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// currentUser names the operator, for --actor and the request's
+// requested_by: $USER, else the account's name.
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return ""
 }
 
 // exitError carries an exit status; quiet means the problem has been

@@ -41,8 +41,8 @@ the rollout completed and 1 when it failed, was aborted or was rejected.`,
 
 // progress shows a rollout's events as they arrive.
 type progress interface {
-	event(seq string, env contracts.Envelope, ev contracts.Event)
-	// done ends the display; final is the last event, if any.
+	event(raw sseEvent, env contracts.Envelope, ev contracts.Event)
+	// done ends the display.
 	done()
 }
 
@@ -78,11 +78,7 @@ func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error 
 			if err != nil {
 				return false, nil // not an event this CLI understands; keep going
 			}
-			if g.json() {
-				show.(rawProgress).raw(e.Data)
-			} else {
-				show.event(e.ID, env, ev)
-			}
+			show.event(e, env, ev)
 			if ev.State.Terminal() {
 				final = &ev
 				return true, nil
@@ -130,9 +126,10 @@ func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error 
 // rawProgress prints each event envelope as JSON, one per line.
 type rawProgress struct{ w io.Writer }
 
-func (r rawProgress) raw(b []byte)                                { printRaw(r.w, b) }
-func (rawProgress) event(string, contracts.Envelope, contracts.Event) {}
-func (rawProgress) done()                                            {}
+func (r rawProgress) event(e sseEvent, _ contracts.Envelope, _ contracts.Event) {
+	printRaw(r.w, e.Data)
+}
+func (rawProgress) done() {}
 
 // lineProgress prints one line per event.
 type lineProgress struct {
@@ -140,7 +137,7 @@ type lineProgress struct {
 	p painter
 }
 
-func (l *lineProgress) event(seq string, env contracts.Envelope, ev contracts.Event) {
+func (l *lineProgress) event(_ sseEvent, env contracts.Envelope, ev contracts.Event) {
 	fmt.Fprintln(l.w, eventLine(l.p, "", env, ev))
 }
 
@@ -149,14 +146,22 @@ func (l *lineProgress) done() {}
 // barProgress shows one bar per phase, counting finished hosts, with
 // notable events printed above the bars.
 type barProgress struct {
-	p      *mpb.Progress
+	w io.Writer
+	p *mpb.Progress
+	// last is the final event's line, printed below the bars once they
+	// stop: a line written to the container just before it shuts down
+	// may never be rendered.
+	last   string
 	paint  painter
 	bars   map[int]*mpb.Bar
 	failed map[int]*atomic.Int64
 }
 
+// newBarProgress draws on w. Auto refresh is forced because the caller has
+// already decided that w is a terminal (and so tests can draw into a buffer).
 func newBarProgress(ctx context.Context, w io.Writer) *barProgress {
 	return &barProgress{
+		w:      w,
 		p:      mpb.NewWithContext(ctx, mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond)),
 		paint:  painter(true),
 		bars:   map[int]*mpb.Bar{},
@@ -187,7 +192,7 @@ func (b *barProgress) bar(index int, name string, total int) *mpb.Bar {
 	return bar
 }
 
-func (b *barProgress) event(seq string, env contracts.Envelope, ev contracts.Event) {
+func (b *barProgress) event(_ sseEvent, env contracts.Envelope, ev contracts.Event) {
 	typ := contracts.EventType(eventTypeName(env.Type))
 	switch typ {
 	case contracts.EventPlanned:
@@ -217,6 +222,10 @@ func (b *barProgress) event(seq string, env contracts.Envelope, ev contracts.Eve
 	case contracts.EventBatchStarted, contracts.EventHostSucceeded, contracts.EventPhaseStarted, contracts.EventPhaseCompleted:
 		return // the bars show these
 	}
+	if ev.State.Terminal() {
+		b.last = eventLine(b.paint, "", env, ev)
+		return
+	}
 	fmt.Fprintln(b.p, eventLine(b.paint, "", env, ev))
 }
 
@@ -227,15 +236,7 @@ func (b *barProgress) done() {
 		}
 	}
 	b.p.Wait()
-}
-
-func eventTypeName(typeID string) string {
-	s := typeID
-	if len(s) > len(contracts.EventTypePrefix) && s[:len(contracts.EventTypePrefix)] == contracts.EventTypePrefix {
-		s = s[len(contracts.EventTypePrefix):]
+	if b.last != "" {
+		fmt.Fprintln(b.w, b.last)
 	}
-	if i := len(s) - len(".v1"); i > 0 && s[i:] == ".v1" {
-		s = s[:i]
-	}
-	return s
 }

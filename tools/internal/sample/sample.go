@@ -39,7 +39,7 @@ func Inventory(dataDir, exe string) ([]byte, error) {
 	var b bytes.Buffer
 	err := inventoryTmpl.Execute(&b, map[string]any{
 		"Exe":  strconv.Quote(exe),
-		"Apps": strconv.Quote(filepath.Join(dataDir, "apps")),
+		"Apps": filepath.Join(dataDir, "apps"),
 	})
 	return b.Bytes(), err
 }

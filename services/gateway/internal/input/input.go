@@ -16,36 +16,20 @@ import (
 
 // DeployBody decodes the body of POST /v1/rollouts and POST /v1/plan: a bare
 // contracts.DeployRequest, or an envelope exactly as a publisher sends it on
-// the deploy subject. A request without an id gets newID(); an envelope's id
-// stands in for a missing request id and must match a present one.
+// the deploy subject, read by contracts.DecodeDeployRequest as the planner
+// reads it. A bare request without an id gets newID(); an envelope always
+// has one, which a request without its own takes.
 func DeployBody(b []byte, newID func() string) (contracts.DeployRequest, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return contracts.DeployRequest{}, contracts.Invalid("", "the body is empty; send a deploy request as JSON")
 	}
-	data, envID := b, ""
-	if isEnvelope(b) {
-		env, err := contracts.DecodeEnvelope(b)
-		if err != nil {
-			return contracts.DeployRequest{}, err
+	if !isEnvelope(b) {
+		if _, hasID := peekID(b); !hasID {
+			b = withID(b, newID())
 		}
-		if env.Type != contracts.TypeDeployRequest {
-			return contracts.DeployRequest{}, contracts.Invalid("type", "must be %q, got %q", contracts.TypeDeployRequest, env.Type)
-		}
-		data, envID = env.Data, env.ID
 	}
-	id, hasID := peekID(data)
-	switch {
-	case hasID && envID != "" && id != envID:
-		return contracts.DeployRequest{}, contracts.Invalid("id", "the envelope id %q and the request id %q differ", envID, id)
-	case !hasID:
-		fill := envID
-		if fill == "" {
-			fill = newID()
-		}
-		data = withID(data, fill)
-	}
-	return contracts.DecodeDeployRequest(data)
+	return contracts.DecodeDeployRequest(b)
 }
 
 // isEnvelope reports whether b is a JSON object with a specversion member,

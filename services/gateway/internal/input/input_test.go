@@ -64,7 +64,7 @@ func TestDeployBody(t *testing.T) {
 		{name: "null id gets one", body: strings.Replace(validBody, `"r-1"`, `null`, 1), wantID: "r-generated"},
 		{name: "envelope", body: envelope(t, contracts.TypeDeployRequest, "r-1", bare), wantID: "r-1"},
 		{name: "envelope id fills request", body: envelope(t, contracts.TypeDeployRequest, "r-env", noID), wantID: "r-env"},
-		{name: "envelope ids differ", body: envelope(t, contracts.TypeDeployRequest, "r-other", bare), wantErr: true, wantField: "id"},
+		{name: "request id wins over the envelope's", body: envelope(t, contracts.TypeDeployRequest, "r-other", bare), wantID: "r-1"},
 		{name: "envelope wrong type", body: envelope(t, contracts.TypeHostResult, "r-1", bare), wantErr: true, wantField: "type"},
 		{name: "envelope bad specversion", body: strings.Replace(envelope(t, contracts.TypeDeployRequest, "r-1", bare), `"1.0"`, `"0.3"`, 1), wantErr: true, wantField: "specversion"},
 		{name: "empty", body: "  ", wantErr: true},

@@ -1,0 +1,110 @@
+package scheduler
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
+)
+
+// checkAdmission decides about the waiting rollouts of the given
+// environments (all when nil): verdicts that need no calendar are applied
+// at once, and the calendar is asked about the head of each free
+// environment.
+func (s *Service) checkAdmission(envs map[string]bool) {
+	if s.broken {
+		return
+	}
+	d := admission.Decide(s.entries(envs), s.deps.Clock.Now(), nil)
+	if len(d.Verdicts) > 0 {
+		s.apply(nil, d.Verdicts)
+	}
+	for _, a := range d.Ask {
+		s.ask(a)
+	}
+}
+
+// processRechecks looks again at environments whose rollouts changed
+// state: one may have freed up, or a new rollout arrived.
+func (s *Service) processRechecks() {
+	for i := 0; len(s.recheck) > 0 && i < 8; i++ {
+		envs := s.recheck
+		s.recheck = map[string]bool{}
+		s.checkAdmission(envs)
+	}
+}
+
+func (s *Service) entries(envs map[string]bool) []admission.Entry {
+	var out []admission.Entry
+	for _, id := range slices.Sorted(maps.Keys(s.live)) {
+		r := s.live[id].r
+		if envs != nil && !envs[r.Environment()] {
+			continue
+		}
+		out = append(out, admission.Entry{Rollout: id, Environment: r.Environment(), Order: r.Order,
+			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt})
+	}
+	return out
+}
+
+// ask puts the question to the calendar in the background, at most one
+// per environment at a time. A calendar that cannot be reached refuses.
+func (s *Service) ask(a admission.Ask) {
+	if s.asking[a.Environment] {
+		return
+	}
+	s.asking[a.Environment] = true
+	at := s.deps.Clock.Now()
+	var tp string
+	if l, ok := s.live[a.Rollout]; ok {
+		tp = l.traceparent
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.AdmitTimeout)
+		defer cancel()
+		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(planContext(tp)))
+		adm, err := natsx.Request[contracts.Admission](ctx, s.deps.NC, contracts.APICalendarAdmit,
+			contracts.AdmitQuery{Environment: a.Environment, At: at})
+		ans := admission.FromCalendar(a.Rollout, adm)
+		if err != nil {
+			if s.runCtx.Err() != nil {
+				return
+			}
+			s.log.Warn("calendar unavailable; admission refused until it answers", "environment", a.Environment,
+				"rollout", a.Rollout, "err", err)
+			ans = admission.Unavailable(a.Rollout)
+		}
+		select {
+		case s.answers <- calendarAnswer{env: a.Environment, answer: ans}:
+		case <-s.runCtx.Done():
+		}
+	}()
+}
+
+func (s *Service) onAnswer(ans calendarAnswer) {
+	delete(s.asking, ans.env)
+	if s.broken {
+		return
+	}
+	envs := map[string]bool{ans.env: true}
+	d := admission.Decide(s.entries(envs), s.deps.Clock.Now(), map[string]admission.Answer{ans.env: ans.answer})
+	if len(d.Verdicts) > 0 {
+		s.apply(nil, d.Verdicts)
+	}
+	for _, a := range d.Ask {
+		s.ask(a)
+	}
+}
+
+// calendarAnswer is the calendar's answer for an environment.
+type calendarAnswer struct {
+	env    string
+	answer admission.Answer
+}
