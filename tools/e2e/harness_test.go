@@ -19,7 +19,6 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
-	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/executor"
 	"github.com/rollwave/rollwave/tools/internal/stack"
@@ -105,31 +104,32 @@ func (h *harness) rollout(id string) (contracts.RolloutView, error) {
 	return natsx.Request[contracts.RolloutView](ctx, h.st.NC, contracts.APISchedulerGet, contracts.RolloutQuery{Rollout: id})
 }
 
-// waitState waits until the rollout is in state.
+// waitState waits until the rollout is in state; on time-out it reports
+// where every host stands.
 func (h *harness) waitState(id string, state contracts.State) contracts.RolloutView {
 	h.t.Helper()
 	var v contracts.RolloutView
-	natstest.CheckFor(h.t, waitLong, 20*time.Millisecond, func() error {
+	deadline := time.Now().Add(waitLong)
+	for {
 		var err error
 		v, err = h.rollout(id)
-		if err != nil {
-			return err
+		if err == nil && v.State == state {
+			return v
 		}
-		if v.State != state {
-			if v.State.Terminal() || v.State == contracts.StatePaused {
-				for _, p := range v.Phases {
-					for _, host := range p.Hosts {
-						if host.Error != "" {
-							h.t.Logf("%s: %s", host.Name, host.Error)
-						}
-					}
+		if time.Now().After(deadline) {
+			if err != nil {
+				h.t.Fatalf("rollout %s: %v", id, err)
+			}
+			for _, p := range v.Phases {
+				for _, host := range p.Hosts {
+					h.t.Logf("phase %s batch %d host %s: %s attempt %d %s", p.Name, host.Batch, host.Name, host.State, host.Attempt, host.Error)
 				}
 			}
-			return fmt.Errorf("rollout %s is %s (%s), want %s", id, v.State, v.Reason, state)
+			h.t.Logf("events: %v", eventNames(h.events(id)))
+			h.t.Fatalf("rollout %s is %s (%s), want %s", id, v.State, v.Reason, state)
 		}
-		return nil
-	})
-	return v
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // storedEvent is an event read back from the EVENTS stream.
