@@ -40,12 +40,22 @@ func (s *Service) processRechecks() {
 }
 
 func (s *Service) entries(envs map[string]bool) []admission.Entry {
-	var out []admission.Entry
-	for _, id := range slices.Sorted(maps.Keys(s.live)) {
-		r := s.live[id].r
-		if envs != nil && !envs[r.Environment()] {
-			continue
+	// Only the environments asked about are looked at: with thousands of
+	// live rollouts, scanning them all on every answer is quadratic.
+	var ids []string
+	if envs == nil {
+		ids = slices.Sorted(maps.Keys(s.live))
+	} else {
+		for env := range envs {
+			for id := range s.liveByEnv[env] {
+				ids = append(ids, id)
+			}
 		}
+		slices.Sort(ids)
+	}
+	out := make([]admission.Entry, 0, len(ids))
+	for _, id := range ids {
+		r := s.live[id].r
 		out = append(out, admission.Entry{Rollout: id, Environment: r.Environment(), Order: r.Order,
 			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt})
 	}

@@ -197,9 +197,9 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 			s.recheck[r.Environment()] = true
 		}
 		if r.State.Terminal() {
-			delete(s.live, id)
+			s.forget(id)
 		} else {
-			s.live[id] = &liveRollout{r: r, traceparent: st.rec.Traceparent}
+			s.remember(&liveRollout{r: r, traceparent: st.rec.Traceparent})
 		}
 	}
 	for _, e := range b.effects {
@@ -219,4 +219,28 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 	}
 	s.pending = append(s.pending, rows...)
 	s.m.outbox.Set(float64(len(s.pending)))
+}
+
+// remember indexes a live rollout by id and environment.
+func (s *Service) remember(l *liveRollout) {
+	id, env := l.r.ID(), l.r.Environment()
+	s.live[id] = l
+	if s.liveByEnv[env] == nil {
+		s.liveByEnv[env] = map[string]struct{}{}
+	}
+	s.liveByEnv[env][id] = struct{}{}
+}
+
+// forget drops a rollout that is no longer live.
+func (s *Service) forget(id string) {
+	l, ok := s.live[id]
+	if !ok {
+		return
+	}
+	delete(s.live, id)
+	env := l.r.Environment()
+	delete(s.liveByEnv[env], id)
+	if len(s.liveByEnv[env]) == 0 {
+		delete(s.liveByEnv, env)
+	}
 }

@@ -121,12 +121,14 @@ type Service struct {
 	cancelWork context.CancelFunc
 
 	// Owned by the loop goroutine once started.
-	live    map[string]*liveRollout
-	cursors map[string]uint64
-	pending []store.OutboxRow
-	asking  map[string]bool
-	recheck map[string]bool
-	broken  bool
+	live map[string]*liveRollout
+	// liveByEnv indexes live rollouts by environment for admission.
+	liveByEnv map[string]map[string]struct{}
+	cursors   map[string]uint64
+	pending   []store.OutboxRow
+	asking    map[string]bool
+	recheck   map[string]bool
+	broken    bool
 
 	// afterCommit, when set by tests, runs right after each commit and
 	// before its messages are published: it simulates crashes there.
@@ -270,8 +272,9 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	s.cursors = cursors
 	s.live = make(map[string]*liveRollout, len(recs))
+	s.liveByEnv = map[string]map[string]struct{}{}
 	for _, rec := range recs {
-		s.live[rec.Rollout.ID()] = &liveRollout{r: rec.Rollout, traceparent: rec.Traceparent}
+		s.remember(&liveRollout{r: rec.Rollout, traceparent: rec.Traceparent})
 	}
 	s.pending = pending
 	for _, f := range s.feeds {

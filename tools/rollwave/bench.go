@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +16,7 @@ func init() { extraCommands = append(extraCommands, newBenchCmd) }
 func newBenchCmd() *cobra.Command {
 	var o loadbench.Options
 	var noSync bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure deployments per second end to end against an embedded stack",
@@ -33,6 +35,17 @@ with the same message count and sizes and prints the ratio.`,
 			}
 			defer os.RemoveAll(dir)
 			o.DataDir = dir
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			res, err := loadbench.Run(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -50,6 +63,7 @@ with the same message count and sizes and prints the ratio.`,
 	cmd.Flags().IntVar(&o.InFlight, "in-flight", 2000, "deployments published but not yet finished, at most")
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 512, "executor concurrency")
 	cmd.Flags().BoolVar(&noSync, "no-sync", false, "let JetStream batch disk syncs instead of syncing every write")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
 	return cmd
 }

@@ -91,7 +91,14 @@ var schema = []string{
 }
 
 // Store is the scheduler's database.
-type Store struct{ db *sqlx.DB }
+type Store struct {
+	db *sqlx.DB
+	// Commit's statements, prepared once: preparing them per execution
+	// cost more than executing them.
+	insertRollout, updateRollout *sqlx.NamedStmt
+	upsertHost, upsertPhase      *sqlx.Stmt
+	insertOutbox, upsertCursor   *sqlx.Stmt
+}
 
 // Open opens (creating if needed) the database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
@@ -99,7 +106,57 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	named := func(q string) *sqlx.NamedStmt {
+		if err != nil {
+			return nil
+		}
+		var st *sqlx.NamedStmt
+		st, err = s.db.PrepareNamedContext(ctx, q)
+		return st
+	}
+	plain := func(q string) *sqlx.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sqlx.Stmt
+		st, err = s.db.PreparexContext(ctx, q)
+		return st
+	}
+	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
+			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
+			running, pending, plan, traceparent, requested_by, created_at, updated_at)
+			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
+			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
+			:traceparent, :requested_by, :created_at, :updated_at)`)
+	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
+			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
+			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
+			pending = :pending, traceparent = :traceparent, updated_at = :updated_at WHERE id = :id`)
+	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
+			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
+			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
+			finished_at = excluded.finished_at`)
+	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
+			ended_at = excluded.ended_at`)
+	s.insertOutbox = plain(`INSERT INTO outbox (subject, msg_id, data, headers) VALUES (?, ?, ?, ?)`)
+	s.upsertCursor = plain(`INSERT INTO cursors (stream, seq) VALUES (?, ?)
+				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
+	if err != nil {
+		return fmt.Errorf("prepare statements: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -168,7 +225,7 @@ func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
 	rows := slices.Clone(c.Outbox)
 	err := sqlitedb.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		for _, w := range c.Writes {
-			if err := writeRollout(ctx, tx, w); err != nil {
+			if err := s.writeRollout(ctx, tx, w); err != nil {
 				return fmt.Errorf("save rollout %s: %w", w.Record.Rollout.ID(), err)
 			}
 		}
@@ -177,8 +234,7 @@ func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
 			if err != nil {
 				return fmt.Errorf("encode headers of %s: %w", rows[i].MsgID, err)
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO outbox (subject, msg_id, data, headers) VALUES (?, ?, ?, ?)`,
-				rows[i].Subject, rows[i].MsgID, rows[i].Data, string(hdr))
+			res, err := tx.StmtxContext(ctx, s.insertOutbox).ExecContext(ctx, rows[i].Subject, rows[i].MsgID, rows[i].Data, string(hdr))
 			if err != nil {
 				return fmt.Errorf("queue %s: %w", rows[i].MsgID, err)
 			}
@@ -187,8 +243,7 @@ func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
 			}
 		}
 		for stream, seq := range c.Cursors {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO cursors (stream, seq) VALUES (?, ?)
-				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`, stream, int64(seq)); err != nil {
+			if _, err := tx.StmtxContext(ctx, s.upsertCursor).ExecContext(ctx, stream, int64(seq)); err != nil {
 				return fmt.Errorf("save cursor of %s: %w", stream, err)
 			}
 		}
@@ -200,7 +255,7 @@ func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
 	return rows, nil
 }
 
-func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
+func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 	r := w.Record.Rollout
 	row := toRow(w.Record)
 	if w.New {
@@ -209,12 +264,7 @@ func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 			return fmt.Errorf("encode plan: %w", err)
 		}
 		row.Plan = string(plan)
-		if _, err := tx.NamedExecContext(ctx, `INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
-			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
-			running, pending, plan, traceparent, requested_by, created_at, updated_at)
-			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
-			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
-			:traceparent, :requested_by, :created_at, :updated_at)`, row); err != nil {
+		if _, err := tx.NamedStmtContext(ctx, s.insertRollout).ExecContext(ctx, row); err != nil {
 			return err
 		}
 		w.Hosts = make([]int, len(r.Hosts))
@@ -226,10 +276,7 @@ func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 			w.Phases[i] = i
 		}
 	} else {
-		res, err := tx.NamedExecContext(ctx, `UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
-			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
-			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
-			pending = :pending, traceparent = :traceparent, updated_at = :updated_at WHERE id = :id`, row)
+		res, err := tx.NamedStmtContext(ctx, s.updateRollout).ExecContext(ctx, row)
 		if err != nil {
 			return err
 		}
@@ -238,15 +285,7 @@ func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 		}
 	}
 	if len(w.Hosts) > 0 {
-		stmt, err := tx.PreparexContext(ctx, `INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
-			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
-			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
-			finished_at = excluded.finished_at`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := tx.StmtxContext(ctx, s.upsertHost)
 		for _, i := range w.Hosts {
 			h := r.Hosts[i]
 			if _, err := stmt.ExecContext(ctx, r.ID(), i, h.Name, h.Phase, h.Batch, string(h.Status), h.Attempt,
@@ -257,9 +296,7 @@ func writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 	}
 	for _, i := range w.Phases {
 		p := r.Phases[i]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
-			ended_at = excluded.ended_at`, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt)); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.upsertPhase).ExecContext(ctx, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt)); err != nil {
 			return fmt.Errorf("phase %d: %w", i, err)
 		}
 	}
