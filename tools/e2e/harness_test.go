@@ -38,6 +38,7 @@ type harnessOpts struct {
 	tracer    trace.TracerProvider
 	executor  executor.Config
 	dataDir   string
+	metrics   string
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -57,6 +58,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		NATSPort:      -1,
 		Inventory:     []byte(o.inventory),
 		GatewayAddr:   "127.0.0.1:0",
+		MetricsAddr:   o.metrics,
 		Executor:      o.executor,
 		SchedulerTick: 50 * time.Millisecond,
 		Log:           log,

@@ -66,7 +66,7 @@ func normalise(names []string) []string {
 // (a) A 10-host rolling deploy in three phases completes, with the events
 // in the documented order.
 func TestRollingDeployThreePhases(t *testing.T) {
-	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}")})
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), metrics: "127.0.0.1:0"})
 	ctx := context.Background()
 	h.deploy(ctx, threePhases("r-three"))
 	v := h.waitState("r-three", contracts.StateCompleted)
@@ -98,6 +98,15 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	}
 	if n := h.actionsPublished("default", "prod"); n != 10 {
 		t.Fatalf("%d host actions published, want 10", n)
+	}
+	// Prometheus sees the rollout, on the gateway and on the metrics listener.
+	for _, addr := range []string{h.st.Gateway.Addr(), h.st.MetricsAddr} {
+		body := httpGet(t, "http://"+addr+"/metrics")
+		for _, want := range []string{`rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
+			if !strings.Contains(body, want) {
+				t.Fatalf("%s/metrics lacks %s", addr, want)
+			}
+		}
 	}
 	// Discovery recorded the new version on every host.
 	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {

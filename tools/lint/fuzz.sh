@@ -3,11 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 fuzztime=${1:-5s}
+root=$PWD
 for m in contracts pkg services tools; do
-  (cd "$m" && go list -f '{{.Dir}}' ./...) | while read -r dir; do
-    grep -hoE '^func (Fuzz[A-Za-z0-9_]+)\(' "$dir"/*_test.go 2>/dev/null | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | sort -u | while read -r target; do
-      echo "== fuzz $target in ${dir#$PWD/} ($fuzztime)"
-      (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" .) || exit 1
+  for dir in $(cd "$m" && go list -f '{{.Dir}}' ./...); do
+    targets=$( (grep -hoE '^func Fuzz[A-Za-z0-9_]+\(' "$dir"/*_test.go 2>/dev/null || true) | sed -E 's/^func (Fuzz[A-Za-z0-9_]+)\(/\1/' | sort -u)
+    for target in $targets; do
+      echo "== fuzz $target in ${dir#"$root"/} ($fuzztime)"
+      (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" .)
     done
   done
 done

@@ -124,7 +124,7 @@ Press Ctrl-C to stop; the next start keeps the history.
 
 func newServeCmd() *cobra.Command {
 	var f runFlags
-	var natsURL, creds string
+	var natsURL, creds, metricsAddr string
 	var replicas int
 	cmd := &cobra.Command{
 		Use:   "serve <service>...",
@@ -141,7 +141,7 @@ func newServeCmd() *cobra.Command {
 				args = stack.Names
 			}
 			return run(cmd.Context(), log, stack.Options{
-				Services: args, NATSURL: natsURL, NATSCreds: creds, Replicas: replicas,
+				Services: args, NATSURL: natsURL, NATSCreds: creds, Replicas: replicas, MetricsAddr: metricsAddr,
 				DataDir: f.dataDir, InventoryPath: f.inventory, GatewayAddr: f.gatewayAddr,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
 			}, func(st *stack.Stack) {
@@ -155,6 +155,7 @@ func newServeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&natsURL, "nats", envOr("NATS_URL", "nats://127.0.0.1:4222"), "NATS server URLs, comma separated (env NATS_URL)")
 	cmd.Flags().StringVar(&creds, "creds", os.Getenv("NATS_CREDS"), "NATS user credentials file (env NATS_CREDS)")
 	cmd.Flags().IntVar(&replicas, "replicas", 1, "replicas of the streams Rollwave creates (3 on a cluster)")
+	cmd.Flags().StringVar(&metricsAddr, "metrics", os.Getenv("ROLLWAVE_METRICS"), "serve Prometheus /metrics on this address (the gateway serves its own) (env ROLLWAVE_METRICS)")
 	return cmd
 }
 

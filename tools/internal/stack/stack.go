@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -59,6 +62,9 @@ type Options struct {
 	InventoryPath string
 	Inventory     []byte
 	GatewayAddr   string
+	// MetricsAddr, when set, serves /metrics on its own listener, for
+	// processes that run no gateway (which serves /metrics itself).
+	MetricsAddr string
 
 	Executor executor.Config
 	// SchedulerTick is how often queued rollouts are looked at again.
@@ -78,7 +84,10 @@ type Stack struct {
 	Gateway  *gateway.Service
 	Registry *prometheus.Registry
 	running  []service.Service
-	log      *slog.Logger
+	metrics  *http.Server
+	// MetricsAddr is the bound address of the metrics listener, if any.
+	MetricsAddr string
+	log         *slog.Logger
 }
 
 // Start starts the stack; on error everything started is stopped again.
@@ -142,6 +151,19 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		return st, err
 	}
 
+	if o.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", o.MetricsAddr)
+		if err != nil {
+			return st, fmt.Errorf("metrics listener: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Metrics, promhttp.HandlerOpts{}))
+		st.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = st.metrics.Serve(ln) }()
+		st.MetricsAddr = ln.Addr().String()
+		o.Log.Info("metrics listening", "addr", st.MetricsAddr)
+	}
+
 	deps := func(name string) service.Deps {
 		return service.Deps{NC: st.NC, JS: st.JS, Log: o.Log.With("service", name), Tracer: o.Tracer, Metrics: o.Metrics, Clock: o.Clock}
 	}
@@ -189,6 +211,10 @@ func (st *Stack) Stop(ctx context.Context) {
 		}
 	}
 	st.running = nil
+	if st.metrics != nil {
+		_ = st.metrics.Shutdown(ctx)
+		st.metrics = nil
+	}
 	if st.NC != nil {
 		_ = st.NC.Drain()
 		st.NC = nil
