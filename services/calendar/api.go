@@ -29,32 +29,10 @@ type api interface {
 // wrapped in mw.
 func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
-		{Subject: contracts.APICalendarAdd, Decode: natsx.DecodeJSON[contracts.WindowInput](), Endpoint: mw(typed(a.Add))},
-		{Subject: contracts.APICalendarList, Decode: natsx.DecodeJSON[contracts.WindowListQuery](), Endpoint: mw(typed(a.List))},
-		{Subject: contracts.APICalendarRemove, Decode: natsx.DecodeJSON[contracts.WindowRemove](), Endpoint: mw(typed(a.Remove))},
-		{Subject: contracts.APICalendarAdmit, Decode: natsx.DecodeJSON[contracts.AdmitQuery](), Endpoint: mw(typed(a.Admit))},
-	}
-}
-
-// typed turns a typed method into a go-kit endpoint.
-func typed[Req, Resp any](f func(context.Context, Req) (Resp, error)) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		r, ok := req.(Req)
-		if !ok {
-			return nil, fmt.Errorf("endpoint got %T", req)
-		}
-		return f(ctx, r)
-	}
-}
-
-// middleware admits a request only while the service runs.
-func (g *gate) middleware(next endpoint.Endpoint) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		if !g.enter() {
-			return nil, contracts.Errorf(contracts.CodeUnavailable, "calendar is stopping")
-		}
-		defer g.leave()
-		return next(ctx, req)
+		{Subject: contracts.APICalendarAdd, Decode: natsx.DecodeJSON[contracts.WindowInput](), Endpoint: mw(natsx.Typed(a.Add))},
+		{Subject: contracts.APICalendarList, Decode: natsx.DecodeJSON[contracts.WindowListQuery](), Endpoint: mw(natsx.Typed(a.List))},
+		{Subject: contracts.APICalendarRemove, Decode: natsx.DecodeJSON[contracts.WindowRemove](), Endpoint: mw(natsx.Typed(a.Remove))},
+		{Subject: contracts.APICalendarAdmit, Decode: natsx.DecodeJSON[contracts.AdmitQuery](), Endpoint: mw(natsx.Typed(a.Admit))},
 	}
 }
 

@@ -40,7 +40,7 @@ type Service struct {
 	tp      trace.TracerProvider
 	tracer  trace.Tracer
 	metrics *metrics
-	gate    gate
+	gate    natsx.Gate
 	newID   func() string
 
 	mu      sync.Mutex
@@ -107,9 +107,10 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = st.close()
 		return fmt.Errorf("calendar: %w", err)
 	}
-	s.gate.open()
+	s.gate.Service = "calendar"
+	s.gate.Open()
 	srv := natsx.NewServer(s.deps.NC, queue, natsx.WithLogger(s.log), natsx.WithTracer(s.tp))
-	for _, h := range handlers(s, s.gate.middleware) {
+	for _, h := range handlers(s, s.gate.Middleware) {
 		if err := srv.Handle(h); err != nil {
 			srv.Close()
 			_ = st.close()
@@ -139,7 +140,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.server.Close()
 	closed := make(chan struct{})
 	go func() {
-		s.gate.close()
+		s.gate.Close()
 		close(closed)
 	}()
 	var err error
@@ -166,35 +167,4 @@ func (s *Service) refreshWindowCounts(ctx context.Context) error {
 		s.metrics.windows.WithLabelValues(env).Set(float64(n))
 	}
 	return nil
-}
-
-// gate lets Stop wait for the requests in flight before the database
-// closes, and turns away those that arrive after.
-type gate struct {
-	mu     sync.RWMutex
-	closed bool
-}
-
-func (g *gate) open() {
-	g.mu.Lock()
-	g.closed = false
-	g.mu.Unlock()
-}
-
-func (g *gate) enter() bool {
-	g.mu.RLock()
-	if g.closed {
-		g.mu.RUnlock()
-		return false
-	}
-	return true
-}
-
-func (g *gate) leave() { g.mu.RUnlock() }
-
-// close waits for the requests in flight.
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
 }

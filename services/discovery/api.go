@@ -21,30 +21,8 @@ type api interface {
 // wrapped in mw.
 func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
-		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSON[contracts.TargetsQuery](), Endpoint: mw(typed(a.Targets))},
-		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(typed(a.Inventory))},
-	}
-}
-
-// typed turns a typed method into a go-kit endpoint.
-func typed[Req, Resp any](f func(context.Context, Req) (Resp, error)) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		r, ok := req.(Req)
-		if !ok {
-			return nil, fmt.Errorf("endpoint got %T", req)
-		}
-		return f(ctx, r)
-	}
-}
-
-// middleware admits a request only while the service runs.
-func (g *gate) middleware(next endpoint.Endpoint) endpoint.Endpoint {
-	return func(ctx context.Context, req any) (any, error) {
-		if !g.enter() {
-			return nil, contracts.Errorf(contracts.CodeUnavailable, "discovery is stopping")
-		}
-		defer g.leave()
-		return next(ctx, req)
+		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSON[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
+		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(natsx.Typed(a.Inventory))},
 	}
 }
 

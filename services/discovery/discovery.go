@@ -59,7 +59,7 @@ type Service struct {
 	clock   clock.Clock
 	deps    service.Deps
 	metrics *metrics
-	gate    gate
+	gate    natsx.Gate
 
 	mu      sync.Mutex
 	started bool
@@ -161,10 +161,11 @@ func (s *Service) Start(ctx context.Context) (err error) {
 	if err := s.follow(ctx); err != nil {
 		return fmt.Errorf("discovery: %w", err)
 	}
-	s.gate.open()
+	s.gate.Service = "discovery"
+	s.gate.Open()
 	opts := []natsx.ServerOption{natsx.WithLogger(s.log), natsx.WithTracer(s.tp)}
 	srv := natsx.NewServer(s.deps.NC, queue, opts...)
-	for _, h := range handlers(s, s.gate.middleware) {
+	for _, h := range handlers(s, s.gate.Middleware) {
 		if err := srv.Handle(h); err != nil {
 			srv.Close()
 			return fmt.Errorf("discovery: %w", err)
@@ -193,7 +194,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.server.Close()
 	closed := make(chan struct{})
 	go func() {
-		s.gate.close()
+		s.gate.Close()
 		close(closed)
 	}()
 	var err error
@@ -209,35 +210,4 @@ func (s *Service) Stop(ctx context.Context) error {
 		err = fmt.Errorf("discovery: close database: %w", cerr)
 	}
 	return err
-}
-
-// gate lets Stop wait for the queries in flight before the database
-// closes, and turns away the queries that arrive after.
-type gate struct {
-	mu     sync.RWMutex
-	closed bool
-}
-
-func (g *gate) open() {
-	g.mu.Lock()
-	g.closed = false
-	g.mu.Unlock()
-}
-
-func (g *gate) enter() bool {
-	g.mu.RLock()
-	if g.closed {
-		g.mu.RUnlock()
-		return false
-	}
-	return true
-}
-
-func (g *gate) leave() { g.mu.RUnlock() }
-
-// close waits for the queries in flight.
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
 }

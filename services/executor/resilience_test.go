@@ -266,7 +266,17 @@ func TestPoisonActionSurfacesWithoutListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	subject := maxDeliveriesSubject(contracts.StreamActions, contracts.ExecutorConsumer(pool, 0).Durable)
-	if _, err := adv.GetLastMsgForSubject(context.Background(), subject); err != nil {
+	// The server sends the advisory just after it gives up: wait for it to
+	// be stored rather than racing it.
+	var advErr error
+	natstest.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		_, advErr = adv.GetLastMsgForSubject(context.Background(), subject)
+		if advErr != nil && len(h.results(a.Rollout)) == 0 {
+			return fmt.Errorf("advisory not stored yet: %w", advErr)
+		}
+		return nil
+	})
+	if err := advErr; err != nil {
 		// Only possible when the last doomed executor lost its own lease
 		// under load and surfaced the action before it died.
 		if len(h.results(a.Rollout)) == 0 {
