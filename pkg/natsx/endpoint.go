@@ -56,3 +56,19 @@ func (g *Gate) Middleware(next endpoint.Endpoint) endpoint.Endpoint {
 		return next(ctx, req)
 	}
 }
+
+// CloseWithin closes the gate, waiting for the requests in flight at most
+// until ctx ends.
+func (g *Gate) CloseWithin(ctx context.Context) error {
+	closed := make(chan struct{})
+	go func() {
+		g.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -138,16 +138,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
-	closed := make(chan struct{})
-	go func() {
-		s.gate.Close()
-		close(closed)
-	}()
 	var err error
-	select {
-	case <-closed:
-	case <-ctx.Done():
-		err = fmt.Errorf("calendar: requests still running: %w", ctx.Err())
+	if gerr := s.gate.CloseWithin(ctx); gerr != nil {
+		err = fmt.Errorf("calendar: requests still running: %w", gerr)
 	}
 	if cerr := s.store.close(); cerr != nil && err == nil {
 		err = fmt.Errorf("calendar: close database: %w", cerr)

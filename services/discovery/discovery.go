@@ -192,16 +192,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
-	closed := make(chan struct{})
-	go func() {
-		s.gate.Close()
-		close(closed)
-	}()
 	var err error
-	select {
-	case <-closed:
-	case <-ctx.Done():
-		err = fmt.Errorf("discovery: queries still running: %w", ctx.Err())
+	if gerr := s.gate.CloseWithin(ctx); gerr != nil {
+		err = fmt.Errorf("discovery: queries still running: %w", gerr)
 	}
 	if ferr := s.stopFollowing(ctx); ferr != nil && err == nil {
 		err = ferr

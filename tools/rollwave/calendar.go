@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -35,26 +36,13 @@ func newCalendarAddCmd(g *globals) *cobra.Command {
 					return usageError(fmt.Errorf("%s is required", flag))
 				}
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
 			if in.CreatedBy == "" {
 				in.CreatedBy = currentUser()
 			}
 			in.Kind = contracts.WindowFreeze
-			var w contracts.Window
-			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/calendar/windows", nil, in, &w)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if g.json() {
-				printRaw(out, raw)
-				return nil
-			}
-			fmt.Fprintf(out, "%s: %s freeze from %s to %s\n", w.ID, w.Environment, inZone(w.Start, w.TimeZone), inZone(w.End, w.TimeZone))
-			return nil
+			return show(cmd, g, http.MethodPost, "/v1/calendar/windows", nil, in, func(out io.Writer, w contracts.Window) {
+				fmt.Fprintf(out, "%s: %s freeze from %s to %s\n", w.ID, w.Environment, inZone(w.Start, w.TimeZone), inZone(w.End, w.TimeZone))
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -73,25 +61,7 @@ func newCalendarListCmd(g *globals) *cobra.Command {
 		Short: "List windows",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if env != "" {
-				q.Set("environment", env)
-			}
-			var l contracts.WindowList
-			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/calendar/windows", q, nil, &l)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				printRaw(cmd.OutOrStdout(), raw)
-				return nil
-			}
-			printWindows(cmd.OutOrStdout(), l)
-			return nil
+			return show(cmd, g, http.MethodGet, "/v1/calendar/windows", envQuery(env), nil, printWindows)
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only windows of this environment")
@@ -126,25 +96,7 @@ func newInventoryCmd(g *globals) *cobra.Command {
 		Short: "Show environments, their hosts and the versions they run",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if env != "" {
-				q.Set("environment", env)
-			}
-			var inv contracts.Inventory
-			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/inventory", q, nil, &inv)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				printRaw(cmd.OutOrStdout(), raw)
-				return nil
-			}
-			printInventory(cmd.OutOrStdout(), inv)
-			return nil
+			return show(cmd, g, http.MethodGet, "/v1/inventory", envQuery(env), nil, printInventory)
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")

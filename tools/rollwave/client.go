@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"net"
 	"net/http"
@@ -193,4 +194,33 @@ func readEvents(r io.Reader, fn func(sseEvent) (stop bool, err error)) error {
 		return fmt.Errorf("read events: %w", err)
 	}
 	return nil
+}
+
+// show calls the API and prints the answer: the raw JSON with -o json,
+// else text(answer).
+func show[T any](cmd *cobra.Command, g *globals, method, path string, q url.Values, body any, text func(io.Writer, T)) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	var v T
+	raw, err := c.call(cmd.Context(), method, path, q, body, &v)
+	if err != nil {
+		return err
+	}
+	if g.json() {
+		printRaw(cmd.OutOrStdout(), raw)
+		return nil
+	}
+	text(cmd.OutOrStdout(), v)
+	return nil
+}
+
+// envQuery is the query of commands filtered by --env.
+func envQuery(env string) url.Values {
+	q := url.Values{}
+	if env != "" {
+		q.Set("environment", env)
+	}
+	return q
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -20,21 +21,9 @@ func newGetCmd(g *globals) *cobra.Command {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			var v contracts.RolloutView
-			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/rollouts/"+url.PathEscape(args[0]), nil, nil, &v)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				printRaw(cmd.OutOrStdout(), raw)
-				return nil
-			}
-			printRollout(cmd.OutOrStdout(), painter(useColor(cmd.OutOrStdout())), v)
-			return nil
+			return show(cmd, g, http.MethodGet, "/v1/rollouts/"+url.PathEscape(args[0]), nil, nil, func(w io.Writer, v contracts.RolloutView) {
+				printRollout(w, painter(useColor(w)), v)
+			})
 		},
 	}
 }
@@ -47,31 +36,16 @@ func newListCmd(g *globals) *cobra.Command {
 		Short: "List rollouts, newest first",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			if env != "" {
-				q.Set("environment", env)
-			}
+			q := envQuery(env)
 			if state != "" {
 				q.Set("state", state)
 			}
 			if limit != 0 {
 				q.Set("limit", strconv.Itoa(limit))
 			}
-			var l contracts.RolloutList
-			raw, err := c.call(cmd.Context(), http.MethodGet, "/v1/rollouts", q, nil, &l)
-			if err != nil {
-				return err
-			}
-			if g.json() {
-				printRaw(cmd.OutOrStdout(), raw)
-				return nil
-			}
-			printRolloutList(cmd.OutOrStdout(), painter(useColor(cmd.OutOrStdout())), l)
-			return nil
+			return show(cmd, g, http.MethodGet, "/v1/rollouts", q, nil, func(w io.Writer, l contracts.RolloutList) {
+				printRolloutList(w, painter(useColor(w)), l)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only rollouts of this environment")
