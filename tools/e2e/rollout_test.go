@@ -225,10 +225,18 @@ func TestFreezeQueuesUntilItEnds(t *testing.T) {
 		t.Fatalf("window %v..%v, want Berlin 10:00-12:00 = 09:00-11:00 UTC", w.Start, w.End)
 	}
 	h.deploy(ctx, threePhases("r-frozen"))
-	v := h.waitState("r-frozen", contracts.StateQueued)
-	if !strings.Contains(v.Reason, "christmas") {
-		t.Fatalf("queued reason %q does not name the freeze", v.Reason)
-	}
+	// A planned rollout is queued at once; the reason follows the
+	// calendar's answer.
+	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
+		v, err := h.rollout("r-frozen")
+		if err != nil {
+			return err
+		}
+		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "christmas") {
+			return fmt.Errorf("rollout is %s (%q), want queued for the christmas freeze", v.State, v.Reason)
+		}
+		return nil
+	})
 	fake.Advance(time.Hour)
 	// Still frozen one hour in: the scheduler looked again and kept waiting.
 	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
