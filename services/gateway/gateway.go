@@ -117,7 +117,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	s := &Service{
 		deps:     deps,
 		cfg:      cfg,
-		log:      deps.Log,
+		log:      deps.Log.With("service", "gateway"),
 		clock:    deps.Clock,
 		metrics:  m,
 		stopping: make(chan struct{}),

@@ -164,9 +164,8 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		o.Log.Info("metrics listening", "addr", st.MetricsAddr)
 	}
 
-	deps := func(name string) service.Deps {
-		return service.Deps{NC: st.NC, JS: st.JS, Log: o.Log.With("service", name), Tracer: o.Tracer, Metrics: o.Metrics, Clock: o.Clock}
-	}
+	// Each service tags its own logger with its name.
+	deps := service.Deps{NC: st.NC, JS: st.JS, Log: o.Log, Tracer: o.Tracer, Metrics: o.Metrics, Clock: o.Clock}
 	db := func(name string) string { return filepath.Join(o.DataDir, name+".db") }
 	for _, name := range Names {
 		if !slices.Contains(o.Services, name) {
@@ -175,18 +174,18 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		var svc service.Service
 		switch name {
 		case "discovery":
-			svc, err = discovery.New(deps(name), discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, DBPath: db(name)})
+			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, DBPath: db(name)})
 		case "calendar":
-			svc, err = calendar.New(deps(name), calendar.Config{DBPath: db(name)})
+			svc, err = calendar.New(deps, calendar.Config{DBPath: db(name)})
 		case "planner":
-			svc, err = planner.New(deps(name), planner.Config{})
+			svc, err = planner.New(deps, planner.Config{})
 		case "scheduler":
-			svc, err = scheduler.New(deps(name), scheduler.Config{DBPath: db(name), TickInterval: o.SchedulerTick})
+			svc, err = scheduler.New(deps, scheduler.Config{DBPath: db(name), TickInterval: o.SchedulerTick})
 		case "executor":
-			svc, err = executor.New(deps(name), o.Executor)
+			svc, err = executor.New(deps, o.Executor)
 		case "gateway":
 			var gw *gateway.Service
-			gw, err = gateway.New(deps(name), gateway.Config{Addr: o.GatewayAddr, Metrics: o.Metrics})
+			gw, err = gateway.New(deps, gateway.Config{Addr: o.GatewayAddr, Metrics: o.Metrics})
 			st.Gateway, svc = gw, gw
 		}
 		if err != nil {
