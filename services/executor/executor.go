@@ -48,6 +48,10 @@ type Config struct {
 	// ExecEnv is the base environment of programs the exec driver runs
 	// (default: PATH of this process only).
 	ExecEnv []string
+	// Replicas is the replica count of the claims bucket and the advisory
+	// stream when this executor creates them (default 1; 3 on a cluster).
+	// Existing ones keep theirs.
+	Replicas int
 }
 
 // Defaults.
@@ -194,7 +198,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := natsx.EnsureStreams(ctx, js, contracts.Streams(), 1); err != nil {
 		return fmt.Errorf("executor start: %w", err)
 	}
-	kv, err := ensureClaims(ctx, js)
+	kv, err := ensureClaims(ctx, js, max(1, s.cfg.Replicas))
 	if err != nil {
 		return fmt.Errorf("executor start: %w", err)
 	}
@@ -210,7 +214,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 	// Capture and handle give-up advisories before pulling, so none about
 	// a message this executor helps exhaust is missed.
-	if err := natsx.EnsureStreams(ctx, js, []contracts.StreamSpec{advisoryStreamSpec()}, 1); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, []contracts.StreamSpec{advisoryStreamSpec()}, max(1, s.cfg.Replicas)); err != nil {
 		s.cancelRun()
 		return fmt.Errorf("executor start: %w", err)
 	}
@@ -247,7 +251,7 @@ func (s *Service) Start(ctx context.Context) error {
 }
 
 // ensureClaims opens the claims bucket, creating it if it is missing.
-func ensureClaims(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+func ensureClaims(ctx context.Context, js jetstream.JetStream, replicas int) (jetstream.KeyValue, error) {
 	kv, err := js.KeyValue(ctx, contracts.ClaimsBucket)
 	if err == nil {
 		return kv, nil
@@ -261,6 +265,7 @@ func ensureClaims(ctx context.Context, js jetstream.JetStream) (jetstream.KeyVal
 		History:     1,
 		TTL:         claimsTTL,
 		Storage:     jetstream.FileStorage,
+		Replicas:    replicas,
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		// Another executor created it first.

@@ -180,9 +180,13 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		case "planner":
 			svc, err = planner.New(deps, planner.Config{})
 		case "scheduler":
-			svc, err = scheduler.New(deps, scheduler.Config{DBPath: db(name), TickInterval: o.SchedulerTick})
+			svc, err = scheduler.New(deps, scheduler.Config{DBPath: db(name), TickInterval: o.SchedulerTick, StreamReplicas: max(1, o.Replicas)})
 		case "executor":
-			svc, err = executor.New(deps, o.Executor)
+			ex := o.Executor
+			if ex.Replicas == 0 {
+				ex.Replicas = max(1, o.Replicas)
+			}
+			svc, err = executor.New(deps, ex)
 		case "gateway":
 			var gw *gateway.Service
 			gw, err = gateway.New(deps, gateway.Config{Addr: o.GatewayAddr, Metrics: o.Metrics})
