@@ -100,19 +100,23 @@ example rollout specs into the data directory. History survives restarts.`,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
 			}, func(st *stack.Stack) {
 				api := "http://" + st.Gateway.Addr()
+				cli := self()
+				if api != defaultAPI {
+					cli = "ROLLWAVE_API=" + api + " " + cli
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), `
 Rollwave is running.
-  API and events:  %s   (metrics at %s/metrics)
-  NATS:            %s
-  data:            %s
+  API and events:  %[1]s   (metrics at %[1]s/metrics)
+  NATS:            %[2]s
+  data:            %[3]s
 
 Try:
-  rollwave deploy -f %s --wait
-  rollwave deploy -f %s --dry-run
-  nats sub --server %s 'rollwave.events.>'     (or: rollwave events --follow)
+  %[6]s deploy -f %[4]s --wait
+  %[6]s deploy -f %[5]s --dry-run
+  nats sub --server %[2]s 'rollwave.events.>'     (or: %[6]s events --follow)
 
 Press Ctrl-C to stop; the next start keeps the history.
-`, api, api, st.Server.ClientURL(), dataDir, pick(examples, "local-qa"), pick(examples, "web-production"), st.Server.ClientURL())
+`, api, st.Server.ClientURL(), dataDir, pick(examples, "local-qa"), pick(examples, "web-production"), cli)
 			})
 		},
 	}
@@ -194,4 +198,12 @@ func pick(paths []string, name string) string {
 		}
 	}
 	return name + ".yaml"
+}
+
+// self is how the user invoked this binary, for commands to copy.
+func self() string {
+	if name := os.Args[0]; strings.ContainsRune(name, os.PathSeparator) {
+		return name
+	}
+	return "rollwave"
 }
