@@ -48,8 +48,8 @@ func isEnvelope(b []byte) bool {
 // of the wrong type counts as present so that the decoder reports it.
 func peekID(b []byte) (string, bool) {
 	var probe map[string]json.RawMessage
-	if json.Unmarshal(b, &probe) != nil {
-		return "", true // not an object: let the decoder say what is wrong
+	if json.Unmarshal(b, &probe) != nil || probe == nil {
+		return "", true // not an object (null decodes to a nil map): let the decoder say what is wrong
 	}
 	raw, ok := probe["id"]
 	if !ok || string(raw) == "null" {
@@ -66,7 +66,7 @@ func peekID(b []byte) (string, bool) {
 // has parsed it).
 func withID(b []byte, id string) []byte {
 	var obj map[string]json.RawMessage
-	if json.Unmarshal(b, &obj) != nil {
+	if json.Unmarshal(b, &obj) != nil || obj == nil {
 		return b
 	}
 	obj["id"], _ = json.Marshal(id)

@@ -234,3 +234,13 @@ func FuzzDeployBody(f *testing.F) {
 		}
 	})
 }
+
+// A JSON null body (or any non-object) is an invalid request, not a panic.
+func TestDeployBodyRejectsNonObjects(t *testing.T) {
+	for _, body := range []string{"null", "[]", `"x"`, "42", "true"} {
+		_, err := DeployBody([]byte(body), func() string { return "r-generated" })
+		if e := contracts.AsError(err); e == nil || e.Code != contracts.CodeInvalid {
+			t.Errorf("DeployBody(%s) = %v, want an invalid_request error", body, err)
+		}
+	}
+}
