@@ -24,7 +24,9 @@ import (
 	"github.com/rollwave/rollwave/tools/internal/stack"
 )
 
-const waitLong = 30 * time.Second
+// waitLong bounds every wait; generous, because a busy CI machine may need a
+// redelivery (after the executors' short ack wait below) to finish a step.
+const waitLong = 45 * time.Second
 
 type harness struct {
 	t  *testing.T
@@ -45,6 +47,10 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	t.Helper()
 	if o.dataDir == "" {
 		o.dataDir = t.TempDir()
+	}
+	if o.executor.AckWait == 0 {
+		// An action whose delivery is lost comes back within the test.
+		o.executor.AckWait = 3 * time.Second
 	}
 	log := slog.New(slog.DiscardHandler)
 	if os.Getenv("ROLLWAVE_TEST_LOG") != "" {
