@@ -1,9 +1,9 @@
 package executor
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rollwave/rollwave/pkg/promreg"
 )
 
 type metrics struct {
@@ -21,51 +21,36 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m := &metrics{}
 	var err error
-	if m.actions, err = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+	if m.actions, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rollwave_executor_actions_total", Help: "Host actions acted on, by driver and outcome.",
 	}, []string{"driver", "status"})); err != nil {
 		return nil, err
 	}
-	if m.seconds, err = register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	if m.seconds, err = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "rollwave_executor_action_seconds", Help: "Time to run a host action's driver and checks.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
 	}, []string{"driver"})); err != nil {
 		return nil, err
 	}
-	if m.inflight, err = register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+	if m.inflight, err = promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "rollwave_executor_inflight", Help: "Host actions being acted on now.",
 	})); err != nil {
 		return nil, err
 	}
-	if m.redeliveries, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+	if m.redeliveries, err = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rollwave_executor_redeliveries_total", Help: "Action deliveries after the first (an executor died, stalled or retried).",
 	})); err != nil {
 		return nil, err
 	}
-	if m.rejected, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+	if m.rejected, err = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rollwave_executor_rejected_total", Help: "Action messages that could not be read and were terminated.",
 	})); err != nil {
 		return nil, err
 	}
-	if m.gaveUp, err = register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+	if m.gaveUp, err = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rollwave_executor_gave_up_total", Help: "Actions failed after reaching their delivery limit.",
 	})); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-// register registers c, or returns the collector already registered under
-// its name, so several executors can share one registry.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }

@@ -2,7 +2,6 @@ package planner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/promreg"
 	"github.com/rollwave/rollwave/services/planner/internal/plan"
 )
 
@@ -136,17 +136,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "rollwave_planner_requests_total",
 		Help: "Deploy requests handled by the planner, by outcome: planned, rejected, or retried (inventory unavailable or publish failed; counted per delivery).",
 	}, []string{"outcome"})
-	if err := reg.Register(requests); err != nil {
-		// A second planner in the same process shares the first one's counter.
-		var are prometheus.AlreadyRegisteredError
-		if !errors.As(err, &are) {
-			return nil, fmt.Errorf("planner: register metrics: %w", err)
-		}
-		existing, ok := are.ExistingCollector.(*prometheus.CounterVec)
-		if !ok {
-			return nil, fmt.Errorf("planner: register metrics: %w", err)
-		}
-		requests = existing
+	// A second planner in the same process shares the first one's counter.
+	requests, err := promreg.Register(reg, requests)
+	if err != nil {
+		return nil, fmt.Errorf("planner: register metrics: %w", err)
 	}
 	for _, o := range []string{outcomePlanned, outcomeRejected, outcomeRetried} {
 		requests.WithLabelValues(o)

@@ -1,11 +1,10 @@
 package scheduler
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/promreg"
 )
 
 type metrics struct {
@@ -46,39 +45,26 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	// A scheduler restarted in the same process (tests, `rollwave dev`)
 	// reuses the collectors already registered.
 	var err error
-	m.rollouts, err = register(reg, m.rollouts)
+	m.rollouts, err = promreg.Register(reg, m.rollouts)
 	if err == nil {
-		m.events, err = register(reg, m.events)
+		m.events, err = promreg.Register(reg, m.events)
 	}
 	if err == nil {
-		m.dispatched, err = register(reg, m.dispatched)
+		m.dispatched, err = promreg.Register(reg, m.dispatched)
 	}
 	if err == nil {
-		m.applySeconds, err = register(reg, m.applySeconds)
+		m.applySeconds, err = promreg.Register(reg, m.applySeconds)
 	}
 	if err == nil {
-		m.rejected, err = register(reg, m.rejected)
+		m.rejected, err = promreg.Register(reg, m.rejected)
 	}
 	if err == nil {
-		m.outbox, err = register(reg, m.outbox)
+		m.outbox, err = promreg.Register(reg, m.outbox)
 	}
 	if err == nil {
-		m.failures, err = register(reg, m.failures)
+		m.failures, err = promreg.Register(reg, m.failures)
 	}
 	return m, err
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // scheduledStates are the states the rollouts gauge reports.
