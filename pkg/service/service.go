@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/pkg/clock"
 )
@@ -24,6 +25,25 @@ type Deps struct {
 	Tracer  trace.TracerProvider
 	Metrics prometheus.Registerer
 	Clock   clock.Clock
+}
+
+// WithDefaults fills what the caller left out: a logger that discards, a
+// tracer that records nothing, the real clock and a private metrics
+// registry. NC and JS have no default.
+func (d Deps) WithDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider()
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.Metrics == nil {
+		d.Metrics = prometheus.NewRegistry()
+	}
+	return d
 }
 
 // Service is a long-running Rollwave service.

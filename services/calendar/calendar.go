@@ -14,9 +14,7 @@ import (
 	"sync"
 	_ "time/tzdata" // time zones work on hosts without a zoneinfo database
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
@@ -61,20 +59,10 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	case cfg.DBPath == "":
 		return nil, errors.New("calendar: DBPath is required")
 	}
-	s := &Service{cfg: cfg, deps: deps, log: deps.Log, tp: deps.Tracer, newID: newID}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("service", "calendar")
-	if s.tp == nil {
-		s.tp = noop.NewTracerProvider()
-	}
+	deps = deps.WithDefaults()
+	s := &Service{cfg: cfg, deps: deps, log: deps.Log.With("service", "calendar"), tp: deps.Tracer, newID: newID}
 	s.tracer = s.tp.Tracer("rollwave/calendar")
-	reg := deps.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	s.metrics = newMetrics(reg)
+	s.metrics = newMetrics(deps.Metrics)
 	return s, nil
 }
 

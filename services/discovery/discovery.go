@@ -14,9 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
@@ -110,23 +108,10 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
-	s := &Service{cfg: cfg, inv: inv, deps: deps, log: deps.Log, tp: deps.Tracer, clock: deps.Clock}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("service", "discovery")
-	if s.tp == nil {
-		s.tp = noop.NewTracerProvider()
-	}
+	deps = deps.WithDefaults()
+	s := &Service{cfg: cfg, inv: inv, deps: deps, log: deps.Log.With("service", "discovery"), tp: deps.Tracer, clock: deps.Clock}
 	s.tracer = s.tp.Tracer("rollwave/discovery")
-	if s.clock == nil {
-		s.clock = clock.Real{}
-	}
-	reg := deps.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	s.metrics = newMetrics(reg)
+	s.metrics = newMetrics(deps.Metrics)
 	for _, e := range inv.Environments {
 		s.metrics.hosts.WithLabelValues(e.Name).Set(float64(len(e.Hosts)))
 	}

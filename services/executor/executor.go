@@ -16,7 +16,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
@@ -148,15 +147,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if err := cfg.applyDefaults(); err != nil {
 		return nil, fmt.Errorf("executor config: %w", err)
 	}
-	if deps.Log == nil {
-		deps.Log = slog.New(slog.DiscardHandler)
-	}
-	if deps.Tracer == nil {
-		deps.Tracer = noop.NewTracerProvider()
-	}
-	if deps.Clock == nil {
-		deps.Clock = clock.Real{}
-	}
+	deps = deps.WithDefaults()
 	m, err := newMetrics(deps.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("executor metrics: %w", err)

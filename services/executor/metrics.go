@@ -16,9 +16,6 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
 	m := &metrics{}
 	var err error
 	if m.actions, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -43,7 +43,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
@@ -97,20 +96,8 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
-	if deps.Log == nil {
-		deps.Log = slog.New(slog.DiscardHandler)
-	}
-	if deps.Tracer == nil {
-		deps.Tracer = noop.NewTracerProvider()
-	}
-	if deps.Clock == nil {
-		deps.Clock = clock.Real{}
-	}
-	reg := deps.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	m, err := newMetrics(reg)
+	deps = deps.WithDefaults()
+	m, err := newMetrics(deps.Metrics)
 	if err != nil {
 		return nil, err
 	}

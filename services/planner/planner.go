@@ -15,9 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
@@ -98,23 +96,10 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	case cfg.RetryBackoff < 0 || cfg.MaxRetryBackoff < cfg.RetryBackoff:
 		return nil, fmt.Errorf("planner: need 0 < RetryBackoff (%s) <= MaxRetryBackoff (%s)", cfg.RetryBackoff, cfg.MaxRetryBackoff)
 	}
-	s := &Service{cfg: cfg, nc: deps.NC, js: deps.JS, log: deps.Log, tp: deps.Tracer, clock: deps.Clock}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	s.log = s.log.With("service", "planner")
-	if s.tp == nil {
-		s.tp = noop.NewTracerProvider()
-	}
+	deps = deps.WithDefaults()
+	s := &Service{cfg: cfg, nc: deps.NC, js: deps.JS, log: deps.Log.With("service", "planner"), tp: deps.Tracer, clock: deps.Clock}
 	s.tracer = s.tp.Tracer("rollwave/planner")
-	if s.clock == nil {
-		s.clock = clock.Real{}
-	}
-	reg := deps.Metrics
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	m, err := newMetrics(reg)
+	m, err := newMetrics(deps.Metrics)
 	if err != nil {
 		return nil, err
 	}

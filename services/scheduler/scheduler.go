@@ -18,12 +18,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
-	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
@@ -151,18 +148,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, fmt.Errorf("scheduler config: %w", err)
 	}
-	if deps.Log == nil {
-		deps.Log = slog.New(slog.DiscardHandler)
-	}
-	if deps.Clock == nil {
-		deps.Clock = clock.Real{}
-	}
-	if deps.Tracer == nil {
-		deps.Tracer = noop.NewTracerProvider()
-	}
-	if deps.Metrics == nil {
-		deps.Metrics = prometheus.NewRegistry()
-	}
+	deps = deps.WithDefaults()
 	m, err := newMetrics(deps.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler metrics: %w", err)
