@@ -10,14 +10,20 @@ GO         ?= go
 FUZZTIME   ?= 5000x
 DATA       ?= ./data
 BENCH_N    ?= 5000
+# Stamp the commit into the binary (rollwave version) when built in a checkout.
+BUILDVCS   := $(if $(wildcard .git),true,auto)
 
-.PHONY: all build test unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy
+.PHONY: all build binary test unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy
 
 all: build
 
-build:
+# binary builds only what `make run` needs; build also checks that every
+# module builds on its own.
+binary:
 	@mkdir -p bin
-	$(GO) build -o $(BIN) ./tools/rollwave
+	$(GO) build -buildvcs=$(BUILDVCS) -o $(BIN) ./tools/rollwave
+
+build: binary
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) build ./...) || exit 1; done
 
 test: lint unit fuzz
@@ -43,7 +49,7 @@ imports:
 fuzz:
 	@bash tools/lint/fuzz.sh $(FUZZTIME)
 
-run: build
+run: binary
 	$(BIN) dev --data $(DATA)
 
 bench: bench-go bench-load
@@ -51,7 +57,7 @@ bench: bench-go bench-load
 bench-go:
 	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench . -benchmem ./...) || exit 1; done
 
-bench-load: build
+bench-load: binary
 	$(BIN) bench --deployments $(BENCH_N) --hosts 1
 	$(BIN) bench --deployments $(BENCH_N) --hosts 1 --no-sync
 	$(BIN) bench --deployments $$(( $(BENCH_N) / 5 )) --hosts 10

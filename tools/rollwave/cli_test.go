@@ -521,3 +521,69 @@ func TestUnreachableAPI(t *testing.T) {
 		t.Fatalf("code %d, stderr %q", code, errOut.String())
 	}
 }
+
+// TestWaitSettlesOnPauseAndTimesOut: a CI job following a rollout never
+// hangs: a rollout that is paused now exits 3, a paused event from history
+// does not end the wait, and --timeout exits 4.
+func TestWaitSettlesOnPauseAndTimesOut(t *testing.T) {
+	a := startAPI(t)
+	current := map[string]contracts.State{"r-paused": contracts.StatePaused, "r-resumed": contracts.StateCompleted,
+		"r-slow": contracts.StateRunning}
+	a.respond(contracts.APISchedulerGet, func(m *nats.Msg) (any, *contracts.Error) {
+		var q contracts.RolloutQuery
+		_ = json.Unmarshal(m.Data, &q)
+		return contracts.RolloutView{RolloutSummary: contracts.RolloutSummary{Rollout: q.Rollout, State: current[q.Rollout]}}, nil
+	})
+	pause := func(id string, seq int64) {
+		a.publishEvent(contracts.EventPaused, contracts.Event{Rollout: id, Environment: "qa", Seq: seq,
+			State: contracts.StatePaused, Reason: "1 host failed, more than max_failed 0"})
+	}
+	base := func(id string) {
+		a.publishEvent(contracts.EventStarted, contracts.Event{Rollout: id, Environment: "qa", Seq: 1, State: contracts.StateRunning})
+	}
+
+	base("r-paused")
+	pause("r-paused", 2)
+	code, _, errOut := a.run("watch", "r-paused")
+	if code != exitSettled || !strings.Contains(errOut, "paused and waits for an operator") ||
+		!strings.Contains(errOut, "more than max_failed 0") {
+		t.Fatalf("paused: code %d, stderr %q", code, errOut)
+	}
+
+	// Paused once, resumed, completed: the replayed pause must not end it.
+	base("r-resumed")
+	pause("r-resumed", 2)
+	a.publishEvent(contracts.EventResumed, contracts.Event{Rollout: "r-resumed", Environment: "qa", Seq: 3, State: contracts.StateRunning})
+	a.publishEvent(contracts.EventCompleted, contracts.Event{Rollout: "r-resumed", Environment: "qa", Seq: 4, State: contracts.StateCompleted})
+	if code, out, errOut := a.run("watch", "r-resumed"); code != 0 || !strings.Contains(out, "completed") {
+		t.Fatalf("resumed: code %d, out %q, stderr %q", code, out, errOut)
+	}
+
+	base("r-slow")
+	code, _, errOut = a.run("watch", "r-slow", "--timeout", "300ms")
+	if code != exitTimedOut || !strings.Contains(errOut, "had not settled within --timeout 300ms") {
+		t.Fatalf("timeout: code %d, stderr %q", code, errOut)
+	}
+
+	if code, _, errOut := a.run("deploy", "-f", writeSpec(t, goodSpec), "--timeout", "1m"); code != exitUsage ||
+		!strings.Contains(errOut, "--timeout needs --wait") {
+		t.Fatalf("timeout without wait: code %d, stderr %q", code, errOut)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	a := startAPI(t)
+	code, out, errOut := a.run("version")
+	if code != 0 || !strings.HasPrefix(out, "rollwave ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("version: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	code, out, _ = a.run("version", "-o", "json")
+	var v buildVersion
+	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.Go == "" || v.Version == "" {
+		t.Fatalf("version -o json: code %d, out %q, err %v", code, out, err)
+	}
+	code, out, _ = a.run("--version")
+	if code != 0 || !strings.Contains(out, "go1.") {
+		t.Fatalf("--version: code %d, out %q", code, out)
+	}
+}

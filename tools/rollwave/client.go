@@ -117,7 +117,7 @@ func (c *apiClient) transportError(err error) error {
 	var opErr *net.OpError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("the Rollwave API at %s did not answer within %s (see --timeout)", c.base, c.timeout)
+		return fmt.Errorf("the Rollwave API at %s did not answer within %s (see --request-timeout)", c.base, c.timeout)
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		return fmt.Errorf("cannot reach the Rollwave API at %s: %v (is `rollwave dev` running? set --api or %s)", c.base, opErr.Err, apiEnv)
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ const maxSpecBytes = 1 << 20
 func newDeployCmd(g *globals) *cobra.Command {
 	var file, id string
 	var dryRun, wait bool
+	var limit time.Duration
 	cmd := &cobra.Command{
 		Use:   "deploy -f SPEC",
 		Short: "Request a rollout described by a spec file (YAML or JSON)",
@@ -25,13 +27,21 @@ func newDeployCmd(g *globals) *cobra.Command {
 sends it to the API as a deploy request, printing the rollout id.
 
   --dry-run  asks the planner for the plan (phases, batches, hosts) instead
-  --wait     then follows the rollout live until it ends; the exit status is
-             0 when it completed and 1 when it failed, was aborted or was
-             rejected`,
+  --wait     then follows the rollout live until it settles, with --timeout
+             as a limit; the exit status then says how it settled:
+`+exitCodesHelp+`
+
+Examples:
+  rollwave deploy -f spec.yaml
+  rollwave deploy -f spec.yaml --dry-run
+  rollwave deploy -f spec.yaml --wait --timeout 1h`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
 				return usageError(fmt.Errorf("-f/--file is required"))
+			}
+			if limit < 0 || (limit > 0 && !wait) {
+				return usageError(fmt.Errorf("--timeout needs --wait and a positive duration, got %s", limit))
 			}
 			if dryRun && wait {
 				return usageError(fmt.Errorf("--dry-run and --wait do not go together"))
@@ -90,14 +100,15 @@ sends it to the API as a deploy request, printing the rollout id.
 			if !wait {
 				return nil
 			}
-			return follow(cmd, g, c, rc.Rollout)
+			return follow(cmd, g, c, rc.Rollout, limit)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&file, "file", "f", "", "rollout spec, YAML or JSON (- for standard input)")
 	f.StringVar(&id, "id", "", "rollout id (default: the spec's id, else a new one); the same id is never deployed twice")
 	f.BoolVar(&dryRun, "dry-run", false, "print the plan without deploying")
-	f.BoolVar(&wait, "wait", false, "follow the rollout until it ends")
+	f.BoolVar(&wait, "wait", false, "follow the rollout until it settles")
+	f.DurationVar(&limit, "timeout", 0, "with --wait: give up after this long (exit 4); 0 waits until the rollout settles")
 	return cmd
 }
 

@@ -21,6 +21,8 @@ const (
 	exitOK         = 0
 	exitFailed     = 1 // an error, or a rollout that failed, was aborted or rejected
 	exitUsage      = 2 // bad command line
+	exitSettled    = 3 // a followed rollout stopped to wait for a person: paused
+	exitTimedOut   = 4 // a followed rollout had not settled when --timeout ran out
 	defaultAPI     = "http://127.0.0.1:8080"
 	apiEnv         = "ROLLWAVE_API"
 	outputText     = "text"
@@ -41,7 +43,7 @@ func (g *globals) client() (*apiClient, error) {
 		return nil, usageError(fmt.Errorf("-o/--output must be text or json, got %q", g.output))
 	}
 	if g.timeout <= 0 {
-		return nil, usageError(fmt.Errorf("--timeout must be positive, got %s", g.timeout))
+		return nil, usageError(fmt.Errorf("--request-timeout must be positive, got %s", g.timeout))
 	}
 	u, err := url.Parse(g.api)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -60,9 +62,10 @@ func newRootCmd() *cobra.Command {
 		Short: "Roll releases out to the hosts of an environment in phases and batches",
 		Long: `rollwave talks to the Rollwave HTTP API (--api, env ROLLWAVE_API).
 
-Exit status: 0 on success (for deploy --wait and watch: the rollout
-completed), 1 on errors and on rollouts that failed, were aborted or were
-rejected, 2 on a bad command line.`,
+Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
+--wait and watch exit by how the rollout settled:
+`+exitCodesHelp+``,
+		Version:       readBuildVersion().String(),
 		Args:          usageArgs(cobra.NoArgs),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -74,7 +77,7 @@ rejected, 2 on a bad command line.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.api, "api", envOrDefault(apiEnv, defaultAPI), "Rollwave API base URL (env "+apiEnv+")")
 	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json")
-	pf.DurationVar(&g.timeout, "timeout", defaultTimeout, "time limit of each API call")
+	pf.DurationVar(&g.timeout, "request-timeout", defaultTimeout, "time limit of each API call")
 
 	root.AddCommand(
 		newDeployCmd(g),
@@ -87,6 +90,7 @@ rejected, 2 on a bad command line.`,
 		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
 		newCalendarCmd(g),
 		newInventoryCmd(g),
+		newVersionCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"sync/atomic"
@@ -18,26 +19,44 @@ import (
 )
 
 func newWatchCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var limit time.Duration
+	cmd := &cobra.Command{
 		Use:   "watch ROLLOUT",
 		Short: "Follow a rollout from its first event until it ends",
 		Long: `watch replays a rollout's events from the beginning and follows it live:
 progress bars per phase on a terminal, one line per event otherwise (or with
 NO_COLOR set), raw event envelopes with -o json. The exit status is 0 when
-the rollout completed and 1 when it failed, was aborted or was rejected.`,
+the rollout settled:
+`+exitCodesHelp+`
+
+Examples:
+  rollwave watch r-42
+  rollwave watch r-42 --timeout 30m -o json`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)
 			}
+			if limit < 0 {
+				return usageError(fmt.Errorf("--timeout must not be negative, got %s", limit))
+			}
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			return follow(cmd, g, c, args[0])
+			return follow(cmd, g, c, args[0], limit)
 		},
 	}
+	cmd.Flags().DurationVar(&limit, "timeout", 0, "give up waiting after this long (exit 4); 0 waits until the rollout settles")
+	return cmd
 }
+
+// exitCodesHelp documents the exit status of a command that follows a rollout.
+const exitCodesHelp = `  0  completed
+  1  failed, aborted or rejected (or an error)
+  2  bad command line
+  3  paused: it waits for an operator to resume or abort it
+  4  --timeout ran out before the rollout settled`
 
 // progress shows a rollout's events as they arrive.
 type progress interface {
@@ -52,8 +71,18 @@ const reconnects = 5
 // follow streams a rollout's events from its first one until it reaches a
 // terminal state, reconnecting after the last seen event if the stream
 // breaks. The outcome decides the exit status.
-func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error {
+//
+// A paused rollout settles the wait too (exit 3): it needs a person, and a CI
+// job must not hang on it. Because the stream replays history, a paused event
+// only counts once the rollout's current state confirms it. limit, when
+// positive, bounds the whole wait (exit 4).
+func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string, limit time.Duration) error {
 	ctx := cmd.Context()
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
+	}
 	out := cmd.OutOrStdout()
 	var show progress
 	switch {
@@ -83,6 +112,16 @@ func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error 
 				final = &ev
 				return true, nil
 			}
+			if ev.State == contracts.StatePaused {
+				settled, err := stillPaused(ctx, c, rollout)
+				if err != nil {
+					return true, err
+				}
+				if settled {
+					final = &ev
+					return true, nil
+				}
+			}
 			return false, nil
 		})
 		if final != nil || ctx.Err() != nil {
@@ -108,19 +147,34 @@ func follow(cmd *cobra.Command, g *globals, c *apiClient, rollout string) error 
 	}
 	show.done()
 	if final == nil {
+		if limit > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && cmd.Context().Err() == nil {
+			return &exitError{code: exitTimedOut, err: fmt.Errorf("rollout %s had not settled within --timeout %s", rollout, limit)}
+		}
 		return &exitError{code: exitFailed, err: fmt.Errorf("stopped following %s before it ended", rollout)}
 	}
 	if final.State == contracts.StateCompleted {
 		return nil
 	}
+	code := exitFailed
 	msg := fmt.Sprintf("rollout %s %s", rollout, final.State)
+	if final.State == contracts.StatePaused {
+		code = exitSettled
+		msg += " and waits for an operator (resume or abort it)"
+	}
 	if final.Reason != "" {
 		msg += ": " + final.Reason
 	}
-	if g.json() {
-		return &exitError{code: exitFailed, err: errors.New(msg), quiet: true}
+	return &exitError{code: code, err: errors.New(msg), quiet: g.json()}
+}
+
+// stillPaused reports whether the rollout's current state is paused, so a
+// paused event replayed from history does not end the wait.
+func stillPaused(ctx context.Context, c *apiClient, rollout string) (bool, error) {
+	var v contracts.RolloutView
+	if _, err := c.call(ctx, http.MethodGet, "/v1/rollouts/"+url.PathEscape(rollout), nil, nil, &v); err != nil {
+		return false, fmt.Errorf("reading the state of %s: %w", rollout, err)
 	}
-	return &exitError{code: exitFailed, err: errors.New(msg)}
+	return v.State == contracts.StatePaused, nil
 }
 
 // rawProgress prints each event envelope as JSON, one per line.
