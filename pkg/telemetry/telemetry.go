@@ -6,16 +6,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -82,7 +77,7 @@ func (g *IDGenerator) NewSpanID(ctx context.Context, _ trace.TraceID) trace.Span
 func NewTracerProvider(service string, exp sdktrace.SpanExporter, sync bool) *sdktrace.TracerProvider {
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithIDGenerator(&IDGenerator{}),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(service))),
+		sdktrace.WithResource(serviceResource(service)),
 	}
 	if exp != nil {
 		if sync {
@@ -92,20 +87,6 @@ func NewTracerProvider(service string, exp sdktrace.SpanExporter, sync bool) *sd
 		}
 	}
 	return sdktrace.NewTracerProvider(opts...)
-}
-
-// FromEnv returns a tracer provider exporting over OTLP/HTTP when
-// OTEL_EXPORTER_OTLP_ENDPOINT (or the traces-specific variable) is set, and a
-// provider that records nothing otherwise.
-func FromEnv(ctx context.Context, service string) (*sdktrace.TracerProvider, error) {
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-		return NewTracerProvider(service, nil, false), nil
-	}
-	exp, err := otlptracehttp.New(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("otlp exporter: %w", err)
-	}
-	return NewTracerProvider(service, exp, false), nil
 }
 
 // NewLogger returns a structured logger writing JSON (or text) to w.

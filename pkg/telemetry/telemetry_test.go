@@ -23,16 +23,13 @@ func TestFromEnvExportsOverOTLPWhenConfigured(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 
 	ctx := context.Background()
-	tp, err := FromEnv(ctx, "rollwave-test")
+	tr, err := TracingFromEnv(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, span := tp.Tracer("t").Start(ctx, "plan")
+	_, span := tr.Provider("planner").Tracer("t").Start(ctx, "plan")
 	span.End()
-	if err := tp.ForceFlush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tp.Shutdown(ctx); err != nil {
+	if err := tr.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if posts.Load() == 0 {
@@ -43,12 +40,12 @@ func TestFromEnvExportsOverOTLPWhenConfigured(t *testing.T) {
 func TestFromEnvWithoutEndpointRecordsLocallyOnly(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "")
-	tp, err := FromEnv(context.Background(), "rollwave-test")
+	tr, err := TracingFromEnv(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tp.Shutdown(context.Background())
-	_, span := tp.Tracer("t").Start(context.Background(), "x")
+	defer tr.Shutdown(context.Background())
+	_, span := tr.Provider("planner").Tracer("t").Start(context.Background(), "x")
 	if !span.SpanContext().IsValid() {
 		t.Fatal("spans must still get ids so trace context propagates")
 	}

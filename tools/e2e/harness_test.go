@@ -38,6 +38,7 @@ type harnessOpts struct {
 	inventory string
 	clock     clock.Clock
 	tracer    trace.TracerProvider
+	tracers   func(service string) trace.TracerProvider
 	executor  executor.Config
 	dataDir   string
 	metrics   string
@@ -69,6 +70,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		SchedulerTick: 50 * time.Millisecond,
 		Log:           log,
 		Tracer:        o.tracer,
+		Tracers:       o.tracers,
 		Clock:         o.clock,
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -22,13 +23,15 @@ import (
 // (g) One trace covers the rollout: request -> plan -> admission and
 // phases -> host actions -> checks, across every service.
 func TestTraceTreeCoversRollout(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "")
 	exp := tracetest.NewInMemoryExporter()
-	tp := telemetry.NewTracerProvider("rollwave-test", exp, true)
-	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	tracing := telemetry.NewTracing(exp, true)
+	t.Cleanup(func() { _ = tracing.Shutdown(context.Background()) })
+	tp := tracing.Provider("e2e")
 	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
 	t.Cleanup(health.Close)
 
-	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), tracer: tp})
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), tracers: tracing.Provider})
 	req := threePhases("r-traced")
 	req.Phases = req.Phases[:2]
 	req.Phases[0].Checks = []string{"healthz"}
@@ -95,6 +98,18 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 	}
 	if !slices.Equal(edges, want) {
 		t.Fatalf("trace tree:\n got %s\nwant %s", strings.Join(edges, "\n     "), strings.Join(want, "\n     "))
+	}
+	// Each service reports under its own name.
+	wantService := map[string]string{"plan": "rollwave-planner", "admission": "rollwave-scheduler",
+		"phase ": "rollwave-scheduler", "host ": "rollwave-executor", "check ": "rollwave-executor"}
+	for _, s := range spans {
+		for prefix, want := range wantService {
+			if strings.HasPrefix(s.Name, prefix) {
+				if got := s.Resource.Set().Encoded(attribute.DefaultEncoder()); !strings.Contains(got, "service.name="+want) {
+					t.Errorf("span %q: resource %s, want service.name %s", s.Name, got, want)
+				}
+			}
+		}
 	}
 	for _, s := range spans {
 		if strings.HasPrefix(s.Name, "phase ") && !s.EndTime.After(s.StartTime) {

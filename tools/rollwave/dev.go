@@ -168,11 +168,11 @@ func newServeCmd() *cobra.Command {
 func run(ctx context.Context, log *slog.Logger, o stack.Options, started func(*stack.Stack)) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	tp, err := telemetry.FromEnv(ctx, "rollwave")
+	tracing, err := telemetry.TracingFromEnv(ctx)
 	if err != nil {
 		return err
 	}
-	o.Log, o.Tracer = log, tp
+	o.Log, o.Tracers = log, tracing.Provider
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	st, err := stack.Start(startCtx, o)
 	cancel()
@@ -185,7 +185,7 @@ func run(ctx context.Context, log *slog.Logger, o stack.Options, started func(*s
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	st.Stop(shutdownCtx)
-	if err := tp.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := tracing.Shutdown(shutdownCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("flush traces", "err", err)
 	}
 	return nil

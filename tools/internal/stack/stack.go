@@ -70,8 +70,11 @@ type Options struct {
 	// SchedulerTick is how often queued rollouts are looked at again.
 	SchedulerTick time.Duration
 
-	Log     *slog.Logger
+	Log *slog.Logger
+	// Tracer serves every service; Tracers, when set, gives each service
+	// its own provider (and so its own service.name) instead.
 	Tracer  trace.TracerProvider
+	Tracers func(service string) trace.TracerProvider
 	Clock   clock.Clock
 	Metrics *prometheus.Registry
 }
@@ -172,6 +175,10 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 			continue
 		}
 		var svc service.Service
+		deps := deps
+		if o.Tracers != nil {
+			deps.Tracer = o.Tracers(name)
+		}
 		switch name {
 		case "discovery":
 			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, DBPath: db(name)})
