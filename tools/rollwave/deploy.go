@@ -29,7 +29,7 @@ sends it to the API as a deploy request, printing the rollout id.
   --dry-run  asks the planner for the plan (phases, batches, hosts) instead
   --wait     then follows the rollout live until it settles, with --timeout
              as a limit; the exit status then says how it settled:
-`+exitCodesHelp+`
+` + exitCodesHelp + `
 
 Examples:
   rollwave deploy -f spec.yaml

@@ -27,7 +27,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 progress bars per phase on a terminal, one line per event otherwise (or with
 NO_COLOR set), raw event envelopes with -o json. The exit status is 0 when
 the rollout settled:
-`+exitCodesHelp+`
+` + exitCodesHelp + `
 
 Examples:
   rollwave watch r-42
