@@ -64,7 +64,7 @@ func newRootCmd() *cobra.Command {
 
 Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 --wait and watch exit by how the rollout settled:
-` + exitCodesHelp + ``,
+` + exitCodesHelp,
 		Version:       readBuildVersion().String(),
 		Args:          usageArgs(cobra.NoArgs),
 		SilenceErrors: true,

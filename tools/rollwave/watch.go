@@ -25,7 +25,7 @@ func newWatchCmd(g *globals) *cobra.Command {
 		Short: "Follow a rollout from its first event until it ends",
 		Long: `watch replays a rollout's events from the beginning and follows it live:
 progress bars per phase on a terminal, one line per event otherwise (or with
-NO_COLOR set), raw event envelopes with -o json. The exit status is 0 when
+NO_COLOR set), raw event envelopes with -o json. The exit status says how
 the rollout settled:
 ` + exitCodesHelp + `
 
