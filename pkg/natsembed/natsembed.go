@@ -5,6 +5,8 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -50,6 +52,15 @@ func Start(o Options) (*server.Server, error) {
 		// Large enough for a plan of a few thousand hosts in one event.
 		MaxPayload: 8 << 20,
 	}
+	if o.Port > 0 {
+		// The server itself only reports "not ready" for a busy port; name it.
+		addr := net.JoinHostPort(o.Host, strconv.Itoa(o.Port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("natsembed: NATS port %d on %s is not free (another server running? pick one with --nats-port, -1 for any): %w", o.Port, o.Host, err)
+		}
+		_ = ln.Close()
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: %w", err)
@@ -60,7 +71,7 @@ func Start(o Options) (*server.Server, error) {
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		return nil, errors.New("natsembed: server not ready within 10s")
+		return nil, fmt.Errorf("natsembed: NATS server on %s port %d not ready within 10s", o.Host, o.Port)
 	}
 	return s, nil
 }
