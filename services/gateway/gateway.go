@@ -135,13 +135,16 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	handle("GET /v1/calendar/windows", decodeListWindows, e.ListWindows, jsonStatus(http.StatusOK))
 	handle("POST /v1/calendar/windows", decodeAddWindow, e.AddWindow, jsonStatus(http.StatusCreated))
 	handle("DELETE /v1/calendar/windows/{id}", decodeRemoveWindow, e.RemoveWindow, noContent)
-	mux.HandleFunc("GET /v1/events", s.handleEvents)
+	mux.HandleFunc(eventsRoute, s.handleEvents)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))
 	}
-	return jsonErrors(mux, s.log)
+	return s.instrument(mux, jsonErrors(mux, s.log))
 }
+
+// eventsRoute streams events for as long as the client stays.
+const eventsRoute = "GET /v1/events"
 
 func (s *Service) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if st := s.deps.NC.Status(); st != nats.CONNECTED {

@@ -216,6 +216,22 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(string(b), "rollwave_gateway_event_streams") {
 		t.Fatalf("metrics: %d %.300s", status, b)
 	}
+	// Requests are counted by route pattern, never by raw path.
+	_, _, b = h.do(http.MethodGet, "/metrics", "")
+	for _, want := range []string{
+		`rollwave_gateway_http_requests_total{code="404",route="unmatched"} 1`,
+		`rollwave_gateway_http_requests_total{code="405",route="unmatched"} 1`,
+		`rollwave_gateway_http_requests_total{code="404",route="POST /v1/rollouts/{id}/{verb}"} 1`,
+		`rollwave_gateway_http_requests_total{code="200",route="GET /metrics"} 1`,
+		`rollwave_gateway_http_request_duration_seconds_count{route="GET /metrics"} 1`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(b), "/v2/nothing") {
+		t.Error("a raw path became a label")
+	}
 }
 
 func TestControlPassesReplyAndErrorsThrough(t *testing.T) {

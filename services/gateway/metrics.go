@@ -13,6 +13,9 @@ type metrics struct {
 	published  *prometheus.CounterVec
 	sseClients prometheus.Gauge
 	sseEvents  prometheus.Counter
+
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,8 +41,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rollwave_gateway_events_sent_total",
 			Help: "Events sent to /v1/events clients.",
 		}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rollwave_gateway_http_requests_total",
+			Help: "HTTP requests by route pattern and status code.",
+		}, []string{"route", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rollwave_gateway_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern (event streams excluded).",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route"}),
 	}
-	for _, c := range []prometheus.Collector{m.opTotal, m.opDuration, m.published, m.sseClients, m.sseEvents} {
+	for _, c := range []prometheus.Collector{m.opTotal, m.opDuration, m.published, m.sseClients, m.sseEvents, m.httpRequests, m.httpDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
 		}

@@ -102,7 +102,7 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	// Prometheus sees the rollout, on the gateway and on the metrics listener.
 	for _, addr := range []string{h.st.Gateway.Addr(), h.st.MetricsAddr} {
 		body := httpGet(t, "http://"+addr+"/metrics")
-		for _, want := range []string{`rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
+		for _, want := range []string{"rollwave_build_info{", `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
 			if !strings.Contains(body, want) {
 				t.Fatalf("%s/metrics lacks %s", addr, want)
 			}

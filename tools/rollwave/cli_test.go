@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/buildinfo"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/gateway"
@@ -578,7 +579,7 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("version: code %d, out %q, stderr %q", code, out, errOut)
 	}
 	code, out, _ = a.run("version", "-o", "json")
-	var v buildVersion
+	var v buildinfo.Info
 	if err := json.Unmarshal([]byte(out), &v); code != 0 || err != nil || v.Go == "" || v.Version == "" {
 		t.Fatalf("version -o json: code %d, out %q, err %v", code, out, err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/pkg/buildinfo"
 )
 
 // extraCommands are added to the root by files that register themselves in
@@ -65,7 +67,7 @@ func newRootCmd() *cobra.Command {
 Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 --wait and watch exit by how the rollout settled:
 ` + exitCodesHelp,
-		Version:       readBuildVersion().String(),
+		Version:       buildinfo.Read().String(),
 		Args:          usageArgs(cobra.NoArgs),
 		SilenceErrors: true,
 		SilenceUsage:  true,

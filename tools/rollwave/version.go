@@ -3,59 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/pkg/buildinfo"
 )
-
-// buildVersion describes the binary, from the build information the Go
-// toolchain embeds: the module version and, in a checkout, the commit.
-type buildVersion struct {
-	Version  string `json:"version"`
-	Commit   string `json:"commit,omitempty"`
-	Time     string `json:"commit_time,omitempty"`
-	Modified bool   `json:"modified,omitempty"`
-	Go       string `json:"go"`
-}
-
-func readBuildVersion() buildVersion {
-	v := buildVersion{Version: "(unknown)"}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return v
-	}
-	v.Version, v.Go = bi.Main.Version, bi.GoVersion
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			v.Commit = s.Value
-		case "vcs.time":
-			v.Time = s.Value
-		case "vcs.modified":
-			v.Modified = s.Value == "true"
-		}
-	}
-	return v
-}
-
-func (v buildVersion) String() string {
-	s := v.Version
-	if v.Commit != "" {
-		c := v.Commit
-		if len(c) > 12 {
-			c = c[:12]
-		}
-		s += " (" + c
-		if v.Modified {
-			s += ", modified"
-		}
-		if v.Time != "" {
-			s += ", " + v.Time
-		}
-		s += ")"
-	}
-	return s + " " + v.Go
-}
 
 func newVersionCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -69,7 +21,7 @@ Examples:
   rollwave version -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v := readBuildVersion()
+			v := buildinfo.Read()
 			if g.json() {
 				b, err := json.Marshal(v)
 				if err != nil {

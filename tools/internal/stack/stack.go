@@ -26,6 +26,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/buildinfo"
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsembed"
 	"github.com/rollwave/rollwave/pkg/natsx"
@@ -117,7 +118,8 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	}
 	if o.Metrics == nil {
 		o.Metrics = prometheus.NewRegistry()
-		o.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		o.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			buildinfo.Read().Collector())
 	}
 	st = &Stack{Registry: o.Metrics, log: o.Log}
 	defer func() {
