@@ -588,3 +588,54 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("--version: code %d, out %q", code, out)
 	}
 }
+
+// TestJSONOutputErrorsAreJSON: with -o json a script parses failures too.
+func TestJSONOutputErrorsAreJSON(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APISchedulerGet, func(m *nats.Msg) (any, *contracts.Error) {
+		return nil, contracts.Errorf(contracts.CodeNotFound, "no rollout %q", "r-9")
+	})
+	cases := []struct {
+		args     []string
+		exit     int
+		code     contracts.Code
+		field    string
+		contains string
+	}{
+		{[]string{"get", "r-9", "-o", "json"}, exitFailed, contracts.CodeNotFound, "", `no rollout \"r-9\"`},
+		{[]string{"get", "a.b", "-o", "json"}, exitUsage, contracts.CodeInvalid, "rollout", "must be 1-128"},
+		{[]string{"get", "-o", "json"}, exitUsage, "usage", "", "accepts 1 arg"},
+		{[]string{"deploy", "-f", writeSpec(t, "app: web\nversion: 1\nenvironment: qa\n"), "-o", "json"}, exitFailed, contracts.CodeInvalid, "version", "line 2"},
+	}
+	for _, c := range cases {
+		code, _, errOut := a.run(c.args...)
+		var got jsonError
+		if err := json.Unmarshal([]byte(errOut), &got); err != nil {
+			t.Errorf("%v: stderr is not JSON: %q", c.args, errOut)
+			continue
+		}
+		if code != c.exit || got.ExitCode != c.exit || got.Code != c.code || got.Field != c.field || !strings.Contains(errOut, c.contains) {
+			t.Errorf("%v: code %d, stderr %s", c.args, code, errOut)
+		}
+	}
+}
+
+func TestEnvBool(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "false": false, "1": true, "true": true, "TRUE": true} {
+		t.Setenv("ROLLWAVE_TEST_BOOL", v)
+		if got, err := envBool("ROLLWAVE_TEST_BOOL"); err != nil || got != want {
+			t.Errorf("%q: %v, %v", v, got, err)
+		}
+	}
+	t.Setenv("ROLLWAVE_TEST_BOOL", "yes please")
+	if _, err := envBool("ROLLWAVE_TEST_BOOL"); err == nil || !strings.Contains(err.Error(), "ROLLWAVE_TEST_BOOL must be true or false") {
+		t.Fatalf("bad value: %v", err)
+	}
+	// dev refuses to start on it, naming the variable.
+	t.Setenv("ROLLWAVE_LOG_JSON", "yes please")
+	var out, errOut bytes.Buffer
+	code := execute(context.Background(), []string{"dev", "--data", t.TempDir()}, strings.NewReader(""), &out, &errOut)
+	if code != exitUsage || !strings.Contains(errOut.String(), "ROLLWAVE_LOG_JSON") {
+		t.Fatalf("dev with a bad ROLLWAVE_LOG_JSON: code %d, stderr %q", code, errOut.String())
+	}
+}

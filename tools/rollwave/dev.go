@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +32,7 @@ type runFlags struct {
 	gatewayAddr string
 	logLevel    string
 	logJSON     bool
+	envErr      error // an environment variable that does not parse
 	pool        string
 	concurrency int
 	ackWait     time.Duration
@@ -41,18 +43,37 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.inventory, "inventory", os.Getenv("ROLLWAVE_INVENTORY"), "inventory YAML for discovery (env ROLLWAVE_INVENTORY)")
 	cmd.Flags().StringVar(&f.gatewayAddr, "listen", envOr("ROLLWAVE_LISTEN", "127.0.0.1:8080"), "gateway HTTP address (env ROLLWAVE_LISTEN)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("ROLLWAVE_LOG_LEVEL", "info"), "debug, info, warn or error")
-	cmd.Flags().BoolVar(&f.logJSON, "log-json", os.Getenv("ROLLWAVE_LOG_JSON") != "", "log JSON instead of text")
+	logJSON, err := envBool("ROLLWAVE_LOG_JSON")
+	f.envErr = err
+	cmd.Flags().BoolVar(&f.logJSON, "log-json", logJSON, "log JSON instead of text (env ROLLWAVE_LOG_JSON: true/false, 1/0)")
 	cmd.Flags().StringVar(&f.pool, "pool", envOr("ROLLWAVE_POOL", "default"), "executor pool to pull host actions for")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 64, "host actions one executor runs at once")
 	cmd.Flags().DurationVar(&f.ackWait, "ack-wait", 30*time.Second, "how long an executor may go silent before its action is given to another")
 }
 
 func (f *runFlags) logger() (*slog.Logger, error) {
+	if f.envErr != nil {
+		return nil, f.envErr
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	return telemetry.NewLogger(os.Stderr, level, f.logJSON), nil
+}
+
+// envBool reads a boolean environment variable as strconv.ParseBool does
+// (1, t, true, 0, f, false, ...); unset or empty is false.
+func envBool(key string) (bool, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false (or 1 or 0), got %q", key, v)
+	}
+	return b, nil
 }
 
 func envOr(key, def string) string {

@@ -4,12 +4,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rollwave/rollwave/contracts"
 )
@@ -33,8 +36,12 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err == nil {
 		return exitOK
 	}
-	printError(stderr, err)
 	code := exitCode(err)
+	if wantsJSON(cmd, root) {
+		printJSONError(stderr, err, code)
+		return code
+	}
+	printError(stderr, err)
 	if code == exitUsage && cmd != nil {
 		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
@@ -74,4 +81,57 @@ func fieldMessage(field, msg string) string {
 		return msg
 	}
 	return field + ": " + msg
+}
+
+// wantsJSON reports whether the command line asked for -o json, so that
+// errors come out as JSON too.
+func wantsJSON(cmd, root *cobra.Command) bool {
+	if cmd == nil {
+		cmd = root
+	}
+	f := cmd.Flags().Lookup("output")
+	if f == nil {
+		f = root.PersistentFlags().Lookup("output")
+	}
+	return f != nil && f.Value.String() == outputJSON
+}
+
+// jsonError is an error on stderr under -o json: the API's error body, with
+// every problem under reasons and the exit status.
+type jsonError struct {
+	Code     contracts.Code         `json:"code,omitempty"`
+	Message  string                 `json:"message"`
+	Field    string                 `json:"field,omitempty"`
+	Reasons  []contracts.FieldError `json:"reasons,omitempty"`
+	ExitCode int                    `json:"exit_code"`
+}
+
+func printJSONError(w io.Writer, err error, code int) {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.quiet {
+		return // already printed as JSON
+	}
+	out := jsonError{Message: err.Error(), ExitCode: code}
+	var ae *apiError
+	var fe contracts.FieldErrors
+	var ce *contracts.Error
+	switch {
+	case errors.As(err, &ae):
+		out.Code, out.Message, out.Field, out.Reasons = ae.Body.Code, ae.Body.Message, ae.Body.Field, ae.Reasons
+	case errors.As(err, &fe):
+		out.Code, out.Reasons = contracts.CodeInvalid, fe
+		if len(fe) == 1 {
+			out.Field, out.Message = fe[0].Field, fe[0].Message
+		}
+	case errors.As(err, &ce):
+		out.Code, out.Message, out.Field = ce.Code, ce.Message, ce.Field
+	case code == exitUsage:
+		out.Code = "usage"
+	}
+	b, mErr := json.Marshal(out)
+	if mErr != nil {
+		fmt.Fprintln(w, "error:", err)
+		return
+	}
+	fmt.Fprintln(w, string(b))
 }
