@@ -18,6 +18,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/telemetry"
 	"github.com/rollwave/rollwave/services/executor"
 	"github.com/rollwave/rollwave/tools/internal/sample"
+	"github.com/rollwave/rollwave/tools/internal/sampleapp"
 	"github.com/rollwave/rollwave/tools/internal/stack"
 )
 
@@ -118,7 +119,9 @@ example rollout specs into the data directory. History survives restarts.`,
 			return run(cmd.Context(), log, stack.Options{
 				DataDir: dataDir, NATSPort: natsPort, SyncAlways: !noSync,
 				InventoryPath: invPath, GatewayAddr: f.gatewayAddr,
-				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
+				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait,
+					// The sample apps it deploys stop when this process is gone.
+					ExecEnv: []string{"PATH=" + os.Getenv("PATH"), sampleapp.SupervisorEnv + "=" + strconv.Itoa(os.Getpid())}},
 			}, func(st *stack.Stack) {
 				api := "http://" + st.Gateway.Addr()
 				cli := self()

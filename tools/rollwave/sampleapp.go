@@ -15,6 +15,7 @@ func init() { extraCommands = append(extraCommands, newSampleAppCmd) }
 // local exec hosts deploy. It is hidden: it exists for `rollwave dev`.
 func newSampleAppCmd() *cobra.Command {
 	var dir, addr, version string
+	var supervisor int
 	root := &cobra.Command{Use: "sample-app", Short: "The sample web service deployed by `rollwave dev`", Hidden: true}
 	deploy := &cobra.Command{
 		Use:   "deploy",
@@ -25,7 +26,11 @@ func newSampleAppCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := sampleapp.Deploy(cmd.Context(), dir, addr, version, exe, []string{"sample-app", "serve", "--addr", addr, "--version", version}); err != nil {
+			args := []string{"sample-app", "serve", "--addr", addr, "--version", version}
+			if pid := os.Getenv(sampleapp.SupervisorEnv); pid != "" {
+				args = append(args, "--supervisor", pid)
+			}
+			if err := sampleapp.Deploy(cmd.Context(), dir, addr, version, exe, args); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "version %s healthy on %s\n", version, addr)
@@ -38,7 +43,7 @@ func newSampleAppCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signalContext(cmd)
 			defer stop()
-			return sampleapp.Serve(ctx, addr, version)
+			return sampleapp.Serve(ctx, addr, version, supervisor)
 		},
 	}
 	stopCmd := &cobra.Command{
@@ -51,6 +56,7 @@ func newSampleAppCmd() *cobra.Command {
 		c.Flags().StringVar(&addr, "addr", "127.0.0.1:18101", "address to serve on")
 		c.Flags().StringVar(&version, "version", "", "version to run")
 	}
+	serve.Flags().IntVar(&supervisor, "supervisor", 0, "stop when the process with this pid is gone")
 	root.AddCommand(deploy, serve, stopCmd)
 	return root
 }

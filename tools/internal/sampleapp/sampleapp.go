@@ -19,8 +19,23 @@ import (
 	"time"
 )
 
-// Serve answers /healthz with the version until ctx ends.
-func Serve(ctx context.Context, addr, version string) error {
+// SupervisorEnv names the environment variable through which `rollwave dev`
+// hands its pid to the instances it deploys: an instance outlives the deploy
+// command by design, but never the dev process, even one killed with -9.
+const SupervisorEnv = "ROLLWAVE_DEV_PID"
+
+// supervisorPoll is how often an instance checks that its supervisor lives.
+const supervisorPoll = 200 * time.Millisecond
+
+// Serve answers /healthz with the version until ctx ends or, when
+// supervisor is a pid, until that process is gone.
+func Serve(ctx context.Context, addr, version string, supervisor int) error {
+	if supervisor > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go watchSupervisor(ctx, supervisor, cancel)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -44,6 +59,24 @@ func Serve(ctx context.Context, addr, version string) error {
 		return err
 	}
 	return nil
+}
+
+// watchSupervisor calls gone once pid no longer exists. An instance is
+// re-parented when its supervisor dies, so signal 0 to the pid is the check.
+func watchSupervisor(ctx context.Context, pid int, gone func()) {
+	t := time.NewTicker(supervisorPoll)
+	defer t.Stop()
+	for {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			gone()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Deploy stops the instance recorded in dir (if any), starts exe with
