@@ -360,7 +360,7 @@ func TestListAndGet(t *testing.T) {
 	}
 	for _, want := range []string{
 		"ROLLOUT  APP  VERSION  ENVIRONMENT  STATE    PHASE  HOSTS            UPDATED",
-		"r-1      web  2.4.1    prod         running  2      4/10 (1 failed)  2026-01-01T10:00:00Z",
+		"r-1      web  2.4.1    prod         running  2      4/10 (1 failed)  ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
@@ -637,5 +637,25 @@ func TestEnvBool(t *testing.T) {
 	code := execute(context.Background(), []string{"dev", "--data", t.TempDir()}, strings.NewReader(""), &out, &errOut)
 	if code != exitUsage || !strings.Contains(errOut.String(), "ROLLWAVE_LOG_JSON") {
 		t.Fatalf("dev with a bad ROLLWAVE_LOG_JSON: code %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestAgesAreHumanReadable(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for ts, want := range map[string]string{
+		"2026-12-01T11:59:15.123456789Z": "44s ago",
+		"2026-12-01T11:48:00Z":           "12m ago",
+		"2026-12-01T07:00:00Z":           "5h ago",
+		"2026-11-28T12:00:00Z":           "3d ago",
+		"2026-12-01T12:00:05Z":           "0s ago",
+		"not a time":                     "not a time",
+		"":                               "-",
+	} {
+		if got := age(ts, now); got != want {
+			t.Errorf("age(%q) = %q, want %q", ts, got, want)
+		}
+	}
+	if got := stamp("2026-12-01T11:48:00.5Z", now); !strings.HasSuffix(got, "(11m ago)") || strings.Contains(got, ".5") {
+		t.Errorf("stamp = %q", got)
 	}
 }

@@ -111,7 +111,7 @@ func printRolloutList(w io.Writer, p painter, l contracts.RolloutList) {
 	fmt.Fprintln(tw, "ROLLOUT\tAPP\tVERSION\tENVIRONMENT\tSTATE\tPHASE\tHOSTS\tUPDATED")
 	for _, r := range l.Rollouts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Rollout, r.App, r.Version, r.Environment,
-			p.state(string(r.State)), phaseNumber(r.Phase), countsShort(r.Counts), orDash(r.UpdatedAt))
+			p.state(string(r.State)), phaseNumber(r.Phase), countsShort(r.Counts), age(r.UpdatedAt, time.Now()))
 	}
 	tw.Flush()
 }
@@ -130,8 +130,8 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 	if v.RequestedBy != "" {
 		fmt.Fprintf(tw, "Requested by:\t%s\n", v.RequestedBy)
 	}
-	fmt.Fprintf(tw, "Created:\t%s\n", orDash(v.CreatedAt))
-	fmt.Fprintf(tw, "Updated:\t%s\n", orDash(v.UpdatedAt))
+	fmt.Fprintf(tw, "Created:\t%s\n", stamp(v.CreatedAt, time.Now()))
+	fmt.Fprintf(tw, "Updated:\t%s\n", stamp(v.UpdatedAt, time.Now()))
 	tw.Flush()
 	if len(v.Phases) == 0 {
 		return
@@ -317,6 +317,41 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// age shows an API timestamp as how long ago it was ("3m ago"), the way
+// kubectl does; what does not parse is shown as it came.
+func age(ts string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return orDash(ts)
+	}
+	return humanDuration(now.Sub(t)) + " ago"
+}
+
+// stamp shows an API timestamp to the second, in local time, with its age.
+func stamp(ts string, now time.Time) string {
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return orDash(ts)
+	}
+	return t.Local().Format(time.RFC3339) + " (" + age(ts, now) + ")"
+}
+
+// humanDuration rounds d to its largest unit: 45s, 12m, 5h, 3d.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d/time.Hour))
+	default:
+		return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+	}
 }
 
 func orDash(s string) string {
