@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/buildinfo"
@@ -502,7 +503,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"get"},
 		{"get", "r-1", "r-2"},
 		{"list", "--bogus"},
-		{"list", "-o", "yaml"},
+		{"list", "-o", "xml"},
 		{"get", "a.b"},
 		{"deploy", "-f", "x.yaml", "--id", "has space"},
 	}
@@ -657,5 +658,39 @@ func TestAgesAreHumanReadable(t *testing.T) {
 	}
 	if got := stamp("2026-12-01T11:48:00.5Z", now); !strings.HasSuffix(got, "(11m ago)") || strings.Contains(got, ".5") {
 		t.Errorf("stamp = %q", got)
+	}
+}
+
+func TestYAMLOutput(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APISchedulerGet, func(m *nats.Msg) (any, *contracts.Error) {
+		var q contracts.RolloutQuery
+		_ = json.Unmarshal(m.Data, &q)
+		if q.Rollout != "r-1" {
+			return nil, contracts.Errorf(contracts.CodeNotFound, "no rollout %q", q.Rollout)
+		}
+		return contracts.RolloutView{RolloutSummary: contracts.RolloutSummary{Rollout: "r-1", App: "web", Version: "1.10",
+			Environment: "prod", State: contracts.StateRunning}}, nil
+	})
+	code, out, errOut := a.run("get", "r-1", "-o", "yaml")
+	if code != 0 || !strings.Contains(out, "rollout: r-1\n") || !strings.Contains(out, "state: running\n") ||
+		!strings.Contains(out, `version: "1.10"`) || strings.Contains(out, "{") {
+		t.Fatalf("get -o yaml: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	var v map[string]any
+	if err := yaml.Unmarshal([]byte(out), &v); err != nil || v["rollout"] != "r-1" || v["version"] != "1.10" {
+		t.Fatalf("the YAML does not read back: %v %+v", err, v)
+	}
+	code, _, errOut = a.run("get", "r-2", "-o", "yaml")
+	if code != exitFailed || !strings.Contains(errOut, "code: not_found\n") {
+		t.Fatalf("error -o yaml: code %d, stderr %q", code, errOut)
+	}
+	a.publishRollout("r-ok", contracts.StateCompleted)
+	code, out, _ = a.run("watch", "r-ok", "-o", "yaml")
+	if code != 0 || strings.Count(out, "---\n") != 4 {
+		t.Fatalf("watch -o yaml: code %d, want 5 documents:\n%s", code, out)
+	}
+	if code, _, _ := a.run("get", "r-1", "-o", "xml"); code != exitUsage {
+		t.Fatalf("-o xml: code %d", code)
 	}
 }

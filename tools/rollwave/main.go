@@ -33,12 +33,23 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	if cmd != nil {
+		if y, ok := cmd.OutOrStdout().(*yamlWriter); ok {
+			_ = y.Flush()
+		}
+	}
 	if err == nil {
 		return exitOK
 	}
 	code := exitCode(err)
-	if wantsJSON(cmd, root) {
-		printJSONError(stderr, err, code)
+	if format := structuredOutput(cmd, root); format != "" {
+		w := stderr
+		if format == outputYAML {
+			y := newYAMLWriter(stderr)
+			defer y.Flush()
+			w = y
+		}
+		printJSONError(w, err, code)
 		return code
 	}
 	printError(stderr, err)
@@ -83,9 +94,9 @@ func fieldMessage(field, msg string) string {
 	return field + ": " + msg
 }
 
-// wantsJSON reports whether the command line asked for -o json, so that
-// errors come out as JSON too.
-func wantsJSON(cmd, root *cobra.Command) bool {
+// structuredOutput returns json or yaml when the command line asked for it,
+// so that errors come out in that form too; "" otherwise.
+func structuredOutput(cmd, root *cobra.Command) string {
 	if cmd == nil {
 		cmd = root
 	}
@@ -93,7 +104,13 @@ func wantsJSON(cmd, root *cobra.Command) bool {
 	if f == nil {
 		f = root.PersistentFlags().Lookup("output")
 	}
-	return f != nil && f.Value.String() == outputJSON
+	if f == nil {
+		return ""
+	}
+	if v := f.Value.String(); v == outputJSON || v == outputYAML {
+		return v
+	}
+	return ""
 }
 
 // jsonError is an error on stderr under -o json: the API's error body, with

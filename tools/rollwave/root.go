@@ -29,6 +29,7 @@ const (
 	apiEnv         = "ROLLWAVE_API"
 	outputText     = "text"
 	outputJSON     = "json"
+	outputYAML     = "yaml"
 	defaultTimeout = 10 * time.Second
 )
 
@@ -41,8 +42,8 @@ type globals struct {
 
 // client checks the global flags and returns a client of the gateway.
 func (g *globals) client() (*apiClient, error) {
-	if g.output != outputText && g.output != outputJSON {
-		return nil, usageError(fmt.Errorf("-o/--output must be text or json, got %q", g.output))
+	if err := g.checkOutput(); err != nil {
+		return nil, err
 	}
 	if g.timeout <= 0 {
 		return nil, usageError(fmt.Errorf("--request-timeout must be positive, got %s", g.timeout))
@@ -55,7 +56,15 @@ func (g *globals) client() (*apiClient, error) {
 	return newAPIClient(u, g.timeout), nil
 }
 
-func (g *globals) json() bool { return g.output == outputJSON }
+// json reports machine-readable output: JSON, or YAML made from it.
+func (g *globals) json() bool { return g.output == outputJSON || g.output == outputYAML }
+
+func (g *globals) checkOutput() error {
+	if g.output != outputText && g.output != outputJSON && g.output != outputYAML {
+		return usageError(fmt.Errorf("-o/--output must be text, json or yaml, got %q", g.output))
+	}
+	return nil
+}
 
 func newRootCmd() *cobra.Command {
 	g := &globals{}
@@ -74,11 +83,20 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := g.checkOutput(); err != nil {
+				return err
+			}
+			if g.output == outputYAML {
+				cmd.SetOut(newYAMLWriter(cmd.OutOrStdout()))
+			}
+			return nil
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.api, "api", envOrDefault(apiEnv, defaultAPI), "Rollwave API base URL (env "+apiEnv+")")
-	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text or json")
+	pf.StringVarP(&g.output, "output", "o", outputText, "output format: text, json or yaml")
 	pf.DurationVar(&g.timeout, "request-timeout", defaultTimeout, "time limit of each API call")
 
 	root.AddCommand(
