@@ -694,3 +694,33 @@ func TestYAMLOutput(t *testing.T) {
 		t.Fatalf("-o xml: code %d", code)
 	}
 }
+
+// TestDynamicCompletion: tab completes rollout ids, window ids and
+// environments from the API.
+func TestDynamicCompletion(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APISchedulerList, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.RolloutList{Rollouts: []contracts.RolloutSummary{
+			{Rollout: "r-1", App: "web", Version: "2.4.1", Environment: "prod", State: contracts.StateRunning}}}, nil
+	})
+	a.respond(contracts.APIDiscoveryInventory, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.Inventory{Environments: []contracts.Environment{{Name: "qa"}, {Name: "production"}}}, nil
+	})
+	a.respond(contracts.APICalendarList, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.WindowList{Windows: []contracts.Window{{ID: "w-7", Environment: "prod", Kind: "freeze", Reason: "holidays"}}}, nil
+	})
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"__complete", "get", ""}, "r-1\tweb@2.4.1 in prod, running"},
+		{[]string{"__complete", "pause", ""}, "r-1\t"},
+		{[]string{"__complete", "list", "--env", ""}, "production\t0 hosts"},
+		{[]string{"__complete", "calendar", "rm", ""}, "w-7\tfreeze prod holidays"},
+	} {
+		code, out, errOut := a.run(c.args...)
+		if code != 0 || !strings.Contains(out, c.want) || !strings.Contains(out, ":4\n") {
+			t.Errorf("%v: code %d, out %q, stderr %q", c.args, code, out, errOut)
+		}
+	}
+}

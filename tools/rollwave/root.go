@@ -115,6 +115,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 	for _, f := range extraCommands {
 		root.AddCommand(f())
 	}
+	addCompletions(root, g)
 	return root
 }
 
