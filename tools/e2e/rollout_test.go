@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -102,9 +103,9 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	// Prometheus sees the rollout, on the gateway and on the metrics listener.
 	for _, addr := range []string{h.st.Gateway.Addr(), h.st.MetricsAddr} {
 		body := httpGet(t, "http://"+addr+"/metrics")
-		for _, want := range []string{"rollwave_build_info{", `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
+		for _, want := range []string{"rollwave_build_info{", `rollwave_consumer_pending_messages{consumer="planner",stream="ROLLWAVE_REQUESTS"} 0`, `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
 			if !strings.Contains(body, want) {
-				t.Fatalf("%s/metrics lacks %s", addr, want)
+				t.Fatalf("%s/metrics lacks %s:\n%s", addr, want, grepLines(body, "rollwave_consumer|rollwave_stream"))
 			}
 		}
 	}
@@ -385,4 +386,15 @@ func TestMalformedRequestsAreRejected(t *testing.T) {
 	})
 	h.deploy(ctx, threePhases("r-after-bad"))
 	h.waitState("r-after-bad", contracts.StateCompleted)
+}
+
+// grepLines returns the lines of s matching re, for failure messages.
+func grepLines(s, re string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if ok, _ := regexp.MatchString(re, l); ok {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

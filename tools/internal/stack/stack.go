@@ -30,6 +30,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsembed"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/promreg"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/calendar"
 	"github.com/rollwave/rollwave/services/discovery"
@@ -154,6 +155,13 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 	}
 	if err := natsx.EnsureStreams(ctx, st.JS, contracts.Streams(), max(1, o.Replicas)); err != nil {
 		return st, err
+	}
+	var streams []string
+	for _, s := range contracts.Streams() {
+		streams = append(streams, s.Name)
+	}
+	if _, err := promreg.Register(o.Metrics, natsx.NewStreamCollector(st.JS, streams)); err != nil {
+		return st, fmt.Errorf("stream metrics: %w", err)
 	}
 
 	if o.MetricsAddr != "" {
