@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/natsx"
 )
 
 func TestStreamCollectorReportsDurableLagOnly(t *testing.T) {
