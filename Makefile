@@ -13,7 +13,7 @@ BENCH_N    ?= 5000
 # Stamp the commit into the binary (rollwave version) when built in a checkout.
 BUILDVCS   := $(if $(wildcard .git),true,auto)
 
-.PHONY: all build binary test unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy
+.PHONY: all build binary test test-deps rules unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy
 
 all: build
 
@@ -26,7 +26,20 @@ binary:
 build: binary
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) build ./...) || exit 1; done
 
-test: lint unit fuzz
+test: test-deps lint unit fuzz rules
+
+# Real tools the tests drive, installed from Debian's packages when missing.
+# ROLLWAVE_REQUIRE_TOOLS makes a test fail rather than skip without them.
+TEST_PACKAGES := prometheus
+export ROLLWAVE_REQUIRE_TOOLS := 1
+
+test-deps:
+	@bash tools/lint/test-deps.sh $(TEST_PACKAGES)
+
+# The alert rules load, and each alert fires on what should trigger it.
+rules:
+	promtool check rules deployments/observability/alerts.yml
+	cd deployments/observability && promtool test rules alerts_test.yml
 
 unit:
 	@for m in $(MODULES); do echo "== go test -race $$m"; (cd $$m && $(GO) test -race -count=1 -timeout 15m ./...) || exit 1; done

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"sort"
@@ -100,9 +102,11 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	if n := h.actionsPublished("default", "prod"); n != 10 {
 		t.Fatalf("%d host actions published, want 10", n)
 	}
-	// Prometheus sees the rollout, on the gateway and on the metrics listener.
+	// Prometheus sees the rollout, on the gateway and on the metrics listener,
+	// in an exposition promtool accepts.
 	for _, addr := range []string{h.st.Gateway.Addr(), h.st.MetricsAddr} {
 		body := httpGet(t, "http://"+addr+"/metrics")
+		checkMetricsWithPromtool(t, body)
 		for _, want := range []string{"rollwave_build_info{", `rollwave_consumer_pending_messages{consumer="planner",stream="ROLLWAVE_REQUESTS"} 0`, `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
 			if !strings.Contains(body, want) {
 				t.Fatalf("%s/metrics lacks %s:\n%s", addr, want, grepLines(body, "rollwave_consumer|rollwave_stream"))
@@ -397,4 +401,23 @@ func grepLines(s, re string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// checkMetricsWithPromtool runs `promtool check metrics` on an exposition:
+// it refuses malformed output, and lints names, units and help texts.
+func checkMetricsWithPromtool(t *testing.T, exposition string) {
+	t.Helper()
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("ROLLWAVE_REQUIRE_TOOLS") != "" {
+			t.Fatal("promtool is missing (make test-deps installs it)")
+		}
+		t.Log("promtool is missing: the metrics lint is skipped (make test-deps installs it)")
+		return
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = strings.NewReader(exposition)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
 }
