@@ -113,6 +113,9 @@ func TestRollingDeployThreePhases(t *testing.T) {
 			}
 		}
 	}
+	// By now the gateway has counted a request: every metric the dashboard
+	// and the alerts use is exported.
+	checkReferencedMetricsExist(t, httpGet(t, "http://"+h.st.MetricsAddr+"/metrics"))
 	// Discovery recorded the new version on every host.
 	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
 		env, err := natsx.Request[contracts.Environment](ctx, h.st.NC, contracts.APIDiscoveryTargets, contracts.TargetsQuery{Environment: "prod", App: "web"})
