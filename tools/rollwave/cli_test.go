@@ -275,10 +275,10 @@ func TestDeployDryRunPrintsThePlan(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Plan for r-plan: web@2.4.1 to qa (rolling), 4 hosts in 2 phases",
-		"PHASE  NAME    BATCH  HOSTS           CHECKS",
-		"1      canary  1      web-01          -",
-		"2      rest    1      web-02, web-03  -",
-		"               2      web-04          -",
+		"PHASE  NAME    BATCH  SIZE  HOSTS           CHECKS",
+		"1      canary  1/1    1     web-01          -",
+		"2      rest    1/2    2     web-02, web-03  -",
+		"               2/2    1     web-04          -",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

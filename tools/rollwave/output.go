@@ -85,7 +85,7 @@ func printPlan(w io.Writer, p *contracts.Plan) {
 		fmt.Fprintf(w, "Starts at: %s\n", p.StartAt.Format(time.RFC3339))
 	}
 	tw := newTable(w)
-	fmt.Fprintln(tw, "PHASE\tNAME\tBATCH\tHOSTS\tCHECKS")
+	fmt.Fprintln(tw, "PHASE\tNAME\tBATCH\tSIZE\tHOSTS\tCHECKS")
 	for i, ph := range p.Phases {
 		checks := strings.Join(ph.Checks, ",")
 		for j, b := range ph.Batches {
@@ -93,10 +93,10 @@ func printPlan(w io.Writer, p *contracts.Plan) {
 			if j == 0 {
 				phase, name, cks = fmt.Sprint(i+1), ph.Name, checks
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", phase, name, j+1, strings.Join(b, ", "), orDash(cks))
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", phase, name, j+1, len(ph.Batches), len(b), strings.Join(b, ", "), orDash(cks))
 		}
 		if len(ph.Batches) == 0 {
-			fmt.Fprintf(tw, "%d\t%s\t-\t(no hosts)\t%s\n", i+1, ph.Name, orDash(checks))
+			fmt.Fprintf(tw, "%d\t%s\t-\t0\t(no hosts)\t%s\n", i+1, ph.Name, orDash(checks))
 		}
 	}
 	tw.Flush()
