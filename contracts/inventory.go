@@ -7,6 +7,13 @@ type Environment struct {
 	Name   string            `json:"name"`
 	Params map[string]string `json:"params,omitempty"`
 	Hosts  []Host            `json:"hosts"`
+	// Procedures are the operator-defined ways to deploy in this
+	// environment, by name; a request picks one with its procedure field.
+	Procedures map[string]Procedure `json:"procedures,omitempty"`
+	// AllowRequestCommands lets a request carry its own commands (an exec
+	// driver). Off by default: whoever can send a request would otherwise
+	// run any program on the executors.
+	AllowRequestCommands bool `json:"allow_request_commands,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.

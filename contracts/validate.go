@@ -67,6 +67,12 @@ func (r DeployRequest) Validate() error {
 	if r.Driver != nil {
 		fe = append(fe, r.Driver.Validate("driver")...)
 	}
+	if r.Procedure != "" {
+		token(&fe, "procedure", r.Procedure)
+		if r.Driver != nil {
+			fe.Add("procedure", "cannot be combined with driver: the procedure says how hosts are deployed")
+		}
+	}
 	for _, k := range sortedKeys(r.Params) {
 		if !paramKey.MatchString(k) {
 			fe.Add(KeyPath("params", k), "a parameter name must start with a letter or '_' and hold only letters, digits, '_', '.' or '-'")

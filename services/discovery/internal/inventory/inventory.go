@@ -33,6 +33,9 @@ type Environment struct {
 	Driver *contracts.DriverSpec
 	// Hosts are sorted by name, with defaults resolved.
 	Hosts []contracts.Host
+	// Procedures and AllowRequestCommands say how requests may deploy.
+	Procedures           map[string]contracts.Procedure
+	AllowRequestCommands bool
 }
 
 // Find returns the environment with the given name.
@@ -49,7 +52,8 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 // hosts are copies, so a caller may fill their Versions freely; maps that
 // the caller is not expected to change are shared.
 func (e Environment) Contract() contracts.Environment {
-	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts))}
+	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
+		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands}
 	copy(out.Hosts, e.Hosts)
 	return out
 }

