@@ -37,9 +37,7 @@ func (r DeployRequest) Validate() error {
 	case !appName.MatchString(r.App):
 		fe.Add("app", "must be 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, got %q", clip(r.App))
 	}
-	if r.Version == "" {
-		fe.Add("version", "is required")
-	} else if _, err := ParseVersion(r.Version); err != nil {
+	if err := CheckVersion("version", r.Version); err != nil {
 		fe.Add("version", "%s", messageOf(err))
 	}
 	token(&fe, "environment", r.Environment)

@@ -30,7 +30,7 @@ func TestCreateRejectsMalformedBodies(t *testing.T) {
 		{"unknown field", strings.Replace(deployBody, `"app"`, `"colour":"red","app"`, 1), "colour"},
 		{"bad batch", strings.Replace(deployBody, `"batch":2`, `"batch":-1`, 1), "phases[1].batch"},
 		{"batch of wrong type", strings.Replace(deployBody, `"batch":2`, `"batch":{"n":2}`, 1), "phases[1].batch"},
-		{"bad version", strings.Replace(deployBody, `"2.4.1"`, `"two"`, 1), "version"},
+		{"bad version", strings.Replace(deployBody, `"2.4.1"`, `"2.4.1 && id"`, 1), "version"},
 		{"version of wrong type", strings.Replace(deployBody, `"2.4.1"`, `2.41`, 1), "version"},
 		{"missing environment", strings.Replace(deployBody, `"environment":"production",`, ``, 1), "environment"},
 		{"environment not a token", strings.Replace(deployBody, `"production"`, `"prod.*"`, 1), "environment"},

@@ -347,7 +347,7 @@ func TestRejectedMalformed(t *testing.T) {
 	// tokens: every problem reported, the rest of the request kept.
 	bad := deployRequest("no good")
 	bad.Environment = "pro.d"
-	bad.Version = "latest"
+	bad.Version = "latest;rm"
 	body, _ := contracts.Marshal(contracts.TypeDeployRequest, "no good", "test", "", start, bad)
 	m := nats.NewMsg(contracts.SubjectDeployRequest)
 	m.Data = body
@@ -482,7 +482,7 @@ func TestPreview(t *testing.T) {
 	}
 
 	req.Phases[0].Hosts = []string{"web-42"}
-	req.Version = "two"
+	req.Version = "two words"
 	reply, err = natsx.Request[contracts.PreviewReply](ctx, h.nc, contracts.APIPlannerPreview, req)
 	if err != nil {
 		t.Fatal(err)

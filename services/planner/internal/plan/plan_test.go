@@ -313,9 +313,9 @@ func TestRejections(t *testing.T) {
 	}{
 		{"request invalid", func() contracts.DeployRequest {
 			r := request(contracts.PhaseSpec{Name: "all"})
-			r.Version = "latest"
+			r.Version = "$(latest)"
 			return r
-		}, nil, []fe{{Field: "version", Message: "semantic version"}}, true},
+		}, nil, []fe{{Field: "version", Message: "starting with a letter or digit"}}, true},
 		{"inventory of another environment", func() contracts.DeployRequest {
 			return request(contracts.PhaseSpec{Name: "all"})
 		}, func() contracts.Environment {
@@ -431,6 +431,17 @@ func TestBatchesAndMaxFailed(t *testing.T) {
 	}{{count(0), 10, 0}, {count(4), 2, 4}, {pct(33), 3, 0}, {pct(34), 3, 1}, {pct(99), 100, 99}, {count(-1), 3, 0}} {
 		if got := MaxFailed(tt.size, tt.total); got != tt.want {
 			t.Errorf("MaxFailed(%v, %d) = %d, want %d", tt.size, tt.total, got, tt.want)
+		}
+	}
+}
+
+func TestNonSemverVersionsPlan(t *testing.T) {
+	for _, v := range []string{"2026.11.30-3f2a9c1", "3f2a9c1e4b5d6f708192a3b4c5d6e7f8091a2b3c", "build_417+linux"} {
+		req := request(contracts.PhaseSpec{Name: "all"})
+		req.Version = v
+		p, err := Build(req, env(hosts(2)), now)
+		if err != nil || p.Version != v {
+			t.Fatalf("version %q: %+v, %v", v, p.Version, err)
 		}
 	}
 }
