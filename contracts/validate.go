@@ -199,6 +199,8 @@ func (c CheckSpec) Validate(field string) FieldErrors {
 	default:
 		if msg := templateProblem(h.URL); msg != "" {
 			fe.Add(hf+".url", "%s", msg)
+		} else if msg := urlSchemeProblem(h.URL); msg != "" {
+			fe.Add(hf+".url", "%s", msg)
 		}
 	}
 	if h.Status != 0 && (h.Status < 100 || h.Status > 599) {
@@ -387,4 +389,18 @@ func messageOf(err error) string {
 // sortedKeys makes the order of problems found in maps stable.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// urlSchemeProblem refuses a check URL whose scheme is written out and is
+// not http or https ("file:///etc/passwd", "not a url"). A URL that starts
+// with a template is judged when the planner renders it for each host.
+func urlSchemeProblem(u string) string {
+	if strings.HasPrefix(u, "{{") {
+		return ""
+	}
+	lower := strings.ToLower(u)
+	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+		return ""
+	}
+	return fmt.Sprintf("must be an http:// or https:// URL, got %q", clip(u))
 }

@@ -209,7 +209,7 @@ func TestHostActionValidate(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := good
-			a.Checks = []NamedCheck{{Name: "hz", Spec: CheckSpec{HTTP: &HTTPCheck{URL: "x"}}}}
+			a.Checks = []NamedCheck{{Name: "hz", Spec: CheckSpec{HTTP: &HTTPCheck{URL: "http://x"}}}}
 			tt.mutate(&a)
 			fe := AsFieldErrors(a.Validate())
 			if len(fe) != 1 || fe[0].Field != tt.field {
@@ -237,6 +237,23 @@ func TestHostResultValidate(t *testing.T) {
 		mutate(&r)
 		if fe := AsFieldErrors(r.Validate()); len(fe) != 1 || fe[0].Field != field {
 			t.Errorf("got %v, want one problem with %q", fe, field)
+		}
+	}
+}
+
+func TestCheckURLScheme(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"http://{{.Host.Address}}/healthz": true,
+		"HTTPS://example.com/":             true,
+		"{{index .Params \"url\"}}":        true, // judged per host by the planner
+		"file:///etc/passwd":               false,
+		"not a url":                        false,
+		"ftp://example.com/x":              false,
+		"//example.com/x":                  false,
+	} {
+		fe := CheckSpec{HTTP: &HTTPCheck{URL: url}}.Validate("checks.healthz")
+		if ok != (len(fe) == 0) || !ok && fe[0].Field != "checks.healthz.http.url" {
+			t.Errorf("%q: %v", url, fe)
 		}
 	}
 }

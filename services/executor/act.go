@@ -17,7 +17,7 @@ import (
 	"github.com/rollwave/rollwave/services/executor/internal/check"
 	"github.com/rollwave/rollwave/services/executor/internal/claim"
 	"github.com/rollwave/rollwave/services/executor/internal/driver"
-	"github.com/rollwave/rollwave/services/executor/internal/render"
+	"github.com/rollwave/rollwave/pkg/render"
 )
 
 // act runs the action it holds the claim for (at revision rev), records the

@@ -103,6 +103,16 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 			p.Hosts[name] = plannedHost(hosts[name], env.Params, req, driver)
 		}
 	}
+	from := ""
+	if driver != nil {
+		from = "driver"
+		if req.Procedure != "" {
+			from = "procedure"
+		}
+	}
+	if problems := renderProblems(req, assigned, p.Hosts, from); len(problems) > 0 {
+		return contracts.Plan{}, problems
+	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
 	return p, nil
 }

@@ -445,3 +445,82 @@ func TestNonSemverVersionsPlan(t *testing.T) {
 		}
 	}
 }
+
+func TestEverythingRendersUpFront(t *testing.T) {
+	withCheck := func(url string) contracts.DeployRequest {
+		req := request(contracts.PhaseSpec{Name: "canary", Hosts: []string{"web-01"}}, contracts.PhaseSpec{Name: "rest", Checks: []string{"live", "healthz"}})
+		req.Checks = map[string]contracts.CheckSpec{
+			"live":    {HTTP: &contracts.HTTPCheck{URL: "http://{{.Host.Address}}/live"}},
+			"healthz": {HTTP: &contracts.HTTPCheck{URL: url}},
+		}
+		return req
+	}
+	hs := hosts(3)
+	hs[2].Params = map[string]string{"health": "http://{{nope"}
+	for _, tc := range []struct {
+		name, url, field, msg string
+	}{
+		{"file url", "file:///etc/passwd", "checks.healthz.http.url", "must be an http:// or https:// URL"},
+		{"not a url", "not a url", "checks.healthz.http.url", "must be an http:// or https:// URL"},
+		{"missing param", "http://{{.Host.Address}}/{{index .Params \"path\"}}", "phases[1].checks[1].url", `does not render for host "web-02"`},
+		{"param renders a file url", "{{index .Host.Params \"health\"}}", "phases[1].checks[1].url", `does not render for host "web-02"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Build(withCheck(tc.url), env(hs), now)
+			fe := contracts.AsFieldErrors(err)
+			if len(fe) == 0 || fe[0].Field != tc.field || !strings.Contains(fe[0].Message, tc.msg) {
+				t.Fatalf("Build = %v, want %s: %s", err, tc.field, tc.msg)
+			}
+		})
+	}
+	// A parameter that renders to a file URL for one host.
+	hs[1].Params = map[string]string{"health": "file:///etc/passwd"}
+	hs[2].Params = map[string]string{"health": "http://10.0.0.3/healthz"}
+	_, err := Build(withCheck("{{index .Host.Params \"health\"}}"), env(hs), now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 1 || fe[0].Field != "phases[1].checks[1].url" || !strings.Contains(fe[0].Message, `"file:///etc/passwd", which is not an http:// or https:// URL`) || !strings.Contains(fe[0].Message, "web-02") {
+		t.Fatalf("Build = %v", err)
+	}
+
+	// Commands render for every host: the request's own (where allowed),
+	// a procedure's, and an inventory driver's.
+	bad := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}, Env: map[string]string{"X": "{{.Nope}}"}}}
+	allowing := env(hosts(2))
+	allowing.AllowRequestCommands = true
+	allowing.Procedures = map[string]contracts.Procedure{"deploy": {Driver: bad}}
+	req := request(contracts.PhaseSpec{Name: "all"})
+	req.Driver = &bad
+	_, err = Build(req, allowing, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 4 || fe[0].Field != "driver.exec.command[1]" || fe[1].Field != "driver.exec.env.X" {
+		t.Fatalf("request driver: %v", err)
+	}
+	req.Driver, req.Procedure = nil, "deploy"
+	_, err = Build(req, allowing, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 4 || fe[0].Field != "procedure" || !strings.Contains(fe[0].Message, `no parameter "channel"`) {
+		t.Fatalf("procedure: %v", err)
+	}
+	req.Params = map[string]string{"channel": "stable"}
+	bad.Exec.Env = nil
+	allowing.Procedures["deploy"] = contracts.Procedure{Driver: bad}
+	if _, err := Build(req, allowing, now); err != nil {
+		t.Fatalf("with the param: %v", err)
+	}
+	inv := env(hosts(2))
+	inv.Hosts[0].Driver = sim()
+	inv.Hosts[1].Driver = &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"{{.Host.Params.missing}}"}}}
+	req = request(contracts.PhaseSpec{Name: "all"})
+	req.Driver = nil
+	_, err = Build(req, inv, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 1 || fe[0].Field != "driver" || !strings.Contains(fe[0].Message, `host "web-02"`) {
+		t.Fatalf("inventory driver: %v", err)
+	}
+}
+
+func TestRenderProblemsNameTheFirstHosts(t *testing.T) {
+	req := request(contracts.PhaseSpec{Name: "all", Checks: []string{"hz"}})
+	req.Checks = map[string]contracts.CheckSpec{"hz": {HTTP: &contracts.HTTPCheck{URL: "http://{{index .Params \"nope\"}}/"}}}
+	_, err := Build(req, env(hosts(15)), now)
+	fe := contracts.AsFieldErrors(err)
+	if len(fe) != maxDriverErrors+1 || fe[maxDriverErrors].Message != "and 5 more hosts" {
+		t.Fatalf("Build = %v", err)
+	}
+}
