@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,6 +51,14 @@ func TestSampleExamplesPlan(t *testing.T) {
 		r := preview(req)
 		if r.Plan == nil {
 			t.Fatalf("%s: not planned: %v", path, r.Reasons)
+		}
+		if _, ok := r.Plan.Hosts["prod-api-01"]; ok {
+			t.Fatalf("%s: a %s rollout targets prod-api-01, a host of api", path, req.App)
+		}
+		for name := range r.Plan.Hosts {
+			if local := strings.Contains(name, "-local-"); local != (req.App == "hello") {
+				t.Fatalf("%s: a %s rollout targets %s", path, req.App, name)
+			}
 		}
 		if filepath.Base(path) != "local-qa.yaml" {
 			continue

@@ -69,6 +69,11 @@ environments:
     # Requests carry no commands: they name one of these procedures
     # ("procedure: sample-app") and pass params. allow_request_commands: true
     # would let a request bring its own exec driver; it is off everywhere here.
+    # Which hosts run which application: a rollout of web never touches
+    # the local hosts, and one of hello touches nothing else.
+    applications:
+      web: {groups: [web]}
+      hello: {groups: [local]}
     procedures:
       sample-app:
         apps: [hello]
@@ -88,6 +93,9 @@ environments:
     position: 2
     params: {region: eu-west}
     driver: {sim: {median: 200ms, p99: 1s, failure_rate: 0.01}}
+    applications:
+      web: {groups: [web]}
+      hello: {groups: [local]}
     procedures:
       sample-app: {apps: [hello], driver: *local}
     hosts:
@@ -101,6 +109,9 @@ environments:
     position: 3
     params: {region: eu-west}
     driver: {sim: {median: 300ms, p99: 2s, failure_rate: 0.005}}
+    applications:
+      web: {groups: [web]}
+      api: {groups: [api]}
     hosts:
       - {name: prod-web-01, address: 10.0.3.11:8080, groups: [web, east], labels: {zone: a}}
       - {name: prod-web-02, address: 10.0.3.12:8080, groups: [web, east], labels: {zone: b}}

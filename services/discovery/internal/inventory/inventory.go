@@ -36,6 +36,9 @@ type Environment struct {
 	// Procedures and AllowRequestCommands say how requests may deploy.
 	Procedures           map[string]contracts.Procedure
 	AllowRequestCommands bool
+	// Applications, when declared, say which hosts run which application;
+	// each host's Apps is resolved from them.
+	Applications map[string]Application
 }
 
 // Find returns the environment with the given name.
@@ -53,7 +56,7 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 // the caller is not expected to change are shared.
 func (e Environment) Contract() contracts.Environment {
 	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
-		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands}
+		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil}
 	copy(out.Hosts, e.Hosts)
 	return out
 }
@@ -93,4 +96,5 @@ func resolve(e *Environment) {
 		}
 	}
 	slices.SortFunc(e.Hosts, func(a, b contracts.Host) int { return cmp.Compare(a.Name, b.Name) })
+	resolveApplications(e)
 }

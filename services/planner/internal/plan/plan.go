@@ -45,8 +45,17 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		hosts[h.Name] = h
 	}
 	names := slices.Sorted(maps.Keys(hosts))
+	// A rollout of an app targets only the hosts that run it: selectors and
+	// the rest phase choose among them, and a hand-picked host must be one.
+	runs := appHosts(env, req.App)
+	if runs != nil {
+		names = slices.DeleteFunc(names, func(n string) bool { return !runs[n] })
+		if len(names) == 0 {
+			problems.Add("app", "no host of environment %q runs %q: the inventory's applications say which hosts run which application", env.Name, req.App)
+		}
+	}
 
-	assigned, problems := assign(req.Phases, hosts, names, env.Name, problems)
+	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
 	driver, procProblems := Procedure(req, env)
 	problems = append(problems, procProblems...)
 	requestDriver := driver != nil || procProblems != nil
@@ -118,7 +127,10 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 }
 
 // assign gives each phase its hosts, adding inventory problems.
-func assign(phases []contracts.PhaseSpec, hosts map[string]contracts.Host, names []string, env string, problems contracts.FieldErrors) ([][]string, contracts.FieldErrors) {
+// runs, when not nil, holds the hosts that run the request's app; names
+// are the candidates of selector and rest phases, sorted.
+func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs map[string]bool, names []string, env string, problems contracts.FieldErrors) ([][]string, contracts.FieldErrors) {
+	phases := req.Phases
 	assigned := make([][]string, len(phases))
 	taken := make(map[string]int, len(hosts))
 	take := func(i int, name string) {
@@ -130,6 +142,10 @@ func assign(phases []contracts.PhaseSpec, hosts map[string]contracts.Host, names
 			field := fmt.Sprintf("phases[%d].hosts[%d]", i, j)
 			if _, ok := hosts[name]; !ok {
 				problems.Add(field, "unknown host %q in environment %q", name, env)
+				continue
+			}
+			if runs != nil && !runs[name] {
+				problems.Add(field, "host %q does not run %q in environment %q", name, req.App, env)
 				continue
 			}
 			if in, ok := taken[name]; ok {
