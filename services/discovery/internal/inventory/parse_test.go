@@ -412,3 +412,18 @@ environments:
 		}
 	}
 }
+
+// The compose inventory in deployments/ parses and declares its applications.
+func TestDeploymentsInventory(t *testing.T) {
+	inv, err := Load(filepath.Join("..", "..", "..", "..", "deployments", "inventory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range inv.Environments {
+		for _, h := range e.Contract().Hosts {
+			if !reflect.DeepEqual(h.Apps, []string{"web"}) {
+				t.Fatalf("%s/%s runs %v", e.Name, h.Name, h.Apps)
+			}
+		}
+	}
+}
