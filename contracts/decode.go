@@ -94,6 +94,18 @@ func nilIfEmpty[T any](s []T) []T {
 // must keep reading what a newer scheduler sends. An incompatible change
 // gets a new type id instead.
 
+// DecodeTolerant decodes a message from another service into v: like
+// DecodeStrict (full paths, exact-case keys, repeated keys refused) but
+// unknown keys are skipped, so a newer producer's optional field is no
+// reason to drop its message.
+func DecodeTolerant(b []byte, v any) error { return decodeTolerant(b, v) }
+
+// DecodeDataTolerant is DecodeData for messages between services: unknown
+// keys in the data are skipped.
+func (e Envelope) DecodeDataTolerant(wantType string, v any) error {
+	return e.decodeData(wantType, v, ignoreUnknown)
+}
+
 // DecodeHostAction reads a host action envelope and checks the fields an
 // executor relies on.
 func DecodeHostAction(b []byte) (HostAction, error) {

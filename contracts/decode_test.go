@@ -98,7 +98,7 @@ func TestDecodeDeployRequestErrors(t *testing.T) {
 		})
 	}
 	// Validation problems come all at once.
-	_, err := DecodeDeployRequest([]byte(`{"id":"r1","app":"Web","version":"1","environment":"qa","phases":[]}`))
+	_, err := DecodeDeployRequest([]byte(`{"id":"r1","app":"Web","version":"1 2","environment":"qa","phases":[]}`))
 	if fe := AsFieldErrors(err); len(fe) != 3 {
 		t.Fatalf("got %v, want problems with app, version and phases", fe)
 	}

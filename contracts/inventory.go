@@ -7,6 +7,17 @@ type Environment struct {
 	Name   string            `json:"name"`
 	Params map[string]string `json:"params,omitempty"`
 	Hosts  []Host            `json:"hosts"`
+	// Procedures are the operator-defined ways to deploy in this
+	// environment, by name; a request picks one with its procedure field.
+	Procedures map[string]Procedure `json:"procedures,omitempty"`
+	// AllowRequestCommands lets a request carry its own commands (an exec
+	// driver). Off by default: whoever can send a request would otherwise
+	// run any program on the executors.
+	AllowRequestCommands bool `json:"allow_request_commands,omitempty"`
+	// AppsDeclared says the inventory names which applications run on
+	// which hosts (Host.Apps): a rollout of an app targets only its hosts.
+	// Without it, every host runs every application.
+	AppsDeclared bool `json:"apps_declared,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.
@@ -20,6 +31,9 @@ type Host struct {
 	Pool string `json:"pool,omitempty"`
 	// Driver is how the host is deployed when a request names no driver.
 	Driver *DriverSpec `json:"driver,omitempty"`
+	// Apps are the applications the host runs, when the environment
+	// declares them (Environment.AppsDeclared).
+	Apps []string `json:"apps,omitempty"`
 	// Versions maps application to the version the host last ran successfully.
 	Versions map[string]HostVersion `json:"versions,omitempty"`
 }

@@ -46,10 +46,13 @@ type DeployRequest struct {
 	Failure     FailurePolicy        `json:"failure,omitzero"`
 	Checks      map[string]CheckSpec `json:"checks,omitempty"`
 	Driver      *DriverSpec          `json:"driver,omitempty"`
-	Params      map[string]string    `json:"params,omitempty"`
-	StartAt     *time.Time           `json:"start_at,omitempty"`
-	RequestedBy string               `json:"requested_by,omitempty"`
-	Reason      string               `json:"reason,omitempty"`
+	// Procedure names an operator-defined procedure of the environment's
+	// inventory; see Procedure.
+	Procedure   string            `json:"procedure,omitempty"`
+	Params      map[string]string `json:"params,omitempty"`
+	StartAt     *time.Time        `json:"start_at,omitempty"`
+	RequestedBy string            `json:"requested_by,omitempty"`
+	Reason      string            `json:"reason,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

@@ -218,7 +218,7 @@ func TestInvalidPayloads(t *testing.T) {
 		{"unknown phase field", "deploy-request", req(`"phases":[{"name":"all","bacth":2}]`), "phases[0].bacth"},
 		{"field in another case", "deploy-request", req(phases + `,"Reason":"x"`), "Reason"},
 		{"version not a string", "deploy-request", req(phases + `,"version":1`), "version"},
-		{"version with v", "deploy-request", strings.Replace(req(phases), `"1.0.0"`, `"v1.0.0"`, 1), "version"},
+		{"version with a shell metacharacter", "deploy-request", strings.Replace(req(phases), `"1.0.0"`, `"1.0.0;id"`, 1), "version"},
 		{"app upper case", "deploy-request", strings.Replace(req(phases), `"web"`, `"Web"`, 1), "app"},
 		{"id not a token", "deploy-request", strings.Replace(req(phases), `"r1"`, `"r.1"`, 1), "id"},
 		{"no phases", "deploy-request", req(`"phases":[]`), "phases"},

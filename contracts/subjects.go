@@ -128,6 +128,7 @@ var (
 	APIDiscoveryTargets   = APISubject("discovery", "targets")
 	APIDiscoveryInventory = APISubject("discovery", "inventory")
 	APIPlannerPreview     = APISubject("planner", "preview")
+	APIPlannerClaim       = APISubject("planner", "claim")
 	APICalendarAdmit      = APISubject("calendar", "admit")
 	APICalendarAdd        = APISubject("calendar", "add")
 	APICalendarList       = APISubject("calendar", "list")

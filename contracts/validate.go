@@ -37,9 +37,7 @@ func (r DeployRequest) Validate() error {
 	case !appName.MatchString(r.App):
 		fe.Add("app", "must be 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, got %q", clip(r.App))
 	}
-	if r.Version == "" {
-		fe.Add("version", "is required")
-	} else if _, err := ParseVersion(r.Version); err != nil {
+	if err := CheckVersion("version", r.Version); err != nil {
 		fe.Add("version", "%s", messageOf(err))
 	}
 	token(&fe, "environment", r.Environment)
@@ -66,6 +64,12 @@ func (r DeployRequest) Validate() error {
 	}
 	if r.Driver != nil {
 		fe = append(fe, r.Driver.Validate("driver")...)
+	}
+	if r.Procedure != "" {
+		token(&fe, "procedure", r.Procedure)
+		if r.Driver != nil {
+			fe.Add("procedure", "cannot be combined with driver: the procedure says how hosts are deployed")
+		}
 	}
 	for _, k := range sortedKeys(r.Params) {
 		if !paramKey.MatchString(k) {
@@ -194,6 +198,8 @@ func (c CheckSpec) Validate(field string) FieldErrors {
 		fe.Add(hf+".url", "is required")
 	default:
 		if msg := templateProblem(h.URL); msg != "" {
+			fe.Add(hf+".url", "%s", msg)
+		} else if msg := urlSchemeProblem(h.URL); msg != "" {
 			fe.Add(hf+".url", "%s", msg)
 		}
 	}
@@ -383,4 +389,18 @@ func messageOf(err error) string {
 // sortedKeys makes the order of problems found in maps stable.
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// urlSchemeProblem refuses a check URL whose scheme is written out and is
+// not http or https ("file:///etc/passwd", "not a url"). A URL that starts
+// with a template is judged when the planner renders it for each host.
+func urlSchemeProblem(u string) string {
+	if strings.HasPrefix(u, "{{") {
+		return ""
+	}
+	lower := strings.ToLower(u)
+	if strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://") {
+		return ""
+	}
+	return fmt.Sprintf("must be an http:// or https:// URL, got %q", clip(u))
 }

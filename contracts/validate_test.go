@@ -61,9 +61,9 @@ func TestValidate(t *testing.T) {
 		{"app too long", func(r *DeployRequest) { r.App = strings.Repeat("a", 64) }, []string{"app"}, "1-63"},
 		{"app leading dot", func(r *DeployRequest) { r.App = ".web" }, []string{"app"}, "starting with"},
 		{"version missing", func(r *DeployRequest) { r.Version = "" }, []string{"version"}, "is required"},
-		{"version with v", func(r *DeployRequest) { r.Version = "v2.4.1" }, []string{"version"}, "leading"},
-		{"version short", func(r *DeployRequest) { r.Version = "2.4" }, []string{"version"}, "MAJOR.MINOR.PATCH"},
-		{"version leading zero", func(r *DeployRequest) { r.Version = "2.04.1" }, []string{"version"}, "leading zero"},
+		{"version with a shell metacharacter", func(r *DeployRequest) { r.Version = "2.4.1;rm" }, []string{"version"}, `';' at position 6`},
+		{"version like an option", func(r *DeployRequest) { r.Version = "-rf" }, []string{"version"}, "starting with a letter or digit"},
+		{"version too long", func(r *DeployRequest) { r.Version = strings.Repeat("a", 129) }, []string{"version"}, "got 129 characters"},
 		{"environment missing", func(r *DeployRequest) { r.Environment = "" }, []string{"environment"}, "is required"},
 		{"environment not a token", func(r *DeployRequest) { r.Environment = "prod>" }, []string{"environment"}, "letters"},
 		{"strategy canary", func(r *DeployRequest) { r.Strategy = StrategyCanary }, []string{"strategy"}, "not supported yet"},
@@ -209,7 +209,7 @@ func TestHostActionValidate(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			a := good
-			a.Checks = []NamedCheck{{Name: "hz", Spec: CheckSpec{HTTP: &HTTPCheck{URL: "x"}}}}
+			a.Checks = []NamedCheck{{Name: "hz", Spec: CheckSpec{HTTP: &HTTPCheck{URL: "http://x"}}}}
 			tt.mutate(&a)
 			fe := AsFieldErrors(a.Validate())
 			if len(fe) != 1 || fe[0].Field != tt.field {
@@ -237,6 +237,23 @@ func TestHostResultValidate(t *testing.T) {
 		mutate(&r)
 		if fe := AsFieldErrors(r.Validate()); len(fe) != 1 || fe[0].Field != field {
 			t.Errorf("got %v, want one problem with %q", fe, field)
+		}
+	}
+}
+
+func TestCheckURLScheme(t *testing.T) {
+	for url, ok := range map[string]bool{
+		"http://{{.Host.Address}}/healthz": true,
+		"HTTPS://example.com/":             true,
+		"{{index .Params \"url\"}}":        true, // judged per host by the planner
+		"file:///etc/passwd":               false,
+		"not a url":                        false,
+		"ftp://example.com/x":              false,
+		"//example.com/x":                  false,
+	} {
+		fe := CheckSpec{HTTP: &HTTPCheck{URL: url}}.Validate("checks.healthz")
+		if ok != (len(fe) == 0) || !ok && fe[0].Field != "checks.healthz.http.url" {
+			t.Errorf("%q: %v", url, fe)
 		}
 	}
 }

@@ -33,6 +33,23 @@ type Handler struct {
 	Endpoint endpoint.Endpoint
 }
 
+// DecodeJSONTolerant returns a Decode function for queries that other
+// services send (targets, admission, rollout and inventory queries): like
+// DecodeJSON, but unknown fields are skipped, so a newer caller's optional
+// field does not fail its query during an upgrade.
+func DecodeJSONTolerant[T any]() func([]byte) (any, error) {
+	return func(b []byte) (any, error) {
+		var v T
+		if len(b) == 0 {
+			return v, nil
+		}
+		if err := contracts.DecodeTolerant(b, &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
 // DecodeJSON returns a Decode function for requests of type T, rejecting
 // unknown fields and naming the field of a type error.
 func DecodeJSON[T any]() func([]byte) (any, error) {

@@ -32,7 +32,7 @@ func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 		{Subject: contracts.APICalendarAdd, Decode: natsx.DecodeJSON[contracts.WindowInput](), Endpoint: mw(natsx.Typed(a.Add))},
 		{Subject: contracts.APICalendarList, Decode: natsx.DecodeJSON[contracts.WindowListQuery](), Endpoint: mw(natsx.Typed(a.List))},
 		{Subject: contracts.APICalendarRemove, Decode: natsx.DecodeJSON[contracts.WindowRemove](), Endpoint: mw(natsx.Typed(a.Remove))},
-		{Subject: contracts.APICalendarAdmit, Decode: natsx.DecodeJSON[contracts.AdmitQuery](), Endpoint: mw(natsx.Typed(a.Admit))},
+		{Subject: contracts.APICalendarAdmit, Decode: natsx.DecodeJSONTolerant[contracts.AdmitQuery](), Endpoint: mw(natsx.Typed(a.Admit))},
 	}
 }
 

@@ -21,7 +21,7 @@ type api interface {
 // wrapped in mw.
 func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
-		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSON[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
+		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSONTolerant[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
 		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(natsx.Typed(a.Inventory))},
 	}
 }

@@ -198,11 +198,15 @@ func TestTargetsAndInventory(t *testing.T) {
 	_, err = e.targets(contracts.TargetsQuery{Environment: "qa.>"})
 	wantCode(t, err, contracts.CodeInvalid, "environment")
 
-	// Unknown fields are reported rather than ignored.
+	// Targets queries come from the planner: a newer planner's extra field
+	// is skipped, and a query without its environment is still refused.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = natsx.Request[contracts.Environment](ctx, e.nc, contracts.APIDiscoveryTargets, map[string]string{"env": "qa"})
-	wantCode(t, err, contracts.CodeInvalid, "env")
+	wantCode(t, err, contracts.CodeInvalid, "environment")
+	if got, err := natsx.Request[contracts.Environment](ctx, e.nc, contracts.APIDiscoveryTargets, map[string]string{"environment": "qa", "from_future": "x"}); err != nil || got.Name != "qa" {
+		t.Fatalf("targets with a future field: %+v, %v", got, err)
+	}
 
 	inv, err := e.inventory(contracts.InventoryQuery{})
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/render"
 	"github.com/rollwave/rollwave/services/executor/internal/check"
 	"github.com/rollwave/rollwave/services/executor/internal/claim"
 	"github.com/rollwave/rollwave/services/executor/internal/driver"
-	"github.com/rollwave/rollwave/services/executor/internal/render"
 )
 
 // act runs the action it holds the claim for (at revision rev), records the

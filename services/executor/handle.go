@@ -24,7 +24,7 @@ func decodeAction(b []byte) (contracts.HostAction, error) {
 		return contracts.HostAction{}, err
 	}
 	var a contracts.HostAction
-	if err := env.DecodeData(contracts.TypeHostAction, &a); err != nil {
+	if err := env.DecodeDataTolerant(contracts.TypeHostAction, &a); err != nil {
 		return contracts.HostAction{}, err
 	}
 	var fe contracts.FieldErrors

@@ -79,6 +79,17 @@ func (a *natsAPI) Deploy(ctx context.Context, req contracts.DeployRequest) (Rece
 	ctx, span := a.tracer.Start(ctx, "deploy.request", opts...)
 	defer span.End()
 
+	existing, err := a.claim(ctx, req)
+	switch {
+	case err != nil:
+		span.SetStatus(codes.Error, err.Error())
+		return Receipt{}, err
+	case existing:
+		// Nothing is published: the rollout exists for this very request.
+		span.SetAttributes(attribute.Bool("messaging.nats.duplicate", true))
+		return Receipt{Rollout: req.ID, Duplicate: true}, nil
+	}
+
 	msg, err := natsx.EnvelopeMsg(ctx, contracts.SubjectDeployRequest, contracts.TypeDeployRequest,
 		req.ID, Source, req.ID, a.clock.Now(), req)
 	if err != nil {

@@ -10,7 +10,7 @@
 //
 // Routes (JSON bodies of at most 1 MiB, unknown fields rejected):
 //
-//	POST   /v1/rollouts                 DeployRequest or its envelope -> 202 {rollout, stream_seq, duplicate}
+//	POST   /v1/rollouts                 DeployRequest or its envelope -> 202 {rollout, stream_seq, duplicate}; 409 conflict when the id names another request
 //	GET    /v1/rollouts?environment=&state=&limit=
 //	GET    /v1/rollouts/{id}
 //	POST   /v1/rollouts/{id}/{verb}     pause|resume|abort, body {actor, reason} optional

@@ -30,12 +30,14 @@ func TestCreateRejectsMalformedBodies(t *testing.T) {
 		{"unknown field", strings.Replace(deployBody, `"app"`, `"colour":"red","app"`, 1), "colour"},
 		{"bad batch", strings.Replace(deployBody, `"batch":2`, `"batch":-1`, 1), "phases[1].batch"},
 		{"batch of wrong type", strings.Replace(deployBody, `"batch":2`, `"batch":{"n":2}`, 1), "phases[1].batch"},
-		{"bad version", strings.Replace(deployBody, `"2.4.1"`, `"two"`, 1), "version"},
+		{"bad version", strings.Replace(deployBody, `"2.4.1"`, `"2.4.1 && id"`, 1), "version"},
 		{"version of wrong type", strings.Replace(deployBody, `"2.4.1"`, `2.41`, 1), "version"},
 		{"missing environment", strings.Replace(deployBody, `"environment":"production",`, ``, 1), "environment"},
 		{"environment not a token", strings.Replace(deployBody, `"production"`, `"prod.*"`, 1), "environment"},
 		{"hosts of wrong type", strings.Replace(deployBody, `["web-01"]`, `"web-01"`, 1), "phases[0].hosts"},
 		{"id not a token", strings.Replace(deployBody, `"r-100"`, `"r 100"`, 1), "id"},
+		{"check url of a file", strings.Replace(deployBody, `"batch":2}]`, `"batch":2,"checks":["hz"]}],"checks":{"hz":{"http":{"url":"file:///etc/passwd"}}}`, 1), "checks.hz.http.url"},
+		{"check url that is not a url", strings.Replace(deployBody, `"batch":2}]`, `"batch":2,"checks":["hz"]}],"checks":{"hz":{"http":{"url":"not a url"}}}`, 1), "checks.hz.http.url"},
 		{"envelope of another type", `{"specversion":"1.0","type":"io.rollwave.host.result.v1","id":"r-1","source":"ci","data":{}}`, "type"},
 	}
 	for _, tt := range tests {

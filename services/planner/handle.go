@@ -44,6 +44,24 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 	log := s.log.With("rollout", ref.rollout, "environment", ref.env, "seq", md.Sequence.Stream, "delivered", md.NumDelivered)
 	span.SetAttributes(attribute.String("rollwave.rollout", ref.rollout), attribute.String("rollwave.environment", ref.env))
 
+	// Ids are single-use beyond the broker's duplicate window: a request
+	// whose id is already decided or taken publishes nothing.
+	if contracts.ValidToken(req.ID) {
+		ok, err := s.admit(ctx, log, req)
+		switch {
+		case err != nil:
+			log.Error("request record unavailable; retrying", "err", err)
+			_ = msg.NakWithDelay(retryDelay(md.NumDelivered, s.cfg.RetryBackoff, s.cfg.MaxRetryBackoff))
+			return
+		case !ok:
+			if err := msg.Ack(); err != nil {
+				log.Warn("ack deploy request", "err", err)
+			}
+			return
+		}
+		ref.claimed = req.ID
+	}
+
 	if decodeErr != nil {
 		reasons := contracts.AsFieldErrors(decodeErr)
 		if reasons == nil {
@@ -87,7 +105,8 @@ func (s *Service) planned(ctx context.Context, log *slog.Logger, span trace.Span
 		State: contracts.StatePlanned, Plan: &p, Actor: req.RequestedBy,
 	}
 	subject := contracts.EventSubject(req.Environment, req.ID, contracts.EventPlanned)
-	if !s.publish(ctx, log, msg, md, subject, contracts.EventPlanned, ev) {
+	// A planned request is valid, so its id was claimed.
+	if !s.publish(ctx, log, msg, md, subject, contracts.EventPlanned, ev, req.ID) {
 		return
 	}
 	span.SetAttributes(attribute.String("rollwave.outcome", outcomePlanned), attribute.Int("rollwave.hosts", p.TotalHosts()))
@@ -113,7 +132,7 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, span trace.Span,
 		Rollout: rollout, Environment: env, App: ref.app, Version: ref.version,
 		State: contracts.StateRejected, Reasons: reasons, Reason: reason, Actor: s.cfg.Source,
 	}
-	if !s.publish(ctx, log, msg, md, subject, contracts.EventRejected, ev) {
+	if !s.publish(ctx, log, msg, md, subject, contracts.EventRejected, ev, ref.claimed) {
 		return
 	}
 	span.SetAttributes(attribute.String("rollwave.outcome", outcomeRejected))
@@ -123,7 +142,9 @@ func (s *Service) reject(ctx context.Context, log *slog.Logger, span trace.Span,
 
 // publish sends the verdict and then acks the request. The message id is
 // the rollout's verdict id, so a redelivered request publishes nothing new.
-func (s *Service) publish(ctx context.Context, log *slog.Logger, msg jetstream.Msg, md *jetstream.MsgMetadata, subject string, t contracts.EventType, ev contracts.Event) bool {
+// claimed is the request id to record as decided once the verdict is out,
+// or "" when the request's id could not be claimed.
+func (s *Service) publish(ctx context.Context, log *slog.Logger, msg jetstream.Msg, md *jetstream.MsgMetadata, subject string, t contracts.EventType, ev contracts.Event, claimed string) bool {
 	m, err := natsx.EnvelopeMsg(ctx, subject, contracts.EventTypeID(t), contracts.PlannedMsgID(ev.Rollout), s.cfg.Source, ev.Rollout, s.clock.Now(), ev)
 	if err != nil {
 		log.Error("encode verdict", "err", err)
@@ -152,6 +173,16 @@ func (s *Service) publish(ctx context.Context, log *slog.Logger, msg jetstream.M
 		// different one, gets the verdict already published.
 		log.Info("verdict already published for this rollout id", "subject", subject)
 	}
+	if claimed != "" {
+		if err := s.store.Decide(pctx, claimed); err != nil {
+			// The next delivery finds the id still open for this same
+			// request and republishes the verdict, which the broker drops
+			// as a duplicate within its window.
+			log.Error("record verdict", "err", err)
+			_ = msg.NakWithDelay(s.cfg.RetryBackoff)
+			return false
+		}
+	}
 	if err := msg.DoubleAck(pctx); err != nil {
 		// The request comes back and its verdict is dropped as a duplicate.
 		log.Warn("ack deploy request", "err", err)
@@ -163,6 +194,8 @@ func (s *Service) publish(ctx context.Context, log *slog.Logger, msg jetstream.M
 // can be read: the rollout id and environment become subject tokens.
 type reference struct {
 	rollout, env, app, version string
+	// claimed is the request id recorded for this request, if any.
+	claimed string
 }
 
 // identify finds the rollout id and environment of a request for its

@@ -21,6 +21,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/planner/internal/requests"
 )
 
 // Config configures the planner. Zero fields take the documented defaults.
@@ -36,6 +37,10 @@ type Config struct {
 	// the request is rejected as "inventory unavailable".
 	RetryBackoff    time.Duration
 	MaxRetryBackoff time.Duration
+	// DBPath is the SQLite file recording each request id with the digest
+	// of its request, so that ids stay single-use beyond the broker's
+	// duplicate window. Required.
+	DBPath string
 }
 
 const (
@@ -61,6 +66,8 @@ type Service struct {
 	clock    clock.Clock
 	metrics  *metrics
 	planning *planning
+	store    *requests.Store
+	gate     natsx.Gate
 
 	mu       sync.Mutex
 	started  bool
@@ -91,6 +98,8 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		cfg.MaxRetryBackoff = 30 * time.Second
 	}
 	switch {
+	case cfg.DBPath == "":
+		return nil, errors.New("planner: DBPath is required")
 	case cfg.DiscoveryTimeout < 0:
 		return nil, fmt.Errorf("planner: DiscoveryTimeout must be positive, got %s", cfg.DiscoveryTimeout)
 	case cfg.RetryBackoff < 0 || cfg.MaxRetryBackoff < cfg.RetryBackoff:
@@ -122,14 +131,26 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := natsx.EnsureStreams(ctx, s.js, contracts.Streams(), 1); err != nil {
 		return fmt.Errorf("planner: %w", err)
 	}
-	iter, err := s.subscribe(ctx)
+	store, err := requests.Open(ctx, s.cfg.DBPath)
 	if err != nil {
 		return fmt.Errorf("planner: %w", err)
 	}
-	server := natsx.NewServer(s.nc, "planner", natsx.WithTracer(s.tp), natsx.WithLogger(s.log))
-	if err := server.Handle(previewHandler(s.planning)); err != nil {
-		iter.Stop()
+	s.store = store
+	iter, err := s.subscribe(ctx)
+	if err != nil {
+		_ = store.Close()
 		return fmt.Errorf("planner: %w", err)
+	}
+	s.gate.Service = "planner"
+	s.gate.Open()
+	server := natsx.NewServer(s.nc, "planner", natsx.WithTracer(s.tp), natsx.WithLogger(s.log))
+	for _, h := range []natsx.Handler{previewHandler(s.planning), claimHandler(claimer{store: store, svc: s}, s.gate.Middleware)} {
+		if err := server.Handle(h); err != nil {
+			server.Close()
+			iter.Stop()
+			_ = store.Close()
+			return fmt.Errorf("planner: %w", err)
+		}
 	}
 	// The work outlives Start's context; Stop ends it.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -167,16 +188,26 @@ func (s *Service) Stop(ctx context.Context) error {
 	done, cancel := s.done, s.cancel
 	s.mu.Unlock()
 
+	var err error
 	select {
 	case <-done:
 		cancel()
-		s.log.Info("planner stopped")
-		return nil
 	case <-ctx.Done():
 		cancel()
 		<-done
-		return fmt.Errorf("planner: stop: %w", ctx.Err())
+		err = fmt.Errorf("planner: stop: %w", ctx.Err())
 	}
+	// The consumer is done; claims in flight finish before the record closes.
+	if gerr := s.gate.CloseWithin(ctx); gerr != nil && err == nil {
+		err = fmt.Errorf("planner: stop: %w", gerr)
+	}
+	if cerr := s.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("planner: close request record: %w", cerr)
+	}
+	if err == nil {
+		s.log.Info("planner stopped")
+	}
+	return err
 }
 
 // run consumes until Stop, subscribing again if the subscription ends on

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -61,6 +62,9 @@ func newHarness(t *testing.T) *harness {
 // startPlanner starts a planner that stops when the test ends.
 func (h *harness) startPlanner(cfg Config) *Service {
 	h.t.Helper()
+	if cfg.DBPath == "" {
+		cfg.DBPath = filepath.Join(h.t.TempDir(), "planner.db")
+	}
 	svc, err := New(h.deps, cfg)
 	if err != nil {
 		h.t.Fatal(err)
@@ -347,7 +351,7 @@ func TestRejectedMalformed(t *testing.T) {
 	// tokens: every problem reported, the rest of the request kept.
 	bad := deployRequest("no good")
 	bad.Environment = "pro.d"
-	bad.Version = "latest"
+	bad.Version = "latest;rm"
 	body, _ := contracts.Marshal(contracts.TypeDeployRequest, "no good", "test", "", start, bad)
 	m := nats.NewMsg(contracts.SubjectDeployRequest)
 	m.Data = body
@@ -482,7 +486,7 @@ func TestPreview(t *testing.T) {
 	}
 
 	req.Phases[0].Hosts = []string{"web-42"}
-	req.Version = "two"
+	req.Version = "two words"
 	reply, err = natsx.Request[contracts.PreviewReply](ctx, h.nc, contracts.APIPlannerPreview, req)
 	if err != nil {
 		t.Fatal(err)
@@ -542,7 +546,7 @@ func TestStopHandsOver(t *testing.T) {
 	}
 	_ = nc.Flush()
 
-	first, err := New(h.deps, Config{DiscoveryTimeout: time.Minute})
+	first, err := New(h.deps, Config{DiscoveryTimeout: time.Minute, DBPath: filepath.Join(t.TempDir(), "first.db")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -610,11 +614,15 @@ func TestNewChecksConfig(t *testing.T) {
 	if _, err := New(h.deps, Config{DiscoveryTimeout: -time.Second}); err == nil {
 		t.Error("negative timeout accepted")
 	}
+	if _, err := New(h.deps, Config{}); err == nil {
+		t.Error("planner without a request record accepted")
+	}
 	// Two planners in one process share the counter instead of failing.
-	if _, err := New(h.deps, Config{}); err != nil {
+	db := Config{DBPath: filepath.Join(t.TempDir(), "planner.db")}
+	if _, err := New(h.deps, db); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(h.deps, Config{}); err != nil {
+	if _, err := New(h.deps, db); err != nil {
 		t.Fatalf("second planner on one registry: %v", err)
 	}
 }

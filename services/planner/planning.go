@@ -125,6 +125,10 @@ const (
 	outcomePlanned  = "planned"
 	outcomeRejected = "rejected"
 	outcomeRetried  = "retried"
+	// outcomeDuplicate and outcomeConflict publish nothing: the id was
+	// already decided for this request, or names another one.
+	outcomeDuplicate = "duplicate"
+	outcomeConflict  = "conflict"
 )
 
 type metrics struct {
@@ -134,14 +138,14 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rollwave_planner_requests_total",
-		Help: "Deploy requests handled by the planner, by outcome: planned, rejected, or retried (inventory unavailable or publish failed; counted per delivery).",
+		Help: "Deploy requests handled by the planner, by outcome: planned, rejected, retried (inventory unavailable or publish failed; counted per delivery), duplicate (already decided) or conflict (id used by another request).",
 	}, []string{"outcome"})
 	// A second planner in the same process shares the first one's counter.
 	requests, err := promreg.Register(reg, requests)
 	if err != nil {
 		return nil, fmt.Errorf("planner: register metrics: %w", err)
 	}
-	for _, o := range []string{outcomePlanned, outcomeRejected, outcomeRetried} {
+	for _, o := range []string{outcomePlanned, outcomeRejected, outcomeRetried, outcomeDuplicate, outcomeConflict} {
 		requests.WithLabelValues(o)
 	}
 	return &metrics{requests: requests}, nil

@@ -332,7 +332,7 @@ func TestMalformedRequestsAreRejected(t *testing.T) {
 		body     []byte
 		field    string
 	}{
-		{"bad version", "m-version", base(func(r *contracts.DeployRequest) { r.ID = "m-version"; r.Version = "2.4" }), "version"},
+		{"bad version", "m-version", base(func(r *contracts.DeployRequest) { r.ID = "m-version"; r.Version = "2.4`id`" }), "version"},
 		{"unknown environment", "m-env", base(func(r *contracts.DeployRequest) { r.ID = "m-env"; r.Environment = "mars" }), "environment"},
 		{"unknown host", "m-host", base(func(r *contracts.DeployRequest) { r.ID = "m-host"; r.Phases[0].Hosts = []string{"web-99"} }), "phases[0].hosts[0]"},
 		{"host in two phases", "m-twice", base(func(r *contracts.DeployRequest) {

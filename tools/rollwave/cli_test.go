@@ -216,7 +216,7 @@ func TestDeployBadSpecNamesTheField(t *testing.T) {
 	tests := []struct{ name, spec, want string }{
 		{"bad batch", strings.Replace(goodSpec, "batch: 2", "batch: 0", 1), "error: phases[1].batch: "},
 		{"unknown field", goodSpec + "colour: red\n", "error: colour: "},
-		{"bad version", strings.Replace(goodSpec, "2.4.1", "two", 1), "error: version: "},
+		{"bad version", strings.Replace(goodSpec, "2.4.1", "\"2.4.1; rm -rf /\"", 1), "error: version: "},
 		{"missing environment", strings.Replace(goodSpec, "environment: qa\n", "", 1), "error: environment: "},
 	}
 	for _, tt := range tests {

@@ -66,25 +66,38 @@ environments:
     position: 1
     params: {region: local}
     driver: {sim: {median: 150ms, p99: 900ms, failure_rate: 0.01}}
+    # Requests carry no commands: they name one of these procedures
+    # ("procedure: sample-app") and pass params. allow_request_commands: true
+    # would let a request bring its own exec driver; it is off everywhere here.
+    # Which hosts run which application: a rollout of web never touches
+    # the local hosts, and one of hello touches nothing else.
+    applications:
+      web: {groups: [web]}
+      hello: {groups: [local]}
+    procedures:
+      sample-app:
+        apps: [hello]
+        driver: &local
+          exec:
+            command: [<%.Exe%>, sample-app, deploy, --dir, "<%.Apps%>/{{.Environment}}/{{.Host.Name}}", --addr, "{{.Host.Address}}", --version, "{{.Version}}"]
+            timeout: 30s
     hosts:
       - {name: qa-web-01, address: 10.0.1.11:8080, groups: [web]}
       - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
       - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
       - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
-      - name: qa-local-01
-        address: 127.0.0.1:18101
-        groups: [local]
-        params: {port: "18101"}
-        driver: &local
-          exec:
-            command: [<%.Exe%>, sample-app, deploy, --dir, "<%.Apps%>/{{.Environment}}/{{.Host.Name}}", --addr, "{{.Host.Address}}", --version, "{{.Version}}"]
-            timeout: 30s
+      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], params: {port: "18101"}, driver: *local}
       - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], params: {port: "18102"}, driver: *local}
       - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], params: {port: "18103"}, driver: *local}
   - name: staging
     position: 2
     params: {region: eu-west}
     driver: {sim: {median: 200ms, p99: 1s, failure_rate: 0.01}}
+    applications:
+      web: {groups: [web]}
+      hello: {groups: [local]}
+    procedures:
+      sample-app: {apps: [hello], driver: *local}
     hosts:
       - {name: stg-web-01, address: 10.0.2.11:8080, groups: [web, east], labels: {zone: a}}
       - {name: stg-web-02, address: 10.0.2.12:8080, groups: [web, east], labels: {zone: b}}
@@ -96,6 +109,9 @@ environments:
     position: 3
     params: {region: eu-west}
     driver: {sim: {median: 300ms, p99: 2s, failure_rate: 0.005}}
+    applications:
+      web: {groups: [web]}
+      api: {groups: [api]}
     hosts:
       - {name: prod-web-01, address: 10.0.3.11:8080, groups: [web, east], labels: {zone: a}}
       - {name: prod-web-02, address: 10.0.3.12:8080, groups: [web, east], labels: {zone: b}}
@@ -114,6 +130,8 @@ var specs = map[string]string{
 app: hello
 version: 1.1.0
 environment: qa
+# The operator-defined procedure of qa's inventory deploys each host.
+procedure: sample-app
 phases:
   - name: canary
     hosts: [qa-local-01]

@@ -195,7 +195,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		case "calendar":
 			svc, err = calendar.New(deps, calendar.Config{DBPath: db(name)})
 		case "planner":
-			svc, err = planner.New(deps, planner.Config{})
+			svc, err = planner.New(deps, planner.Config{DBPath: db(name)})
 		case "scheduler":
 			svc, err = scheduler.New(deps, scheduler.Config{DBPath: db(name), TickInterval: o.SchedulerTick, StreamReplicas: max(1, o.Replicas)})
 		case "executor":

@@ -33,6 +33,12 @@ type Environment struct {
 	Driver *contracts.DriverSpec
 	// Hosts are sorted by name, with defaults resolved.
 	Hosts []contracts.Host
+	// Procedures and AllowRequestCommands say how requests may deploy.
+	Procedures           map[string]contracts.Procedure
+	AllowRequestCommands bool
+	// Applications, when declared, say which hosts run which application;
+	// each host's Apps is resolved from them.
+	Applications map[string]Application
 }
 
 // Find returns the environment with the given name.
@@ -49,7 +55,8 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 // hosts are copies, so a caller may fill their Versions freely; maps that
 // the caller is not expected to change are shared.
 func (e Environment) Contract() contracts.Environment {
-	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts))}
+	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
+		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil}
 	copy(out.Hosts, e.Hosts)
 	return out
 }
@@ -89,4 +96,5 @@ func resolve(e *Environment) {
 		}
 	}
 	slices.SortFunc(e.Hosts, func(a, b contracts.Host) int { return cmp.Compare(a.Name, b.Name) })
+	resolveApplications(e)
 }

@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications")
 	if !ok {
 		return Environment{}, false
 	}
@@ -386,6 +386,16 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	}
 	if e, ok := f["driver"]; ok {
 		env.Driver = p.driver(join(path, "driver"), e.val)
+	}
+	if e, ok := f["procedures"]; ok {
+		env.Procedures = p.procedures(join(path, "procedures"), e.val)
+	}
+	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
+		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)
+	}
+	appsEntry, declared := f["applications"]
+	if declared {
+		env.Applications = p.applications(join(path, "applications"), appsEntry.val)
 	}
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}
@@ -403,6 +413,9 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 		}
 		first[key] = i
 		env.Hosts = append(env.Hosts, h)
+	}
+	if declared {
+		p.checkApplicationHosts(path, env, appsEntry.kn)
 	}
 	return env, len(p.errs) == before
 }

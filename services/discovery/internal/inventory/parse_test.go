@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"env name is a list", "environments:\n  - name: [qa]\n", []string{"environments[0].name: must be a string, got a list (line 2)"}},
 		{"duplicate env", "environments:\n  - name: qa\n  - name: qa\n", []string{`environments[1].name: duplicate environment "qa" (also environments[0]) (line 3)`}},
 		{"duplicate key", "environments:\n  - name: qa\n    name: qb\n", []string{"environments[0].name: is given twice (line 3)"}},
-		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts) (line 3)"}},
+		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications) (line 3)"}},
 		{"position text", "environments:\n  - name: qa\n    position: first\n", []string{"environments[0].position: must be a whole number (line 3)"}},
 		{"position zero", "environments:\n  - name: qa\n    position: 0\n", []string{"environments[0].position: must be between 1 and 1000, got 0 (line 3)"}},
 		{"bad pool", "environments:\n  - name: qa\n    pool: a b\n", []string{`environments[0].pool: must be 1-128`}},
@@ -316,5 +316,114 @@ func TestLoad(t *testing.T) {
 	var fe contracts.FieldErrors
 	if !errors.As(err, &fe) {
 		t.Fatalf("Load does not wrap FieldErrors: %v", err)
+	}
+}
+
+func TestParseProcedures(t *testing.T) {
+	inv, err := Parse([]byte(`
+environments:
+  - name: qa
+    allow_request_commands: true
+    procedures:
+      deploy:
+        driver: {exec: {command: [/opt/deploy, "{{.Version}}", "{{index .Params \"channel\"}}"]}}
+      web-only:
+        driver: {sim: {}}
+        apps: [web]
+    hosts: [{name: a, address: b}]
+  - name: prod
+    hosts: [{name: a, address: b}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	qa, _ := inv.Find("qa")
+	c := qa.Contract()
+	if !c.AllowRequestCommands || len(c.Procedures) != 2 ||
+		c.Procedures["deploy"].Driver.Exec.Command[0] != "/opt/deploy" ||
+		!reflect.DeepEqual(c.Procedures["web-only"].Apps, []string{"web"}) {
+		t.Fatalf("qa = %+v", c)
+	}
+	prod, _ := inv.Find("prod")
+	if c := prod.Contract(); c.AllowRequestCommands || c.Procedures != nil {
+		t.Fatalf("prod = %+v", c)
+	}
+
+	for _, tc := range []struct{ doc, field, msg string }{
+		{"environments: [{name: qa, allow_request_commands: yes please}]", "environments[0].allow_request_commands", "must be true or false (line 1)"},
+		{"environments: [{name: qa, procedures: {deploy: {}}}]", "environments[0].procedures.deploy.driver", "is required"},
+		{"environments: [{name: qa, procedures: {deploy: {driver: {exec: {}}}}}]", "environments[0].procedures.deploy.driver.exec.command", "is required"},
+		{"environments: [{name: qa, procedures: {deploy: {driver: {sim: {}}, apps: [Web]}}}]", "environments[0].procedures.deploy.apps[0]", "must be an application name"},
+		{"environments: [{name: qa, procedures: {deploy: {driver: {sim: {}}, run: x}}}]", "environments[0].procedures.deploy.run", "is not a known field"},
+		{"environments: [{name: qa, procedures: {'bad name': {driver: {sim: {}}}}}]", `environments[0].procedures["bad name"]`, "a procedure name"},
+	} {
+		_, err := Parse([]byte(tc.doc))
+		fe := contracts.AsFieldErrors(err)
+		if len(fe) == 0 || fe[0].Field != tc.field || !strings.Contains(fe[0].Message, tc.msg) {
+			t.Errorf("%s: got %v, want %s: %s", tc.doc, err, tc.field, tc.msg)
+		}
+	}
+}
+
+func TestParseApplications(t *testing.T) {
+	inv, err := Parse([]byte(`
+environments:
+  - name: prod
+    applications:
+      web: {groups: [web]}
+      api: {labels: {tier: api}, hosts: [prod-misc-01]}
+    hosts:
+      - {name: prod-web-01, address: a, groups: [web, east]}
+      - {name: prod-api-01, address: b, groups: [api, east], labels: {tier: api}}
+      - {name: prod-misc-01, address: c, groups: [web]}
+      - {name: prod-db-01, address: d}
+  - name: qa
+    hosts: [{name: qa-01, address: a}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := inv.Find("prod")
+	c := prod.Contract()
+	got := map[string][]string{}
+	for _, h := range c.Hosts {
+		got[h.Name] = h.Apps
+	}
+	want := map[string][]string{"prod-web-01": {"web"}, "prod-api-01": {"api"}, "prod-misc-01": {"api", "web"}, "prod-db-01": nil}
+	if !c.AppsDeclared || !reflect.DeepEqual(got, want) {
+		t.Fatalf("apps %v declared %v, want %v", got, c.AppsDeclared, want)
+	}
+	qa, _ := inv.Find("qa")
+	if qa.Contract().AppsDeclared {
+		t.Fatal("qa declares no applications")
+	}
+
+	for _, tc := range []struct{ doc, field, msg string }{
+		{"environments: [{name: qa, applications: {Web: {groups: [web]}}, hosts: [{name: a, address: b}]}]", "environments[0].applications.Web", "application name"},
+		{"environments: [{name: qa, applications: {web: {}}, hosts: [{name: a, address: b}]}]", "environments[0].applications.web", "names no hosts"},
+		{"environments: [{name: qa, applications: {web: {hosts: [nope]}}, hosts: [{name: a, address: b}]}]", "environments[0].applications.web.hosts[0]", `unknown host "nope"`},
+		{"environments: [{name: qa, applications: {web: {group: web}}, hosts: [{name: a, address: b}]}]", "environments[0].applications.web.group", "is not a known field"},
+		{"environments: [{name: qa, applications: {web: {groups: ['a.b']}}, hosts: [{name: a, address: b}]}]", "environments[0].applications.web.groups[0]", "letters"},
+	} {
+		_, err := Parse([]byte(tc.doc))
+		fe := contracts.AsFieldErrors(err)
+		if len(fe) == 0 || fe[0].Field != tc.field || !strings.Contains(fe[0].Message, tc.msg) {
+			t.Errorf("%s: got %v, want %s: %s", tc.doc, err, tc.field, tc.msg)
+		}
+	}
+}
+
+// The compose inventory in deployments/ parses and declares its applications.
+func TestDeploymentsInventory(t *testing.T) {
+	inv, err := Load(filepath.Join("..", "..", "..", "..", "deployments", "inventory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range inv.Environments {
+		for _, h := range e.Contract().Hosts {
+			if !reflect.DeepEqual(h.Apps, []string{"web"}) {
+				t.Fatalf("%s/%s runs %v", e.Name, h.Name, h.Apps)
+			}
+		}
 	}
 }

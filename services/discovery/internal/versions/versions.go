@@ -31,7 +31,7 @@ func FromMessage(b []byte) (u Update, ok bool, err error) {
 		return Update{}, false, fmt.Errorf("decode result envelope: %w", err)
 	}
 	var r contracts.HostResult
-	if err := env.DecodeData(contracts.TypeHostResult, &r); err != nil {
+	if err := env.DecodeDataTolerant(contracts.TypeHostResult, &r); err != nil {
 		return Update{}, false, fmt.Errorf("decode host result %s: %w", env.ID, err)
 	}
 	if err := r.Validate(); err != nil {

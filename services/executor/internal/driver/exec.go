@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
-	"github.com/rollwave/rollwave/services/executor/internal/render"
+	"github.com/rollwave/rollwave/pkg/render"
 )
 
 // DefaultExecTimeout bounds a program whose action sets no timeout.

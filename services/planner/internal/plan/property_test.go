@@ -16,7 +16,9 @@ import (
 // reproducible from its number, which failures print.
 
 func genInventory(r *rand.Rand) contracts.Environment {
-	e := contracts.Environment{Name: "prod"}
+	e := contracts.Environment{Name: "prod", Procedures: map[string]contracts.Procedure{
+		"deploy": {Driver: contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"deploy"}}}},
+	}}
 	if r.IntN(2) == 0 {
 		e.Params = map[string]string{"a": "env", "b": "env"}
 	}
@@ -58,7 +60,7 @@ func genSize(r *rand.Rand) contracts.Size {
 func genRequest(r *rand.Rand, e contracts.Environment) contracts.DeployRequest {
 	req := contracts.DeployRequest{ID: "r", App: "web", Version: "2.0.0", Environment: "prod"}
 	if r.IntN(4) != 0 {
-		req.Driver = &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"deploy"}}}
+		req.Procedure = "deploy"
 	}
 	if r.IntN(2) == 0 {
 		req.Failure.MaxFailed = contracts.Size{Count: r.IntN(4)}
@@ -208,7 +210,7 @@ func checkPlan(t *testing.T, n int, req contracts.DeployRequest, e contracts.Env
 		}
 		if in {
 			ph := p.Hosts[h.Name]
-			if req.Driver != nil && ph.Driver.Exec == nil || req.Driver == nil && !reflect.DeepEqual(ph.Driver, *h.Driver) {
+			if req.Procedure != "" && ph.Driver.Exec == nil || req.Procedure == "" && !reflect.DeepEqual(ph.Driver, *h.Driver) {
 				fail("host %s has driver %+v", h.Name, ph.Driver)
 			}
 		}

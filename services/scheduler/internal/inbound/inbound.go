@@ -25,7 +25,7 @@ func Planned(subject string, data []byte) (contracts.Event, error) {
 		return contracts.Event{}, err
 	}
 	var ev contracts.Event
-	if err := env.DecodeData(contracts.EventTypeID(contracts.EventPlanned), &ev); err != nil {
+	if err := env.DecodeDataTolerant(contracts.EventTypeID(contracts.EventPlanned), &ev); err != nil {
 		return contracts.Event{}, err
 	}
 	switch {
@@ -52,7 +52,7 @@ func Result(subject string, data []byte) (contracts.HostResult, error) {
 		return contracts.HostResult{}, err
 	}
 	var res contracts.HostResult
-	if err := env.DecodeData(contracts.TypeHostResult, &res); err != nil {
+	if err := env.DecodeDataTolerant(contracts.TypeHostResult, &res); err != nil {
 		return contracts.HostResult{}, err
 	}
 	var fe contracts.FieldErrors

@@ -1,5 +1,7 @@
 // Package render expands the templates of a host action (exec argv and
-// environment, check URLs) against the action's own data.
+// environment, check URLs) against the action's own data. The executor
+// renders with it when it acts, and the planner renders every template for
+// every target host before anything runs, so both agree on what renders.
 package render
 
 import (
@@ -81,6 +83,37 @@ func String(name, text string, d Data) (string, error) {
 	w := &boundedWriter{max: MaxOutput}
 	if err := t.Execute(w, d); err != nil {
 		return "", fmt.Errorf("template %s %q: %w", name, clip(text), err)
+	}
+	return w.b.String(), nil
+}
+
+// Template is a template parsed once, to render for many hosts.
+type Template struct {
+	name, text string
+	t          *template.Template
+}
+
+// Compile parses text for rendering with Execute; name identifies it in
+// errors as in String.
+func Compile(name, text string) (*Template, error) {
+	if !strings.Contains(text, "{{") {
+		return &Template{name: name, text: text}, nil
+	}
+	t, err := template.New(name).Option("missingkey=error").Funcs(template.FuncMap{"index": strictIndex}).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("template %s %q: %w", name, clip(text), err)
+	}
+	return &Template{name: name, text: text, t: t}, nil
+}
+
+// Execute renders the template against d, as String would.
+func (t *Template) Execute(d Data) (string, error) {
+	if t.t == nil {
+		return t.text, nil
+	}
+	w := &boundedWriter{max: MaxOutput}
+	if err := t.t.Execute(w, d); err != nil {
+		return "", fmt.Errorf("template %s %q: %w", t.name, clip(t.text), err)
 	}
 	return w.b.String(), nil
 }

@@ -77,3 +77,21 @@ func FuzzString(f *testing.F) {
 		}
 	})
 }
+
+func TestCompileAgreesWithString(t *testing.T) {
+	d := DataOf(action())
+	for _, text := range []string{"plain", "{{.Host.Name}}:{{index .Params \"role\"}}", "{{index .Params \"nope\"}}", "{{.Nope}}"} {
+		want, wantErr := String("x", text, d)
+		tmpl, err := Compile("x", text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotErr := tmpl.Execute(d)
+		if got != want || (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() {
+			t.Fatalf("%q: Execute = %q, %v; String = %q, %v", text, got, gotErr, want, wantErr)
+		}
+	}
+	if _, err := Compile("x", "{{"); err == nil {
+		t.Fatal("unparsable template compiled")
+	}
+}

@@ -1,0 +1,33 @@
+package contracts
+
+// Procedure is an operator-defined way to deploy, named in the inventory of
+// an environment. Commands belong to the operators: a request picks a
+// procedure by name and passes params, which the procedure's templates read
+// ({{index .Params "key"}}), rather than carrying a command of its own.
+type Procedure struct {
+	Driver DriverSpec `json:"driver"`
+	// Apps, when set, are the only applications that may use the procedure.
+	Apps []string `json:"apps,omitempty"`
+}
+
+// Validate checks a procedure; field is its path, such as
+// "environments[0].procedures.deploy".
+func (p Procedure) Validate(field string) FieldErrors {
+	fe := p.Driver.Validate(field + ".driver")
+	for i, a := range p.Apps {
+		if !appName.MatchString(a) {
+			fe.Add(IndexPath(field+".apps", i), "must be an application name: 1-63 lower-case letters, digits, '.', '_' or '-', got %q", clip(a))
+		}
+	}
+	return fe
+}
+
+// RequestCommandField names the part of a driver that runs a command of the
+// requester's choosing, or returns "" when it runs none. The simulated
+// driver runs nothing and stays allowed.
+func RequestCommandField(d *DriverSpec) string {
+	if d != nil && d.Exec != nil {
+		return "driver.exec.command"
+	}
+	return ""
+}

@@ -1,0 +1,68 @@
+package inventory
+
+import (
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// procedures reads an environment's named procedures:
+//
+//	procedures:
+//	  deploy:
+//	    driver: {exec: {command: [/opt/deploy, "{{.Version}}"]}}
+//	    apps: [web]      # optional: only these applications may use it
+func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Procedure {
+	entries, ok := p.mapping(path, n, 0)
+	if !ok || len(entries) == 0 {
+		return nil
+	}
+	out := make(map[string]contracts.Procedure, len(entries))
+	for _, e := range entries {
+		pp := join(path, e.key)
+		if err := contracts.CheckToken(pp, e.key); err != nil {
+			p.fail(pp, e.kn, "a procedure name %s", contracts.AsError(err).Message)
+			continue
+		}
+		f, ok := p.fields(pp, e.val, "driver", "apps")
+		if !ok {
+			continue
+		}
+		before := len(p.errs)
+		var proc contracts.Procedure
+		d, ok := f["driver"]
+		if !ok || isNull(d.val) {
+			p.fail(join(pp, "driver"), e.kn, "is required: how the procedure deploys a host")
+		} else if spec := p.driver(join(pp, "driver"), d.val); spec != nil {
+			proc.Driver = *spec
+		}
+		appsPath := join(pp, "apps")
+		for i, a := range p.sequence(appsPath, f["apps"].val) {
+			ap := index(appsPath, i)
+			if name := p.scalar(ap, a); name != "" {
+				proc.Apps = append(proc.Apps, name)
+			}
+		}
+		if len(p.errs) != before {
+			continue
+		}
+		// The driver has passed; what is left for Validate is the apps.
+		for _, fe := range proc.Validate(pp) {
+			p.fail(fe.Field, f["apps"].val, "%s", fe.Message)
+		}
+		if len(p.errs) == before {
+			out[e.key] = proc
+		}
+	}
+	return out
+}
+
+// boolean reads an optional true/false field.
+func (p *parser) boolean(path string, n *yaml.Node) bool {
+	var v bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&v) != nil {
+		p.fail(path, n, "must be true or false")
+		return false
+	}
+	return v
+}

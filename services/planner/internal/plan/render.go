@@ -1,0 +1,128 @@
+package plan
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/render"
+)
+
+// Everything a rollout will render is rendered here first, for every host it
+// targets, with the data the executor will use: a template that cannot
+// render, or a check URL that is not http(s), rejects the request before
+// anything runs, instead of failing hosts (and pausing the environment's
+// queue) halfway through.
+
+// renderer renders with templates compiled once per text.
+type renderer struct {
+	compiled map[string]*render.Template
+	problems contracts.FieldErrors
+	// reported counts problems per field, so that thousands of hosts
+	// failing the same way name the first few.
+	reported map[string]int
+}
+
+func (r *renderer) render(field, name, text string, d render.Data) (string, bool) {
+	t, ok := r.compiled[name+"\x00"+text]
+	if !ok {
+		var err error
+		if t, err = render.Compile(name, text); err != nil {
+			// Parsing is checked statically; this is a safety net.
+			r.add(field, "does not parse: %v", err)
+			return "", false
+		}
+		r.compiled[name+"\x00"+text] = t
+	}
+	out, err := t.Execute(d)
+	if err != nil {
+		r.add(field, "does not render for host %q: %v", d.Host.Name, err)
+		return "", false
+	}
+	return out, true
+}
+
+func (r *renderer) add(field, format string, args ...any) {
+	r.reported[field]++
+	if r.reported[field] <= maxDriverErrors {
+		r.problems.Add(field, format, args...)
+	}
+}
+
+// renderProblems renders the driver and the checks of every assigned host.
+// driverField names where a request-level driver came from ("driver" or
+// "procedure"); "" means each host's inventory driver.
+func renderProblems(req contracts.DeployRequest, phases [][]string, planned map[string]contracts.PlannedHost, driverField string) contracts.FieldErrors {
+	r := &renderer{compiled: map[string]*render.Template{}, reported: map[string]int{}}
+	for i, names := range phases {
+		for _, name := range names {
+			ph := planned[name]
+			d := render.DataOf(contracts.HostAction{
+				Rollout: req.ID, Environment: req.Environment, App: req.App,
+				Version: req.Version, PreviousVersion: ph.PreviousVersion,
+				Host:   contracts.ActionHost{Name: ph.Name, Address: ph.Address, Params: ph.Params},
+				Params: req.Params,
+			})
+			r.driver(driverField, ph.Driver, d)
+			for j, check := range req.Phases[i].Checks {
+				spec := req.Checks[check].HTTP
+				if spec == nil {
+					continue
+				}
+				field := fmt.Sprintf("phases[%d].checks[%d].url", i, j)
+				u, ok := r.render(field, "checks."+check+".http.url", spec.URL, d)
+				if !ok {
+					continue
+				}
+				if msg := checkURLProblem(u); msg != "" {
+					r.add(field, "check %q renders %s for host %q", check, msg, name)
+				}
+			}
+		}
+	}
+	for _, field := range slices.Sorted(maps.Keys(r.reported)) {
+		if n := r.reported[field]; n > maxDriverErrors {
+			r.problems.Add(field, "and %d more hosts", n-maxDriverErrors)
+		}
+	}
+	return r.problems
+}
+
+// driver renders an exec driver's argv and environment. A request's own
+// driver is named by its path; a procedure's by "procedure" and a host's
+// inventory driver by "driver", with the template's own path in the message.
+func (r *renderer) driver(from string, spec contracts.DriverSpec, d render.Data) {
+	x := spec.Exec
+	if x == nil {
+		return
+	}
+	fieldOf := func(path string) string {
+		switch from {
+		case "driver":
+			return path
+		case "procedure":
+			return "procedure"
+		}
+		return "driver"
+	}
+	for i, arg := range x.Command {
+		name := fmt.Sprintf("driver.exec.command[%d]", i)
+		if out, ok := r.render(fieldOf(name), name, arg, d); ok && i == 0 && out == "" {
+			r.add(fieldOf(name), "%s renders to an empty program name for host %q", name, d.Host.Name)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(x.Env)) {
+		r.render(fieldOf(contracts.KeyPath("driver.exec.env", k)), fmt.Sprintf("driver.exec.env[%q]", k), x.Env[k], d)
+	}
+}
+
+// checkURLProblem describes why a rendered check URL cannot be polled.
+func checkURLProblem(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Sprintf("%q, which is not an http:// or https:// URL with a host", raw)
+	}
+	return ""
+}
