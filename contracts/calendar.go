@@ -8,7 +8,17 @@ type WindowKind string
 const (
 	// WindowFreeze forbids starting rollouts in an environment.
 	WindowFreeze WindowKind = "freeze"
+	// WindowReservation holds environments for one team, or for rollouts
+	// carrying one label; other rollouts wait.
+	WindowReservation WindowKind = "reservation"
+	// WindowMaintenance is where rollouts may run: an environment with
+	// maintenance windows admits rollouts only inside one of them.
+	WindowMaintenance WindowKind = "maintenance"
 )
+
+// AllEnvironments as an environment name makes a window apply to every
+// environment.
+const AllEnvironments = "*"
 
 // Window is a calendar entry for one environment. Start and End are
 // instants; TimeZone is the zone the window was written in, kept so that it
@@ -22,6 +32,19 @@ type Window struct {
 	TimeZone    string     `json:"timezone,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
 	CreatedBy   string     `json:"created_by,omitempty"`
+	// Environments lists every environment the window applies to when it
+	// is more than one; Environment is then empty. "*" means all.
+	Environments []string `json:"environments,omitempty"`
+	// RRule is an RFC 5545 recurrence rule ("FREQ=WEEKLY;BYDAY=FR"):
+	// Start and End are the first occurrence, later ones keep its local
+	// wall-clock times in TimeZone.
+	RRule   string      `json:"rrule,omitempty"`
+	ExDates []time.Time `json:"exdates,omitempty"`
+	// Team or Label ("key=value") hold a reservation.
+	Team  string `json:"team,omitempty"`
+	Label string `json:"label,omitempty"`
+	// ForceReason says why a reservation was added over conflicting ones.
+	ForceReason string `json:"force_reason,omitempty"`
 }
 
 // WindowInput adds a window. Start and End are RFC 3339 instants, or local
@@ -34,6 +57,17 @@ type WindowInput struct {
 	TimeZone    string     `json:"timezone,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
 	CreatedBy   string     `json:"created_by,omitempty"`
+	// Environments, instead of Environment, for more than one ("*": all).
+	Environments []string `json:"environments,omitempty"`
+	RRule        string   `json:"rrule,omitempty"`
+	// ExDates are occurrence starts to skip, in the forms of Start.
+	ExDates []string `json:"exdates,omitempty"`
+	Team    string   `json:"team,omitempty"`
+	Label   string   `json:"label,omitempty"`
+	// Force adds a reservation over conflicting ones; ForceReason is then
+	// required and recorded.
+	Force       bool   `json:"force,omitempty"`
+	ForceReason string `json:"force_reason,omitempty"`
 }
 
 // WindowListQuery lists windows, optionally of one environment, optionally
@@ -58,6 +92,9 @@ type WindowRemove struct {
 type AdmitQuery struct {
 	Environment string    `json:"environment"`
 	At          time.Time `json:"at"`
+	// Team and Labels of the rollout, matched against reservations.
+	Team   string            `json:"team,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // Admission answers an AdmitQuery. When not allowed, Until is when the
@@ -66,4 +103,35 @@ type Admission struct {
 	Allowed bool       `json:"allowed"`
 	Until   *time.Time `json:"until,omitempty"`
 	Window  *Window    `json:"window,omitempty"`
+	// Occurrence is the occurrence of Window that decides, for recurring
+	// windows.
+	Occurrence *Occurrence `json:"occurrence,omitempty"`
+	// Reason explains a refusal no single window causes (outside every
+	// maintenance window).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Occurrence is one occurrence of a window.
+type Occurrence struct {
+	WindowID string    `json:"window_id"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+}
+
+// SlotQuery asks for the first span of Duration, starting at or after
+// After, in which an environment is open for a rollout.
+type SlotQuery struct {
+	Environment string            `json:"environment"`
+	After       time.Time         `json:"after"`
+	Duration    Duration          `json:"duration"`
+	Team        string            `json:"team,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+}
+
+// Slot answers a SlotQuery. Found is false when no slot starts within the
+// calendar's search horizon.
+type Slot struct {
+	Found bool      `json:"found"`
+	Start time.Time `json:"start,omitempty"`
+	End   time.Time `json:"end,omitempty"`
 }

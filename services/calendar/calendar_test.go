@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -211,7 +212,8 @@ func TestAddRejectsBadInput(t *testing.T) {
 		{"bad zone", contracts.WindowInput{Environment: "qa", Start: "2026-12-24", End: "2026-12-25", TimeZone: "Nowhere/Town"}, "timezone"},
 		{"bad start", contracts.WindowInput{Environment: "qa", Start: "Christmas", End: "2026-12-25"}, "start"},
 		{"end before start", contracts.WindowInput{Environment: "qa", Start: "2026-12-24", End: "2026-12-23"}, "end"},
-		{"reservation", contracts.WindowInput{Environment: "qa", Kind: "reservation", Start: "2026-12-24", End: "2026-12-25"}, "kind"},
+		{"unknown kind", contracts.WindowInput{Environment: "qa", Kind: "blackout", Start: "2026-12-24", End: "2026-12-25"}, "kind"},
+		{"reservation without holder", contracts.WindowInput{Environment: "qa", Kind: "reservation", Start: "2026-12-24", End: "2026-12-25"}, "team"},
 		{"unknown field", map[string]string{"environment": "qa", "start": "2026-12-24", "end": "2026-12-25", "zone": "UTC"}, "zone"},
 		{"wrong type", map[string]any{"environment": 3}, "environment"},
 	}
@@ -239,7 +241,8 @@ func TestAdmitUsesTheQueryInstant(t *testing.T) {
 	if got.Allowed || got.Window == nil || got.Window.ID != a.ID || got.Window.Reason != "eve" || got.Until == nil || !got.Until.Equal(b.End) {
 		t.Fatalf("admission in the freeze = %+v", got)
 	}
-	if got := e.admit("production", utc("2026-12-26T00:00:00Z")); !got.Allowed || got.Until != nil || got.Window != nil {
+	if got := e.admit("production", utc("2026-12-26T00:00:00Z")); !got.Allowed || got.Window != nil ||
+		got.Until == nil || !got.Until.Equal(utc("2026-12-31T00:00:00Z")) {
 		t.Fatalf("admission at the end of the chain = %+v", got)
 	}
 	if got := e.admit("production", utc("2026-12-23T23:59:59Z")); !got.Allowed {
@@ -274,7 +277,7 @@ func TestWindowsSurviveRestart(t *testing.T) {
 	if err != nil || len(l.Windows) != 1 {
 		t.Fatalf("list after restart = %+v, %v", l, err)
 	}
-	if got := l.Windows[0]; got != w {
+	if got := l.Windows[0]; !reflect.DeepEqual(got, w) {
 		t.Fatalf("window after restart = %+v, want %+v", got, w)
 	}
 	if metric(t, e.reg, "rollwave_calendar_windows", "production") != 1 {
