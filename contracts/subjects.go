@@ -132,6 +132,7 @@ var (
 	APICalendarAdd        = APISubject("calendar", "add")
 	APICalendarList       = APISubject("calendar", "list")
 	APICalendarRemove     = APISubject("calendar", "remove")
+	APICalendarSlot       = APISubject("calendar", "slot")
 	APISchedulerGet       = APISubject("scheduler", "get")
 	APISchedulerList      = APISubject("scheduler", "list")
 )

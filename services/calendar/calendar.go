@@ -41,6 +41,8 @@ type Service struct {
 	gate    natsx.Gate
 	newID   func() string
 
+	addMu sync.Mutex // serialises conflict checks with inserts
+
 	mu      sync.Mutex
 	started bool
 	store   *store

@@ -190,3 +190,13 @@ func hasOccurrence(w contracts.Window) bool {
 	}
 	return !set.After(w.Start.Add(-time.Nanosecond), true).IsZero()
 }
+
+// ActiveAt reports whether w can still block or open anything at or after
+// at: a single window not yet over, a recurring one with an occurrence
+// ahead within the horizon or starting later.
+func ActiveAt(w contracts.Window, at time.Time) bool {
+	if w.End.After(at) {
+		return true
+	}
+	return w.RRule != "" && len(Occurrences(w, at, at.Add(Horizon))) > 0
+}
