@@ -135,3 +135,30 @@ type Slot struct {
 	Start time.Time `json:"start,omitempty"`
 	End   time.Time `json:"end,omitempty"`
 }
+
+// CalendarImport imports an iCalendar file, all of it or nothing. Each
+// event becomes a window of Kind (freeze when empty, or what a file
+// Rollwave exported says) for Environments; TimeZone reads floating times
+// and all-day dates when the file names no zone.
+type CalendarImport struct {
+	ICS          string     `json:"ics"`
+	Environments []string   `json:"environments,omitempty"`
+	Kind         WindowKind `json:"kind,omitempty"`
+	Team         string     `json:"team,omitempty"`
+	Label        string     `json:"label,omitempty"`
+	TimeZone     string     `json:"timezone,omitempty"`
+	CreatedBy    string     `json:"created_by,omitempty"`
+	Force        bool       `json:"force,omitempty"`
+	ForceReason  string     `json:"force_reason,omitempty"`
+}
+
+// CalendarExport asks for the windows as an iCalendar file, of one
+// environment when set.
+type CalendarExport struct {
+	Environment string `json:"environment,omitempty"`
+}
+
+// CalendarFeed is an iCalendar file.
+type CalendarFeed struct {
+	ICS string `json:"ics"`
+}

@@ -133,6 +133,8 @@ var (
 	APICalendarList       = APISubject("calendar", "list")
 	APICalendarRemove     = APISubject("calendar", "remove")
 	APICalendarSlot       = APISubject("calendar", "slot")
+	APICalendarImport     = APISubject("calendar", "import")
+	APICalendarExport     = APISubject("calendar", "export")
 	APISchedulerGet       = APISubject("scheduler", "get")
 	APISchedulerList      = APISubject("scheduler", "list")
 )

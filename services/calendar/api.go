@@ -25,6 +25,8 @@ type api interface {
 	Remove(ctx context.Context, r contracts.WindowRemove) (contracts.Window, error)
 	Admit(ctx context.Context, q contracts.AdmitQuery) (contracts.Admission, error)
 	Slot(ctx context.Context, q contracts.SlotQuery) (contracts.Slot, error)
+	Import(ctx context.Context, in contracts.CalendarImport) (contracts.WindowList, error)
+	Export(ctx context.Context, q contracts.CalendarExport) (contracts.CalendarFeed, error)
 }
 
 // handlers adapts the api to NATS subjects through go-kit endpoints, each
@@ -36,6 +38,8 @@ func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 		{Subject: contracts.APICalendarRemove, Decode: natsx.DecodeJSON[contracts.WindowRemove](), Endpoint: mw(natsx.Typed(a.Remove))},
 		{Subject: contracts.APICalendarAdmit, Decode: natsx.DecodeJSON[contracts.AdmitQuery](), Endpoint: mw(natsx.Typed(a.Admit))},
 		{Subject: contracts.APICalendarSlot, Decode: natsx.DecodeJSON[contracts.SlotQuery](), Endpoint: mw(natsx.Typed(a.Slot))},
+		{Subject: contracts.APICalendarImport, Decode: natsx.DecodeJSON[contracts.CalendarImport](), Endpoint: mw(natsx.Typed(a.Import))},
+		{Subject: contracts.APICalendarExport, Decode: natsx.DecodeJSON[contracts.CalendarExport](), Endpoint: mw(natsx.Typed(a.Export))},
 	}
 }
 
