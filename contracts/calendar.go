@@ -162,3 +162,26 @@ type CalendarExport struct {
 type CalendarFeed struct {
 	ICS string `json:"ics"`
 }
+
+// CalendarStateBucket is the JetStream key-value bucket in which the
+// calendar publishes every window with its occurrences expanded. The
+// scheduler watches it, so known windows keep applying while the calendar
+// cannot be asked.
+const CalendarStateBucket = "CALENDAR_STATE"
+
+// CalendarStateSyncedKey holds the instant of the calendar's last full
+// publication; a bucket without it has never been filled and says
+// nothing.
+const CalendarStateSyncedKey = "synced"
+
+// CalendarStateKey is the key of one window in CalendarStateBucket.
+func CalendarStateKey(windowID string) string { return "window." + windowID }
+
+// WindowState is a window as published in CalendarStateBucket:
+// Occurrences are those overlapping the span up to Through; beyond it the
+// calendar has said nothing yet.
+type WindowState struct {
+	Window      Window       `json:"window"`
+	Occurrences []Occurrence `json:"occurrences"`
+	Through     time.Time    `json:"through"`
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	_ "time/tzdata" // time zones work on hosts without a zoneinfo database
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -25,6 +26,9 @@ import (
 type Config struct {
 	// DBPath is the SQLite file holding the windows. Required.
 	DBPath string
+	// StateReplicas is the replication of the window state bucket
+	// (default 1; 3 in a cluster).
+	StateReplicas int
 }
 
 // queue is the queue group of the request handlers.
@@ -47,6 +51,9 @@ type Service struct {
 	started bool
 	store   *store
 	server  *natsx.Server
+	kv      jetstream.KeyValue
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 var _ service.Service = (*Service)(nil)
@@ -97,6 +104,16 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = st.close()
 		return fmt.Errorf("calendar: %w", err)
 	}
+	kv, err := s.openState(ctx)
+	if err != nil {
+		_ = st.close()
+		return fmt.Errorf("calendar: %w", err)
+	}
+	s.kv = kv
+	if err := s.publishAll(ctx); err != nil {
+		_ = st.close()
+		return fmt.Errorf("calendar: publish window state: %w", err)
+	}
 	s.gate.Service = "calendar"
 	s.gate.Open()
 	srv := natsx.NewServer(s.deps.NC, queue, natsx.WithLogger(s.log), natsx.WithTracer(s.tp))
@@ -113,6 +130,10 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("calendar: flush subscriptions: %w", err)
 	}
 	s.server = srv
+	var runCtx context.Context
+	runCtx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.refreshState(runCtx)
 	s.started = true
 	s.log.Info("calendar started")
 	return nil
@@ -128,6 +149,8 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
+	s.cancel()
+	s.wg.Wait()
 	var err error
 	if gerr := s.gate.CloseWithin(ctx); gerr != nil {
 		err = fmt.Errorf("calendar: requests still running: %w", gerr)

@@ -50,6 +50,9 @@ func (s *Service) Import(ctx context.Context, in contracts.CalendarImport) (cont
 	if err := s.store.insert(ctx, added...); err != nil {
 		return contracts.WindowList{}, err
 	}
+	for _, w := range added {
+		s.publishWindow(ctx, w)
+	}
 	if err := s.refreshWindowCounts(ctx); err != nil {
 		s.log.Warn("refresh window metrics", "err", err)
 	}
