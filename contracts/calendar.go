@@ -185,3 +185,20 @@ type WindowState struct {
 	Occurrences []Occurrence `json:"occurrences"`
 	Through     time.Time    `json:"through"`
 }
+
+// WindowEventType says whether a window occurrence began or ended.
+type WindowEventType string
+
+const (
+	WindowOpened WindowEventType = "window_opened"
+	WindowClosed WindowEventType = "window_closed"
+)
+
+// WindowEvent is announced on CalendarWindowSubject when an occurrence of
+// a window begins or ends, by the calendar's clock.
+type WindowEvent struct {
+	Type       WindowEventType `json:"type"`
+	Window     Window          `json:"window"`
+	Occurrence Occurrence      `json:"occurrence"`
+	At         time.Time       `json:"at"`
+}

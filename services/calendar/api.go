@@ -88,6 +88,7 @@ func (s *Service) Add(ctx context.Context, in contracts.WindowInput) (contracts.
 		s.log.Warn("refresh window metrics", "err", err)
 	}
 	s.publishWindow(ctx, w)
+	s.notifyChanged()
 	s.log.Info("window added", "window", w.ID, "environment", w.Environment, "kind", w.Kind,
 		"start", w.Start, "end", w.End, "timezone", w.TimeZone, "created_by", w.CreatedBy, "reason", w.Reason)
 	return w, nil
@@ -124,6 +125,7 @@ func (s *Service) Remove(ctx context.Context, r contracts.WindowRemove) (contrac
 		s.log.Warn("refresh window metrics", "err", err)
 	}
 	s.unpublishWindow(ctx, w.ID)
+	s.notifyChanged()
 	s.log.Info("window removed", "window", w.ID, "environment", w.Environment)
 	return w, nil
 }

@@ -54,6 +54,7 @@ type Service struct {
 	kv      jetstream.KeyValue
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	changed chan struct{}
 }
 
 var _ service.Service = (*Service)(nil)
@@ -132,8 +133,10 @@ func (s *Service) Start(ctx context.Context) error {
 	s.server = srv
 	var runCtx context.Context
 	runCtx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.changed = make(chan struct{}, 1)
+	s.wg.Add(2)
 	go s.refreshState(runCtx)
+	go s.announce(runCtx)
 	s.started = true
 	s.log.Info("calendar started")
 	return nil

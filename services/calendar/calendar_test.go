@@ -30,6 +30,8 @@ type env struct {
 	js  jetstream.JetStream
 	db  string
 	reg *prometheus.Registry
+	// clock is the calendar's clock of the last start.
+	clock *clock.Fake
 }
 
 func newEnv(t *testing.T) *env {
@@ -45,6 +47,7 @@ func (e *env) start(before ...func(*Service)) *Service {
 	// The calendar's own clock stands somewhere else entirely: admission
 	// must follow the instant in the query.
 	fake := clock.NewFake(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e.clock = fake
 	s, err := New(service.Deps{NC: e.nc, JS: e.js, Log: slog.New(slog.DiscardHandler), Metrics: e.reg, Clock: fake}, Config{DBPath: e.db})
 	if err != nil {
 		e.t.Fatal(err)

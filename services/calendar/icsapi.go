@@ -53,6 +53,7 @@ func (s *Service) Import(ctx context.Context, in contracts.CalendarImport) (cont
 	for _, w := range added {
 		s.publishWindow(ctx, w)
 	}
+	s.notifyChanged()
 	if err := s.refreshWindowCounts(ctx); err != nil {
 		s.log.Warn("refresh window metrics", "err", err)
 	}
