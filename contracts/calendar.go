@@ -75,11 +75,17 @@ type WindowInput struct {
 type WindowListQuery struct {
 	Environment string     `json:"environment,omitempty"`
 	ActiveAt    *time.Time `json:"active_at,omitempty"`
+	// From and To, both set, also expand the occurrences overlapping
+	// [From, To) into WindowList.Occurrences.
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
 }
 
 // WindowList answers a WindowListQuery.
 type WindowList struct {
 	Windows []Window `json:"windows"`
+	// Occurrences, sorted by start, when the query gave From and To.
+	Occurrences []Occurrence `json:"occurrences,omitempty"`
 }
 
 // WindowRemove removes a window by id.

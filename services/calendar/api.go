@@ -1,10 +1,12 @@
 package calendar
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,11 +103,27 @@ func (s *Service) List(ctx context.Context, q contracts.WindowListQuery) (contra
 			return contracts.WindowList{}, err
 		}
 	}
+	if (q.From == nil) != (q.To == nil) {
+		return contracts.WindowList{}, contracts.Invalid("to", "from and to go together: give both or neither")
+	}
+	if q.From != nil && (!q.To.After(*q.From) || q.To.Sub(*q.From) > windows.Horizon) {
+		return contracts.WindowList{}, contracts.Invalid("to", "must be after from and at most %s later", windows.Horizon)
+	}
 	ws, err := s.store.list(ctx, q.Environment, q.ActiveAt)
 	if err != nil {
 		return contracts.WindowList{}, err
 	}
-	return contracts.WindowList{Windows: ws}, nil
+	out := contracts.WindowList{Windows: ws}
+	if q.From != nil {
+		out.Occurrences = []contracts.Occurrence{}
+		for _, w := range ws {
+			out.Occurrences = append(out.Occurrences, windows.Occurrences(w, *q.From, *q.To)...)
+		}
+		slices.SortStableFunc(out.Occurrences, func(a, b contracts.Occurrence) int {
+			return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.WindowID, b.WindowID))
+		})
+	}
+	return out, nil
 }
 
 // Remove deletes a window and returns it.

@@ -72,3 +72,29 @@ func TestRecurringReservationsPersistConflictAndAdmitByTeam(t *testing.T) {
 	_, err = request[contracts.Slot](e, contracts.APICalendarSlot, contracts.SlotQuery{Environment: "production", After: at})
 	wantCode(t, err, contracts.CodeInvalid, "duration")
 }
+
+func TestListExpandsOccurrences(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	w := e.add(contracts.WindowInput{Environment: "production", Start: "2026-10-23T16:00", End: "2026-10-26T08:00", TimeZone: "Europe/Berlin",
+		RRule: "FREQ=WEEKLY;BYDAY=FR", ExDates: []string{"2026-10-30T16:00"}})
+	e.add(contracts.WindowInput{Environment: "qa", Start: "2026-10-24T00:00:00Z", End: "2026-10-25T00:00:00Z"})
+	from, to := time.Date(2026, 10, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+	l, err := request[contracts.WindowList](e, contracts.APICalendarList, contracts.WindowListQuery{Environment: "production", From: &from, To: &to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range l.Occurrences {
+		if o.WindowID != w.ID {
+			t.Fatalf("occurrence of another window: %+v", o)
+		}
+		got = append(got, o.Start.Format(time.RFC3339)+"/"+o.End.Format(time.RFC3339))
+	}
+	// Oct 23 CEST to Oct 26 CET; Oct 30 excepted; Nov 6 CET.
+	if want := "2026-10-23T14:00:00Z/2026-10-26T07:00:00Z 2026-11-06T15:00:00Z/2026-11-09T07:00:00Z"; strings.Join(got, " ") != want {
+		t.Fatalf("occurrences %v, want %s", got, want)
+	}
+	_, err = request[contracts.WindowList](e, contracts.APICalendarList, contracts.WindowListQuery{From: &from})
+	wantCode(t, err, contracts.CodeInvalid, "to")
+}

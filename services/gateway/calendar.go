@@ -137,3 +137,33 @@ func decodeCalendarSlot(_ http.ResponseWriter, r *http.Request) (any, error) {
 	q.Duration = contracts.Duration(d)
 	return q, nil
 }
+
+// decodeWindowQuery reads GET /v1/calendar/windows?environment=&from=&to=;
+// from and to (RFC 3339) expand occurrences.
+func decodeWindowQuery(r *http.Request) (contracts.WindowListQuery, error) {
+	if err := onlyParams(r, "environment", "from", "to"); err != nil {
+		return contracts.WindowListQuery{}, err
+	}
+	v := r.URL.Query()
+	q := contracts.WindowListQuery{Environment: v.Get("environment")}
+	if q.Environment != "" {
+		if err := contracts.CheckToken("environment", q.Environment); err != nil {
+			return q, err
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		s := v.Get(p.name)
+		if s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return q, contracts.Invalid(p.name, "must be an RFC 3339 instant such as 2026-12-01T00:00:00Z, got %q", s)
+		}
+		*p.dst = &t
+	}
+	return q, nil
+}
