@@ -69,7 +69,7 @@ func TestCalendarOccurrencesWeekImportExport(t *testing.T) {
 	if lines[1] != "prod     FFF..... ........ ........ ........ .FFFFFFF FFFFFFFF FFFFFFFF " {
 		t.Fatalf("prod row %q", lines[1])
 	}
-	if lines[2] != "qa       ...RR... ........ ........ ........ ........ ........ ........ " {
+	if lines[2] != "qa       ...R.... ........ ........ ........ ........ ........ ........ " {
 		t.Fatalf("qa row %q", lines[2])
 	}
 
