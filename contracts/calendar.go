@@ -14,6 +14,9 @@ const (
 	// WindowMaintenance is where rollouts may run: an environment with
 	// maintenance windows admits rollouts only inside one of them.
 	WindowMaintenance WindowKind = "maintenance"
+	// WindowStop stops the line: no rollout starts in any environment,
+	// whoever holds a reservation. It always applies to all environments.
+	WindowStop WindowKind = "stop"
 )
 
 // AllEnvironments as an environment name makes a window apply to every

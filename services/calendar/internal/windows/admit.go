@@ -67,7 +67,7 @@ func stateAt(occs []contracts.Occurrence, byID map[string]contracts.Window, q Qu
 			}
 		case contracts.WindowMaintenance:
 			maint = later(maint, o)
-		default:
+		default: // freeze and stop; a kind this code does not know closes too
 			freeze = later(freeze, o)
 		}
 	}

@@ -226,3 +226,27 @@ func TestParseRecurrenceErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestStopTheLine(t *testing.T) {
+	stop := mustParse(t, "stop", contracts.WindowInput{Kind: contracts.WindowStop, Start: "2026-12-01T10:00:00Z", End: "2026-12-01T11:00:00Z", Reason: "incident 123"})
+	if stop.Environment != "*" {
+		t.Fatalf("stop environment = %q", stop.Environment)
+	}
+	if _, err := Parse(contracts.WindowInput{Kind: contracts.WindowStop, Environment: "prod", Start: "2026-12-01", End: "2026-12-02"}, fixedID); err == nil ||
+		!strings.Contains(err.Error(), "environment:") {
+		t.Fatalf("stop for one environment: %v", err)
+	}
+	held := mustParse(t, "held", contracts.WindowInput{Environment: "prod", Kind: contracts.WindowReservation, Team: "payments",
+		Start: "2026-12-01T00:00:00Z", End: "2026-12-02T00:00:00Z"})
+	maint := mustParse(t, "maint", contracts.WindowInput{Environment: "db", Kind: contracts.WindowMaintenance,
+		Start: "2026-12-01T09:00:00Z", End: "2026-12-01T12:00:00Z"})
+	ws := []contracts.Window{held, maint, stop}
+	at := utc("2026-12-01T10:30:00Z")
+	for _, q := range []Query{{Environment: "prod", Team: "payments"}, {Environment: "db"}, {Environment: "anything"}} {
+		q.At = at
+		a := Decide(ws, q)
+		if a.Allowed || a.Window.ID != "stop" || !a.Until.Equal(utc("2026-12-01T11:00:00Z")) {
+			t.Fatalf("%s during the stop = %+v", q.Environment, a)
+		}
+	}
+}

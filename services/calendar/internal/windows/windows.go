@@ -39,15 +39,23 @@ const timeHelp = `must be an RFC 3339 instant such as "2026-12-24T00:00:00Z", or
 // does. All problems are returned together as contracts.FieldErrors.
 func Parse(in contracts.WindowInput, newID func() string) (contracts.Window, error) {
 	var fe contracts.FieldErrors
+	if in.Kind == contracts.WindowStop && in.Environment == "" && len(in.Environments) == 0 {
+		in.Environment = contracts.AllEnvironments
+	}
 	env, envs := parseEnvironments(in, &fe)
 	kind := in.Kind
 	switch kind {
 	case "":
 		kind = contracts.WindowFreeze
 	case contracts.WindowFreeze, contracts.WindowReservation, contracts.WindowMaintenance:
+	case contracts.WindowStop:
+		if env != contracts.AllEnvironments && (env != "" || len(envs) > 0) {
+			fe.Add("environment", "a stop applies to every environment: give \"*\" or nothing")
+		}
+		env, envs = contracts.AllEnvironments, nil
 	default:
-		fe.Add("kind", "must be %q, %q or %q, got %q", contracts.WindowFreeze, contracts.WindowReservation,
-			contracts.WindowMaintenance, clip(string(kind)))
+		fe.Add("kind", "must be %q, %q, %q or %q, got %q", contracts.WindowFreeze, contracts.WindowReservation,
+			contracts.WindowMaintenance, contracts.WindowStop, clip(string(kind)))
 	}
 	checkHolder(in, kind, &fe)
 	if in.Force && strings.TrimSpace(in.ForceReason) == "" {

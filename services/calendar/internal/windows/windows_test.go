@@ -91,7 +91,7 @@ func TestParseErrors(t *testing.T) {
 	}{
 		{"everything missing", contracts.WindowInput{}, []string{"environment: is required", "start: is required", "end: is required"}},
 		{"bad environment", with(func(in *contracts.WindowInput) { in.Environment = "prod.*" }), []string{`environment: must be 1-128 letters`}},
-		{"unknown kind", with(func(in *contracts.WindowInput) { in.Kind = "blackout" }), []string{`kind: must be "freeze", "reservation" or "maintenance", got "blackout"`}},
+		{"unknown kind", with(func(in *contracts.WindowInput) { in.Kind = "blackout" }), []string{`kind: must be "freeze", "reservation", "maintenance" or "stop", got "blackout"`}},
 		{"reservation without holder", with(func(in *contracts.WindowInput) { in.Kind = "reservation" }), []string{`team: a reservation is held for a team or a label`}},
 		{"unknown zone", with(func(in *contracts.WindowInput) { in.TimeZone = "Mars/Olympus" }), []string{`timezone: unknown time zone "Mars/Olympus"`}},
 		{"path as zone", with(func(in *contracts.WindowInput) { in.TimeZone = "../../etc/passwd" }), []string{`timezone: unknown time zone`}},

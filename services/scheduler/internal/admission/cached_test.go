@@ -14,7 +14,7 @@ func TestFromState(t *testing.T) {
 	through := h(24 * 30)
 	freeze := contracts.WindowState{Window: contracts.Window{ID: "f", Environment: "prod", Kind: contracts.WindowFreeze, Reason: "release"},
 		Occurrences: []contracts.Occurrence{{WindowID: "f", Start: h(-1), End: h(2)}, {WindowID: "f", Start: h(2), End: h(3)}}, Through: through}
-	stop := contracts.WindowState{Window: contracts.Window{ID: "s", Environment: "*", Kind: contracts.WindowFreeze, Reason: "incident"},
+	stop := contracts.WindowState{Window: contracts.Window{ID: "s", Environment: "*", Kind: contracts.WindowStop, Reason: "incident"},
 		Occurrences: []contracts.Occurrence{{WindowID: "s", Start: h(10), End: h(11)}}, Through: through}
 	maint := contracts.WindowState{Window: contracts.Window{ID: "m", Environments: []string{"db", "cache"}, Kind: contracts.WindowMaintenance},
 		Occurrences: []contracts.Occurrence{{WindowID: "m", Start: h(1), End: h(2)}}, Through: through}
@@ -27,7 +27,7 @@ func TestFromState(t *testing.T) {
 	if a := FromState("r", states, "qa", at); !a.Allowed {
 		t.Fatalf("qa, with nothing published for it, = %+v", a)
 	}
-	if a := FromState("r", states, "qa", h(10)); a.Allowed || !strings.HasPrefix(a.Reason, "freeze: incident") {
+	if a := FromState("r", states, "qa", h(10)); a.Allowed || !strings.HasPrefix(a.Reason, "stop: incident") {
 		t.Fatalf("qa during the stop = %+v", a)
 	}
 	if a := FromState("r", states, "db", at); a.Allowed || !a.Until.Equal(h(1)) || !strings.HasPrefix(a.Reason, "outside every maintenance window") {
