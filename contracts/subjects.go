@@ -120,6 +120,15 @@ func ResultSubject(env, rollout string) string { return "rollwave.results." + en
 // ResultsWildcard matches every result.
 func ResultsWildcard() string { return "rollwave.results.>" }
 
+// CalendarWindowSubject is where the calendar announces that an occurrence
+// of a window begins (WindowOpened) or ends (WindowClosed).
+func CalendarWindowSubject(event WindowEventType, windowID string) string {
+	return "rollwave.calendar." + string(event) + "." + windowID
+}
+
+// CalendarWindowWildcard matches every window announcement.
+func CalendarWindowWildcard() string { return "rollwave.calendar.*.*" }
+
 // APISubject is a request/reply query subject of a service.
 func APISubject(service, op string) string { return "rollwave.api." + service + "." + op }
 
@@ -133,6 +142,9 @@ var (
 	APICalendarAdd        = APISubject("calendar", "add")
 	APICalendarList       = APISubject("calendar", "list")
 	APICalendarRemove     = APISubject("calendar", "remove")
+	APICalendarSlot       = APISubject("calendar", "slot")
+	APICalendarImport     = APISubject("calendar", "import")
+	APICalendarExport     = APISubject("calendar", "export")
 	APISchedulerGet       = APISubject("scheduler", "get")
 	APISchedulerList      = APISubject("scheduler", "list")
 )

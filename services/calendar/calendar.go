@@ -14,6 +14,7 @@ import (
 	"sync"
 	_ "time/tzdata" // time zones work on hosts without a zoneinfo database
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -25,6 +26,9 @@ import (
 type Config struct {
 	// DBPath is the SQLite file holding the windows. Required.
 	DBPath string
+	// StateReplicas is the replication of the window state bucket
+	// (default 1; 3 in a cluster).
+	StateReplicas int
 }
 
 // queue is the queue group of the request handlers.
@@ -41,10 +45,16 @@ type Service struct {
 	gate    natsx.Gate
 	newID   func() string
 
+	addMu sync.Mutex // serialises conflict checks with inserts
+
 	mu      sync.Mutex
 	started bool
 	store   *store
 	server  *natsx.Server
+	kv      jetstream.KeyValue
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	changed chan struct{}
 }
 
 var _ service.Service = (*Service)(nil)
@@ -95,6 +105,16 @@ func (s *Service) Start(ctx context.Context) error {
 		_ = st.close()
 		return fmt.Errorf("calendar: %w", err)
 	}
+	kv, err := s.openState(ctx)
+	if err != nil {
+		_ = st.close()
+		return fmt.Errorf("calendar: %w", err)
+	}
+	s.kv = kv
+	if err := s.publishAll(ctx); err != nil {
+		_ = st.close()
+		return fmt.Errorf("calendar: publish window state: %w", err)
+	}
 	s.gate.Service = "calendar"
 	s.gate.Open()
 	srv := natsx.NewServer(s.deps.NC, queue, natsx.WithLogger(s.log), natsx.WithTracer(s.tp))
@@ -111,6 +131,12 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("calendar: flush subscriptions: %w", err)
 	}
 	s.server = srv
+	var runCtx context.Context
+	runCtx, s.cancel = context.WithCancel(context.Background())
+	s.changed = make(chan struct{}, 1)
+	s.wg.Add(2)
+	go s.refreshState(runCtx)
+	go s.announce(runCtx)
 	s.started = true
 	s.log.Info("calendar started")
 	return nil
@@ -126,6 +152,8 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
+	s.cancel()
+	s.wg.Wait()
 	var err error
 	if gerr := s.gate.CloseWithin(ctx); gerr != nil {
 		err = fmt.Errorf("calendar: requests still running: %w", gerr)

@@ -24,6 +24,7 @@ type Endpoints struct {
 	ListWindows  endpoint.Endpoint
 	AddWindow    endpoint.Endpoint
 	RemoveWindow endpoint.Endpoint
+	calendarEndpoints
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -79,6 +80,7 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		RemoveWindow: wrap("remove_window", func(ctx context.Context, req any) (any, error) {
 			return removed{}, api.RemoveWindow(ctx, req.(removeWindowRequest).ID)
 		}),
+		calendarEndpoints: makeCalendarEndpoints(api, wrap),
 	}
 }
 

@@ -19,6 +19,9 @@
 //	GET    /v1/calendar/windows?environment=
 //	POST   /v1/calendar/windows         WindowInput -> 201 Window
 //	DELETE /v1/calendar/windows/{id}    -> 204
+//	GET    /v1/calendar.ics?env=          iCalendar feed (text/calendar)
+//	POST   /v1/calendar/import          CalendarImport -> 201 WindowList
+//	GET    /v1/calendar/slot?env=&after=&duration=&team=  -> Slot
 //	GET    /v1/events?environment=&rollout=&type=&since=&snapshot=
 //	GET    /healthz, GET /metrics
 //
@@ -135,6 +138,9 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	handle("GET /v1/calendar/windows", decodeListWindows, e.ListWindows, jsonStatus(http.StatusOK))
 	handle("POST /v1/calendar/windows", decodeAddWindow, e.AddWindow, jsonStatus(http.StatusCreated))
 	handle("DELETE /v1/calendar/windows/{id}", decodeRemoveWindow, e.RemoveWindow, noContent)
+	handle("GET /v1/calendar.ics", decodeCalendarFeed, e.CalendarFeed, encodeICS)
+	handle("POST /v1/calendar/import", decodeCalendarImport, e.CalendarImport, jsonStatus(http.StatusCreated))
+	handle("GET /v1/calendar/slot", decodeCalendarSlot, e.CalendarSlot, jsonStatus(http.StatusOK))
 	mux.HandleFunc(eventsRoute, s.handleEvents)
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	if s.cfg.Metrics != nil {

@@ -215,8 +215,7 @@ func decodeInventory(_ http.ResponseWriter, r *http.Request) (any, error) {
 }
 
 func decodeListWindows(_ http.ResponseWriter, r *http.Request) (any, error) {
-	env, err := input.EnvironmentOnly(r.URL.Query())
-	return contracts.WindowListQuery{Environment: env}, err
+	return decodeWindowQuery(r)
 }
 
 func decodeAddWindow(w http.ResponseWriter, r *http.Request) (any, error) {

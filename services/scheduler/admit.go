@@ -87,9 +87,16 @@ func (s *Service) ask(a admission.Ask) {
 			if s.runCtx.Err() != nil {
 				return
 			}
-			s.log.Warn("calendar unavailable; admission refused until it answers", "environment", a.Environment,
-				"rollout", a.Rollout, "err", err)
-			ans = admission.Unavailable(a.Rollout)
+			if states, ok := s.calState.snapshot(); ok {
+				// Known windows keep applying; none are invented.
+				ans = admission.FromState(a.Rollout, states, a.Environment, at)
+				s.log.Warn("calendar unavailable; deciding from its last published state", "environment", a.Environment,
+					"rollout", a.Rollout, "allowed", ans.Allowed, "err", err)
+			} else {
+				s.log.Warn("calendar unavailable; admission refused until it answers", "environment", a.Environment,
+					"rollout", a.Rollout, "err", err)
+				ans = admission.Unavailable(a.Rollout)
+			}
 		}
 		select {
 		case s.answers <- calendarAnswer{env: a.Environment, answer: ans}:

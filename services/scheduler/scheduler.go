@@ -108,6 +108,9 @@ type Service struct {
 	stopCh   chan struct{}
 	loopDone chan struct{}
 	wg       sync.WaitGroup
+	// calState is the calendar's published windows, the fallback when
+	// the calendar cannot be asked.
+	calState *calendarState
 
 	// runCtx ends when Stop begins: feeders, calendar questions and control
 	// requests give up. workCtx ends only if Stop's deadline passes: the
@@ -191,6 +194,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.loopDone = make(chan struct{})
 	s.asking = map[string]bool{}
 	s.recheck = map[string]bool{}
+	s.calState = &calendarState{windows: map[string]contracts.WindowState{}}
 	s.feeds = []*feed{
 		newFeed(contracts.StreamEvents, []string{contracts.EventFilter("", "", contracts.EventPlanned)}),
 		newFeed(contracts.StreamResults, []string{contracts.ResultsWildcard()}),
@@ -235,6 +239,8 @@ func (s *Service) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.runFeed(f)
 	}
+	s.wg.Add(1)
+	go s.watchCalendar()
 	return nil
 }
 

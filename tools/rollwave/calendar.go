@@ -14,11 +14,12 @@ import (
 func newCalendarCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "calendar",
-		Short: "Manage freeze windows: no rollout starts in an environment during one",
+		Short: "Manage calendar windows: freezes, reservations and maintenance windows",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newCalendarAddCmd(g), newCalendarListCmd(g), newCalendarRmCmd(g))
+	cmd.AddCommand(newCalendarAddCmd(g), newCalendarListCmd(g), newCalendarRmCmd(g),
+		newCalendarImportCmd(g), newCalendarExportCmd(g), newCalendarWeekCmd(g))
 	return cmd
 }
 
@@ -39,9 +40,13 @@ func newCalendarAddCmd(g *globals) *cobra.Command {
 			if in.CreatedBy == "" {
 				in.CreatedBy = currentUser()
 			}
-			in.Kind = contracts.WindowFreeze
+			if in.Kind == "" {
+				in.Kind = contracts.WindowFreeze
+			}
+			splitEnvironments(&in)
 			return show(cmd, g, http.MethodPost, "/v1/calendar/windows", nil, in, func(out io.Writer, w contracts.Window) {
-				fmt.Fprintf(out, "%s: %s freeze from %s to %s\n", w.ID, w.Environment, inZone(w.Start, w.TimeZone), inZone(w.End, w.TimeZone))
+				fmt.Fprintf(out, "%s: %s %s from %s to %s%s\n", w.ID, windowEnvs(w), w.Kind, inZone(w.Start, w.TimeZone), inZone(w.End, w.TimeZone),
+					recurrence(w))
 			})
 		},
 	}
@@ -51,20 +56,30 @@ func newCalendarAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&in.End, "end", "", "end of the window")
 	f.StringVar(&in.TimeZone, "tz", "", "IANA time zone of local times, such as Europe/Paris (default UTC)")
 	f.StringVar(&in.Reason, "reason", "", "why, shown to whoever is blocked")
+	addWindowFlags(f, &in)
 	return cmd
 }
 
 func newCalendarListCmd(g *globals) *cobra.Command {
-	var env string
+	var env, from, to string
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List windows",
+		Use:   "list [--env ENV] [--from TIME --to TIME]",
+		Short: "List windows, or with --from and --to each occurrence",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(cmd, g, http.MethodGet, "/v1/calendar/windows", envQuery(env), nil, printWindows)
+			q := envQuery(env)
+			if from == "" && to == "" {
+				return show(cmd, g, http.MethodGet, "/v1/calendar/windows", q, nil, printWindows)
+			}
+			if err := spanQuery(q, from, to); err != nil {
+				return err
+			}
+			return show(cmd, g, http.MethodGet, "/v1/calendar/windows", q, nil, printOccurrences)
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only windows of this environment")
+	cmd.Flags().StringVar(&from, "from", "", "expand occurrences from this instant (RFC 3339 or YYYY-MM-DD, UTC)")
+	cmd.Flags().StringVar(&to, "to", "", "up to this instant (RFC 3339 or YYYY-MM-DD, UTC)")
 	return cmd
 }
 

@@ -4,7 +4,6 @@
 package windows
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -20,6 +19,8 @@ const (
 	maxCreatedBy = 200
 	minYear      = 1970
 	maxYear      = 9999
+	// maxEnvironments bounds the list of one window.
+	maxEnvironments = 100
 )
 
 // localLayouts are the local date-time forms accepted, read in the
@@ -38,19 +39,41 @@ const timeHelp = `must be an RFC 3339 instant such as "2026-12-24T00:00:00Z", or
 // does. All problems are returned together as contracts.FieldErrors.
 func Parse(in contracts.WindowInput, newID func() string) (contracts.Window, error) {
 	var fe contracts.FieldErrors
-	switch {
-	case in.Environment == "":
-		fe.Add("environment", "is required")
-	case !contracts.ValidToken(in.Environment):
-		fe.Add("environment", "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", clip(in.Environment))
+	if in.Kind == contracts.WindowStop && in.Environment == "" && len(in.Environments) == 0 {
+		in.Environment = contracts.AllEnvironments
 	}
+	env, envs := parseEnvironments(in, &fe)
 	kind := in.Kind
 	switch kind {
 	case "":
 		kind = contracts.WindowFreeze
-	case contracts.WindowFreeze:
+	case contracts.WindowFreeze, contracts.WindowReservation, contracts.WindowMaintenance:
+	case contracts.WindowStop:
+		if env != contracts.AllEnvironments && (env != "" || len(envs) > 0) {
+			fe.Add("environment", "a stop applies to every environment: give \"*\" or nothing")
+		}
+		env, envs = contracts.AllEnvironments, nil
 	default:
-		fe.Add("kind", "%q is not supported yet; only %q is", clip(string(kind)), contracts.WindowFreeze)
+		fe.Add("kind", "must be %q, %q, %q or %q, got %q", contracts.WindowFreeze, contracts.WindowReservation,
+			contracts.WindowMaintenance, contracts.WindowStop, clip(string(kind)))
+	}
+	checkHolder(in, kind, &fe)
+	if in.Force && strings.TrimSpace(in.ForceReason) == "" {
+		fe.Add("force_reason", "is required when force is set: say why the conflicting reservations are overridden")
+	}
+	if len(in.ForceReason) > maxReason {
+		fe.Add("force_reason", "must be at most %d bytes, got %d", maxReason, len(in.ForceReason))
+	}
+	if in.RRule != "" {
+		if _, err := parseRule(in.RRule); err != nil {
+			fe.Add("rrule", "%s", err)
+		}
+	}
+	if len(in.ExDates) > 0 && in.RRule == "" {
+		fe.Add("exdates", "need an rrule: only a recurring window has occurrences to skip")
+	}
+	if len(in.ExDates) > maxExDates {
+		fe.Add("exdates", "must be at most %d, got %d", maxExDates, len(in.ExDates))
 	}
 	zone := in.TimeZone
 	if zone == "" {
@@ -67,6 +90,7 @@ func Parse(in contracts.WindowInput, newID func() string) (contracts.Window, err
 		fe.Add("created_by", "must be at most %d bytes, got %d", maxCreatedBy, len(in.CreatedBy))
 	}
 	var start, end time.Time
+	var exdates []time.Time
 	var startErr, endErr error
 	if loc != nil {
 		start, startErr = instant(in.Start, loc, false)
@@ -80,20 +104,104 @@ func Parse(in contracts.WindowInput, newID func() string) (contracts.Window, err
 		if startErr == nil && endErr == nil && !end.After(start) {
 			fe.Add("end", "must be after start (%s), got %s", start.Format(time.RFC3339), end.Format(time.RFC3339))
 		}
+		for i, ex := range in.ExDates {
+			t, err := instant(ex, loc, false)
+			if err != nil {
+				fe.Add(fmt.Sprintf("exdates[%d]", i), "%s", err)
+				continue
+			}
+			exdates = append(exdates, t)
+		}
 	}
 	if err := fe.Err(); err != nil {
 		return contracts.Window{}, err
 	}
-	return contracts.Window{
-		ID:          newID(),
-		Environment: in.Environment,
-		Kind:        kind,
-		Start:       start,
-		End:         end,
-		TimeZone:    zone,
-		Reason:      in.Reason,
-		CreatedBy:   in.CreatedBy,
-	}, nil
+	w := contracts.Window{
+		ID:           newID(),
+		Environment:  env,
+		Environments: envs,
+		Kind:         kind,
+		Start:        start,
+		End:          end,
+		TimeZone:     zone,
+		Reason:       in.Reason,
+		CreatedBy:    in.CreatedBy,
+		RRule:        strings.TrimPrefix(strings.TrimSpace(in.RRule), "RRULE:"),
+		ExDates:      exdates,
+		Team:         in.Team,
+		Label:        in.Label,
+	}
+	if in.Force {
+		w.ForceReason = in.ForceReason
+	}
+	if w.RRule != "" && !hasOccurrence(w) {
+		fe.Add("rrule", "has no occurrence: every one is excluded or the rule ends before it starts")
+		return contracts.Window{}, fe.Err()
+	}
+	return w, nil
+}
+
+// parseEnvironments reads environment or environments: one name, a list,
+// or "*" for all. A single name comes back in env, a list (sorted, without
+// repeats) in envs, and "*" anywhere makes env "*".
+func parseEnvironments(in contracts.WindowInput, fe *contracts.FieldErrors) (env string, envs []string) {
+	const help = "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, or \"*\" for all"
+	switch {
+	case in.Environment != "" && len(in.Environments) > 0:
+		fe.Add("environments", "give environment or environments, not both")
+		return "", nil
+	case in.Environment != "":
+		if in.Environment != contracts.AllEnvironments && !contracts.ValidToken(in.Environment) {
+			fe.Add("environment", "%s, got %q", help, clip(in.Environment))
+		}
+		return in.Environment, nil
+	case len(in.Environments) == 0:
+		fe.Add("environment", "is required (or environments, or \"*\" for all)")
+		return "", nil
+	case len(in.Environments) > maxEnvironments:
+		fe.Add("environments", "must list at most %d, got %d", maxEnvironments, len(in.Environments))
+		return "", nil
+	}
+	for i, e := range in.Environments {
+		if e == contracts.AllEnvironments {
+			return contracts.AllEnvironments, nil
+		}
+		if !contracts.ValidToken(e) {
+			fe.Add(fmt.Sprintf("environments[%d]", i), "%s, got %q", help, clip(e))
+		}
+	}
+	envs = slices.Compact(slices.Sorted(slices.Values(in.Environments)))
+	if len(envs) == 1 {
+		return envs[0], nil
+	}
+	return "", envs
+}
+
+// checkHolder checks that a reservation names exactly one holder, a team
+// or a "key=value" label, and that other kinds name none.
+func checkHolder(in contracts.WindowInput, kind contracts.WindowKind, fe *contracts.FieldErrors) {
+	if kind != contracts.WindowReservation {
+		if in.Team != "" {
+			fe.Add("team", "only a reservation is held for a team")
+		}
+		if in.Label != "" {
+			fe.Add("label", "only a reservation is held for a label")
+		}
+		return
+	}
+	switch {
+	case in.Team == "" && in.Label == "":
+		fe.Add("team", "a reservation is held for a team or a label: set one")
+	case in.Team != "" && in.Label != "":
+		fe.Add("label", "a reservation is held for a team or a label, not both")
+	case in.Team != "" && !contracts.ValidToken(in.Team):
+		fe.Add("team", "must be 1-128 letters, digits, '-' or '_', got %q", clip(in.Team))
+	case in.Label != "":
+		k, v, ok := strings.Cut(in.Label, "=")
+		if !ok || k == "" || v == "" || len(in.Label) > maxCreatedBy {
+			fe.Add("label", "must be key=value such as \"team=payments\", got %q", clip(in.Label))
+		}
+	}
 }
 
 // location loads an IANA time zone. "Local" is refused: it means whatever
@@ -176,44 +284,6 @@ func sameWall(t, wall time.Time) bool {
 	wy, wmo, wd := wall.Date()
 	return y == wy && mo == wmo && d == wd && t.Hour() == wall.Hour() && t.Minute() == wall.Minute() &&
 		t.Second() == wall.Second() && t.Nanosecond() == wall.Nanosecond()
-}
-
-// Admit decides whether a rollout may start in env at the instant at. A
-// freeze of env with start <= at < end blocks it; Window is the blocking
-// freeze that ends last (the earliest-starting one of those that tie), and
-// Until is the end of the chain of overlapping or adjacent freezes that
-// covers at: the first instant at which a rollout may start.
-func Admit(ws []contracts.Window, env string, at time.Time) contracts.Admission {
-	var freezes []contracts.Window
-	var blocking *contracts.Window
-	for _, w := range ws {
-		if w.Environment != env || (w.Kind != contracts.WindowFreeze && w.Kind != "") {
-			continue
-		}
-		freezes = append(freezes, w)
-		if at.Before(w.Start) || !at.Before(w.End) {
-			continue
-		}
-		if blocking == nil || w.End.After(blocking.End) ||
-			(w.End.Equal(blocking.End) && (w.Start.Before(blocking.Start) || (w.Start.Equal(blocking.Start) && w.ID < blocking.ID))) {
-			b := w
-			blocking = &b
-		}
-	}
-	if blocking == nil {
-		return contracts.Admission{Allowed: true}
-	}
-	slices.SortFunc(freezes, func(a, b contracts.Window) int { return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID)) })
-	until := blocking.End
-	for _, w := range freezes {
-		if w.Start.After(until) {
-			break
-		}
-		if w.End.After(until) {
-			until = w.End
-		}
-	}
-	return contracts.Admission{Allowed: false, Until: &until, Window: blocking}
 }
 
 // clip shortens text echoed back in an error.

@@ -152,6 +152,10 @@ func FromCalendar(rollout string, a contracts.Admission) Answer {
 		}
 	}
 	reason := kind + ": " + why
+	if a.Reason != "" {
+		// No window blocks by itself (outside every maintenance window).
+		reason = a.Reason
+	}
 	var until *time.Time
 	if a.Until != nil {
 		u := a.Until.UTC()

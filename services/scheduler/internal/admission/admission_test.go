@@ -101,6 +101,9 @@ func TestFromCalendar(t *testing.T) {
 			Answer{Rollout: "r", Until: &until, Reason: "freeze: holiday until 2026-03-01T14:00:00Z"}},
 		{"window without reason", contracts.Admission{Until: &until, Window: &contracts.Window{ID: "w1"}},
 			Answer{Rollout: "r", Until: &until, Reason: "freeze: window w1 until 2026-03-01T14:00:00Z"}},
+		{"outside maintenance", contracts.Admission{Until: &until, Reason: "outside every maintenance window",
+			Window: &contracts.Window{ID: "m1", Kind: contracts.WindowMaintenance, Reason: "nightly"}},
+			Answer{Rollout: "r", Until: &until, Reason: "outside every maintenance window until 2026-03-01T14:00:00Z"}},
 		{"no window, no until", contracts.Admission{}, Answer{Rollout: "r", Reason: "freeze: the calendar refuses admission"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,116 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// calendarState is the scheduler's copy of the windows the calendar
+// publishes in its KV bucket: the fallback when the calendar cannot be
+// asked. It is known only once the calendar has marked the bucket synced.
+type calendarState struct {
+	mu      sync.RWMutex
+	synced  bool
+	windows map[string]contracts.WindowState
+}
+
+// snapshot returns the published windows, and false when the calendar has
+// never filled the bucket.
+func (c *calendarState) snapshot() ([]contracts.WindowState, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.synced {
+		return nil, false
+	}
+	return slices.Collect(maps.Values(c.windows)), true
+}
+
+func (c *calendarState) apply(e jetstream.KeyValueEntry) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := e.Key()
+	if key == contracts.CalendarStateSyncedKey {
+		c.synced = e.Operation() == jetstream.KeyValuePut
+		return nil
+	}
+	id, ok := strings.CutPrefix(key, contracts.CalendarStateKey(""))
+	if !ok {
+		return nil
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(c.windows, id)
+		return nil
+	}
+	// Messages between services decode tolerantly.
+	var st contracts.WindowState
+	if err := json.Unmarshal(e.Value(), &st); err != nil {
+		delete(c.windows, id)
+		return err
+	}
+	c.windows[id] = st
+	return nil
+}
+
+// watchCalendar follows the calendar's state bucket until the scheduler
+// stops, opening it again after a failure.
+func (s *Service) watchCalendar() {
+	defer s.wg.Done()
+	for s.runCtx.Err() == nil {
+		err := s.followCalendar(s.runCtx)
+		if s.runCtx.Err() != nil {
+			return
+		}
+		s.log.Warn("watch calendar state; retrying", "err", err)
+		select {
+		case <-s.runCtx.Done():
+			return
+		case <-s.deps.Clock.After(time.Second):
+		}
+	}
+}
+
+func (s *Service) followCalendar(ctx context.Context) error {
+	// The scheduler may start before the calendar: it creates the bucket
+	// as the calendar does, and the bucket stays unsynced until the
+	// calendar fills it.
+	cfg := jetstream.KeyValueConfig{Bucket: contracts.CalendarStateBucket, History: 1, Replicas: max(1, s.cfg.StreamReplicas),
+		Description: "calendar windows with their occurrences, watched by schedulers"}
+	kv, err := s.deps.JS.CreateKeyValue(ctx, cfg)
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = s.deps.JS.KeyValue(ctx, contracts.CalendarStateBucket)
+	}
+	if err != nil {
+		return err
+	}
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("calendar state watch ended")
+			}
+			if e == nil { // initial values delivered
+				continue
+			}
+			if err := s.calState.apply(e); err != nil {
+				s.log.Warn("unreadable calendar window state dropped", "key", e.Key(), "err", err)
+			}
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/calendar"
+)
+
+// The calendar publishes a freeze and then goes down: the scheduler keeps
+// honouring the freeze from the calendar's published state, and the
+// rollout starts by itself when the freeze ends.
+func TestCalendarDownFreezeStillHolds(t *testing.T) {
+	start := time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	dir := t.TempDir()
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), clock: fake, dataDir: dir,
+		services: []string{"discovery", "planner", "executor", "scheduler"}})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	cal, err := calendar.New(service.Deps{NC: h.st.NC, JS: h.st.JS, Log: slog.New(slog.DiscardHandler), Clock: fake},
+		calendar.Config{DBPath: filepath.Join(dir, "calendar-alone.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environment: "prod", Start: "2026-12-24T09:00:00Z", End: "2026-12-24T11:00:00Z", Reason: "christmas",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	h.deploy(ctx, threePhases("r-frozen"))
+	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
+		v, err := h.rollout("r-frozen")
+		if err != nil {
+			return err
+		}
+		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "christmas") || !strings.Contains(v.Reason, "calendar unavailable") {
+			return fmt.Errorf("rollout is %s (%q), want queued for the published christmas freeze", v.State, v.Reason)
+		}
+		return nil
+	})
+	fake.Advance(time.Hour)
+	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
+		if fake.Waiters() == 0 {
+			return fmt.Errorf("scheduler not waiting on the clock")
+		}
+		return nil
+	})
+	if v, _ := h.rollout("r-frozen"); v.State != contracts.StateQueued {
+		t.Fatalf("admitted during the freeze: %s", v.State)
+	}
+	fake.Advance(time.Hour)
+	h.waitState("r-frozen", contracts.StateCompleted)
+}
