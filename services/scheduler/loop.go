@@ -196,6 +196,7 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 			s.m.transition(before, r.State)
 			s.recheck[r.Environment()] = true
 		}
+		r.Changed = nil // saved
 		if r.State.Terminal() {
 			s.forget(id)
 		} else {

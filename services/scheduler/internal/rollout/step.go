@@ -24,6 +24,7 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 	if !ok {
 		return r, nil, notAllowed(kind, r)
 	}
+	r.IndexHosts()
 	s := &stepper{r: r, now: now}
 	switch kind {
 	case KindPlanned:
@@ -40,13 +41,16 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		s.abort(*in.Command)
 	}
 	if err != nil {
+		s.undo()
 		return r, nil, err
 	}
 	if !s.changed {
+		s.undo()
 		return r, nil, nil
 	}
 	if !slices.Contains(row.To, s.r.State) {
 		// The table and the code below disagree: a bug, never an input.
+		s.undo()
 		return r, nil, contracts.Errorf(contracts.CodeInternal, "%s moved rollout %s from %s to %s, which the table does not allow",
 			kind, r.ID(), r.State, s.r.State)
 	}
@@ -70,17 +74,32 @@ type stepper struct {
 	now     time.Time
 	effects []Effect
 	changed bool
-	// hostsCopied and phasesCopied record that the slices were copied in
-	// this step, so the caller's rollout is never written through.
-	hostsCopied, phasesCopied bool
+	// phasesCopied records that Phases was copied in this step, so the
+	// caller's rollout is never written through. Hosts are written in
+	// place; journal keeps their old values so a step that ends in an
+	// error can put them back.
+	phasesCopied bool
+	journal      []journaled
 }
 
-func (s *stepper) hosts() []Host {
-	if !s.hostsCopied {
-		s.r.Hosts = slices.Clone(s.r.Hosts)
-		s.hostsCopied = true
+type journaled struct {
+	i   int
+	old Host
+}
+
+// setHost writes host i in place and records it as changed.
+func (s *stepper) setHost(i int, h Host) {
+	s.journal = append(s.journal, journaled{i: i, old: s.r.Hosts[i]})
+	s.r.Hosts[i] = h
+	s.r.Changed = append(s.r.Changed, i)
+}
+
+// undo puts back the hosts this step wrote.
+func (s *stepper) undo() {
+	for j := len(s.journal) - 1; j >= 0; j-- {
+		s.r.Hosts[s.journal[j].i] = s.journal[j].old
 	}
-	return s.r.Hosts
+	s.journal = nil
 }
 
 func (s *stepper) phases() []Phase {
@@ -135,8 +154,9 @@ func (s *stepper) planned(p Planned) error {
 		}
 	}
 	r.Counts = contracts.Counts{Total: len(r.Hosts), Pending: len(r.Hosts)}
+	r.IndexHosts()
 	s.r = r
-	s.hostsCopied, s.phasesCopied = true, true
+	s.phasesCopied = true
 	s.changed = true
 	return nil
 }
@@ -193,7 +213,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 		h.Status = HostFailed
 		s.r.Counts.Failed++
 	}
-	s.hosts()[i] = h
+	s.setHost(i, h)
 
 	var took contracts.Duration
 	if d := res.FinishedAt.Sub(res.StartedAt); !res.StartedAt.IsZero() && d > 0 {
@@ -317,9 +337,8 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 	}
 	ref := s.phaseRef(phase)
 	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: slices.Clone(s.r.Plan.Phases[phase].Batches[batch-1])})
-	hosts := s.hosts()
 	for i := from; i < to; i++ {
-		h := &hosts[i]
+		h := s.r.Hosts[i]
 		h.Status = HostRunning
 		h.Attempt = 1
 		h.ActionID = contracts.ActionID(s.r.ID(), phase, h.Name, h.Attempt)
@@ -327,7 +346,8 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 		h.Error = ""
 		s.r.Counts.Running++
 		s.r.Counts.Pending--
-		s.effects = append(s.effects, s.dispatch(*ref, batch, *h))
+		s.setHost(i, h)
+		s.effects = append(s.effects, s.dispatch(*ref, batch, h))
 	}
 	return true
 }

@@ -177,8 +177,9 @@ type Write struct {
 	Phases []int
 }
 
-// NewWrite compares a rollout with its last saved version (nil for a new
-// one) and returns the write that saves the difference.
+// NewWrite returns the write that saves a rollout given its last saved
+// version (nil for a new one): the rollout row, the hosts the rollout lists
+// as Changed, and the phases that differ.
 func NewWrite(saved *rollout.Rollout, rec Record) Write {
 	w := Write{Record: rec}
 	if saved == nil {
@@ -186,11 +187,13 @@ func NewWrite(saved *rollout.Rollout, rec Record) Write {
 		return w
 	}
 	r := rec.Rollout
-	if len(r.Hosts) > 0 && len(saved.Hosts) == len(r.Hosts) && &saved.Hosts[0] == &r.Hosts[0] {
-		// Same backing array: Step copies before it changes a host.
-	} else {
-		for i := range r.Hosts {
-			if i >= len(saved.Hosts) || saved.Hosts[i] != r.Hosts[i] {
+	// Step lists the hosts it changed, so a commit costs the changed rows,
+	// not a comparison of every host.
+	if len(r.Changed) > 0 {
+		seen := make(map[int]bool, len(r.Changed))
+		for _, i := range r.Changed {
+			if i >= 0 && i < len(r.Hosts) && !seen[i] {
+				seen[i] = true
 				w.Hosts = append(w.Hosts, i)
 			}
 		}
@@ -477,6 +480,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		return Record{}, fmt.Errorf("stored %d hosts and %d phases for a plan of %d and %d",
 			len(r.Hosts), len(r.Phases), r.Plan.TotalHosts(), len(r.Plan.Phases))
 	}
+	r.IndexHosts()
 	return Record{Rollout: r, Traceparent: row.Traceparent}, nil
 }
 
