@@ -90,10 +90,13 @@ type Event struct {
 	Counts *Counts `json:"counts,omitempty"`
 }
 
-// PhaseRef names a phase by position and name.
+// PhaseRef names a phase by position and name, and by its stable step id.
+// Index is informational (where the step stood when it ran); the step id
+// is what identifies it.
 type PhaseRef struct {
 	Index int    `json:"index"`
 	Name  string `json:"name"`
+	ID    string `json:"id,omitempty"`
 }
 
 // HostOutcome is the part of a host result that events carry.

@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Plan is the planner's layout of a rollout: resolved hosts, phases and
 // batches, ready for the scheduler to run without further lookups.
@@ -36,6 +39,12 @@ func (p Plan) TotalHosts() int {
 
 // PlannedPhase is a phase with its hosts laid out in batches, in order.
 type PlannedPhase struct {
+	// ID is the step's stable id, unique within the plan and independent
+	// of its position: action ids, span ids and stored rows key on it, so
+	// reordering or skipping steps cannot make two steps share them. The
+	// planner derives it from the phase name; a plan from an older planner
+	// without ids gets the same derivation in the scheduler.
+	ID      string     `json:"id,omitempty"`
 	Name    string     `json:"name"`
 	Batches [][]string `json:"batches"`
 	Checks  []string   `json:"checks,omitempty"`
@@ -57,4 +66,16 @@ type PlannedHost struct {
 type PreviewReply struct {
 	Plan    *Plan        `json:"plan,omitempty"`
 	Reasons []FieldError `json:"reasons,omitempty"`
+}
+
+// StepID returns the id of a step named name: the name itself, which the
+// request's validation already restricts to a subject token unique within
+// the request.
+func StepID(name string) string { return name }
+
+// StepActionID is the id and idempotency key of one host action of a step:
+// <rollout>/<step id>/<host>/attempt-<n>. It never depends on where the
+// step stands in the plan.
+func StepActionID(rollout, step, host string, attempt int) string {
+	return rollout + "/" + step + "/" + host + "/attempt-" + strconv.Itoa(attempt)
 }

@@ -256,7 +256,7 @@ func (b *batch) change() (store.Change, spans, error) {
 			}
 		case rollout.Dispatch:
 			a := eff.Action
-			ctx := phaseContext(planCtx, a.Phase.Index)
+			ctx := phaseContext(planCtx, a.Phase.ID)
 			m, err := natsx.EnvelopeMsg(ctx, contracts.ActionSubject(eff.Pool, a.Environment), contracts.TypeHostAction,
 				a.ID, b.s.cfg.Source, a.Host.Name, b.now, a)
 			if err != nil {

@@ -93,7 +93,7 @@ func (m *machine) resultFor(host string, ok bool) *contracts.HostResult {
 		}
 		return &contracts.HostResult{
 			ActionID: h.ActionID, Rollout: m.r.ID(), Environment: m.r.Environment(), Host: host,
-			Phase: contracts.PhaseRef{Index: h.Phase, Name: m.r.Plan.Phases[h.Phase].Name}, Batch: h.Batch,
+			Phase: contracts.PhaseRef{Index: h.Phase, Name: m.r.Plan.Phases[h.Phase].Name, ID: m.r.Plan.Phases[h.Phase].ID}, Batch: h.Batch,
 			Attempt: h.Attempt, Status: st, StartedAt: m.now, FinishedAt: m.now.Add(1500 * time.Millisecond), Executor: "x1",
 		}
 	}

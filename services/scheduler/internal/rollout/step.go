@@ -133,7 +133,7 @@ func (s *stepper) planned(p Planned) error {
 	if err := ValidatePlan(p.Plan); err != nil {
 		return err
 	}
-	plan := p.Plan
+	plan := withStepIDs(p.Plan)
 	if plan.OnFailure == "" {
 		plan.OnFailure = contracts.OnFailurePause
 	}
@@ -196,6 +196,9 @@ func (s *stepper) result(res contracts.HostResult) error {
 		return contracts.Invalid("status", "must be succeeded or failed, got %q", res.Status)
 	}
 	i := s.r.hostIndex(res.Phase.Index, res.Batch, res.Host)
+	if i >= 0 && res.Phase.ID != "" && res.Phase.ID != s.r.Plan.Phases[res.Phase.Index].ID {
+		i = -1 // dispatched for another step
+	}
 	if i < 0 {
 		return nil // not an action of this rollout: ignored
 	}
@@ -341,7 +344,7 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 		h := s.r.Hosts[i]
 		h.Status = HostRunning
 		h.Attempt = 1
-		h.ActionID = contracts.ActionID(s.r.ID(), phase, h.Name, h.Attempt)
+		h.ActionID = contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[phase].ID, h.Name, h.Attempt)
 		h.DispatchedAt = s.now
 		h.Error = ""
 		s.r.Counts.Running++
@@ -392,5 +395,5 @@ func (s *stepper) stopPhase() {
 }
 
 func (s *stepper) phaseRef(p int) *contracts.PhaseRef {
-	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name}
+	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name, ID: s.r.Plan.Phases[p].ID}
 }

@@ -23,7 +23,7 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 			}
 		}
 		// Nothing in flight: a result for h1 as if it had been dispatched.
-		return Input{Result: &contracts.HostResult{ActionID: contracts.ActionID("r1", 0, "h1", 1), Rollout: "r1",
+		return Input{Result: &contracts.HostResult{ActionID: contracts.StepActionID("r1", "canary", "h1", 1), Rollout: "r1",
 			Environment: "prod", Host: "h1", Phase: contracts.PhaseRef{Index: 0, Name: "canary"}, Batch: 1, Attempt: 1,
 			Status: contracts.ResultSucceeded}}
 	case KindPause:
