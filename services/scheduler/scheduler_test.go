@@ -260,7 +260,7 @@ func TestOneActiveRolloutPerEnvironmentFIFO(t *testing.T) {
 	e.waitFor("d", contracts.EventStarted, 1) // another environment runs alongside
 	for _, id := range []string{"b", "c"} {
 		evs := e.waitFor(id, contracts.EventQueued, 1)
-		if evs[0].Reason != "waiting for rollout a" {
+		if evs[0].Reason != "environment prod is busy with another rollout" {
 			t.Fatalf("%s queued: %q", id, evs[0].Reason)
 		}
 	}
@@ -270,15 +270,14 @@ func TestOneActiveRolloutPerEnvironmentFIFO(t *testing.T) {
 	}
 	e.result(acts[0], true)
 	e.waitFor("b", contracts.EventStarted, 1)
-	evs := e.waitFor("c", contracts.EventQueued, 2)
-	if evs[1].Reason != "waiting for rollout b" {
-		t.Fatalf("c queued again: %q", evs[1].Reason)
+	if sum := e.get("c"); sum.QueuePosition != 1 || sum.State != contracts.StateQueued {
+		t.Fatalf("c after a: %+v", sum.RolloutSummary)
 	}
 	if _, err := e.control("b", contracts.VerbAbort, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor("c", contracts.EventBatchStarted, 1)
-	if got := typesOf(e.events("c")); !reflect.DeepEqual(got, []string{"queued", "queued", "started", "phase_started", "batch_started"}) {
+	if got := typesOf(e.events("c")); !reflect.DeepEqual(got, []string{"queued", "started", "phase_started", "batch_started"}) {
 		t.Fatalf("c events %v", got)
 	}
 

@@ -54,6 +54,7 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS rollouts_env_order ON rollouts (environment, queue_order)`,
 	`CREATE INDEX IF NOT EXISTS rollouts_state_order ON rollouts (state, queue_order)`,
 	`CREATE INDEX IF NOT EXISTS rollouts_order ON rollouts (queue_order)`,
+	`CREATE INDEX IF NOT EXISTS rollouts_env_state_order ON rollouts (environment, state, queue_order)`,
 	`CREATE TABLE IF NOT EXISTS hosts (
 		rollout TEXT NOT NULL REFERENCES rollouts (id),
 		pos INTEGER NOT NULL,
@@ -333,6 +334,8 @@ type rolloutRow struct {
 	RequestedBy string `db:"requested_by"`
 	CreatedAt   string `db:"created_at"`
 	UpdatedAt   string `db:"updated_at"`
+	// QueuePosition is computed by queries that select it (queueColumn).
+	QueuePosition int `db:"queue_position"`
 }
 
 func toRow(rec Record) rolloutRow {
@@ -356,9 +359,15 @@ func (row rolloutRow) summary() contracts.RolloutSummary {
 		Rollout: row.ID, App: row.App, Version: row.Version, Environment: row.Environment,
 		State: contracts.State(row.State), Reason: row.Reason, Phase: phase,
 		Counts:    contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
-		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, QueuePosition: row.QueuePosition,
 	}
 }
+
+// queueColumn computes a queued rollout's place in its environment's queue
+// (rollouts_env_state_order makes it an index range count).
+const queueColumn = `CASE WHEN r.state = 'queued' THEN 1 + (SELECT COUNT(*) FROM rollouts q
+	WHERE q.environment = r.environment AND q.state = 'queued' AND q.queue_order < r.queue_order) ELSE 0 END
+	AS queue_position`
 
 // summaryColumns are the rollouts columns without the plan.
 const summaryColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
@@ -561,7 +570,11 @@ func (s *Store) View(ctx context.Context, id string) (contracts.RolloutView, err
 	if !ok {
 		return contracts.RolloutView{}, contracts.Errorf(contracts.CodeNotFound, "no rollout %q", id)
 	}
-	return rec.Rollout.View(), nil
+	v := rec.Rollout.View()
+	if err := s.db.GetContext(ctx, &v.QueuePosition, `SELECT `+queueColumn+` FROM rollouts r WHERE id = ?`, id); err != nil {
+		return contracts.RolloutView{}, fmt.Errorf("queue position of %s: %w", id, err)
+	}
+	return v, nil
 }
 
 // List limits.
@@ -588,7 +601,7 @@ func (s *Store) List(ctx context.Context, q contracts.RolloutListQuery) (contrac
 		where = append(where, "state = ?")
 		args = append(args, string(q.State))
 	}
-	query := `SELECT ` + summaryColumns + ` FROM rollouts`
+	query := `SELECT ` + summaryColumns + `, ` + queueColumn + ` FROM rollouts r`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
