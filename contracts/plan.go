@@ -24,6 +24,10 @@ type Plan struct {
 	StartAt     *time.Time           `json:"start_at,omitempty"`
 	RequestedBy string               `json:"requested_by,omitempty"`
 	Reason      string               `json:"reason,omitempty"`
+	// ActionTimeout, when set, is how long the scheduler waits for a host
+	// action's result after dispatching it; a host without a result by
+	// then counts as failed. Zero waits forever.
+	ActionTimeout Duration `json:"action_timeout,omitempty"`
 }
 
 // TotalHosts counts the hosts in all phases.

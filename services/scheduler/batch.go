@@ -210,6 +210,18 @@ func (b *batch) verdict(v admission.Verdict) error {
 	return nil
 }
 
+// timer applies the clock reaching a rollout's deadline.
+func (b *batch) timer(id string) error {
+	st, err := b.get(id)
+	if err != nil || st == nil {
+		return err
+	}
+	if err := b.step(st, rollout.Input{Timer: &rollout.Timer{}}); err != nil {
+		b.s.log.Warn("timer not applied", "rollout", id, "err", err)
+	}
+	return nil
+}
+
 // phaseSpan is a phase span to record once its end is committed.
 type phaseSpan struct {
 	traceparent string

@@ -97,7 +97,11 @@ type Rollout struct {
 	// FailedBase is Counts.Failed when the rollout was last resumed: the
 	// failure budget counts failures after it.
 	FailedBase int
-	Counts     contracts.Counts
+	// Deadline is when the hosts of the batch in flight that have no
+	// result yet count as failed (Plan.ActionTimeout after the batch was
+	// dispatched); zero when no batch is in flight or there is no timeout.
+	Deadline time.Time
+	Counts   contracts.Counts
 	Hosts      []Host
 	Phases     []Phase
 	CreatedAt  time.Time

@@ -39,6 +39,8 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		s.resume(*in.Command)
 	case KindAbort:
 		s.abort(*in.Command)
+	case KindTimer:
+		s.timer()
 	}
 	if err != nil {
 		s.undo()
@@ -217,6 +219,9 @@ func (s *stepper) result(res contracts.HostResult) error {
 		s.r.Counts.Failed++
 	}
 	s.setHost(i, h)
+	if s.r.Counts.Running == 0 {
+		s.r.Deadline = time.Time{} // the batch in flight is done
+	}
 
 	var took contracts.Duration
 	if d := res.FinishedAt.Sub(res.StartedAt); !res.StartedAt.IsZero() && d > 0 {
@@ -245,6 +250,50 @@ func (s *stepper) result(res contracts.HostResult) error {
 		s.advance()
 	}
 	return nil
+}
+
+// timer fails the hosts of the batch in flight that have no result by its
+// deadline. A result arriving later finds the host no longer running and
+// changes nothing.
+func (s *stepper) timer() {
+	if s.r.Deadline.IsZero() || s.now.Before(s.r.Deadline) {
+		return
+	}
+	timeout := time.Duration(s.r.Plan.ActionTimeout)
+	s.r.Deadline = time.Time{}
+	from, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
+	if !ok {
+		s.changed = true
+		return
+	}
+	failedNow := 0
+	for i := from; i < to; i++ {
+		h := s.r.Hosts[i]
+		if h.Status != HostRunning {
+			continue
+		}
+		h.Status, h.FinishedAt = HostFailed, s.now
+		h.Error = fmt.Sprintf("no result within the action timeout of %s", timeout)
+		s.r.Counts.Running--
+		s.r.Counts.Failed++
+		failedNow++
+		s.setHost(i, h)
+		s.emit(contracts.EventHostFailed, contracts.Event{
+			Phase: s.phaseRef(h.Phase), Batch: h.Batch,
+			Host: &contracts.HostOutcome{Name: h.Name, Attempt: h.Attempt, Status: contracts.ResultFailed, Error: h.Error},
+		})
+	}
+	s.changed = true // the deadline is gone, even with every host done
+	if s.r.State != running {
+		return
+	}
+	if failedNow > 0 && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+		s.thresholdCrossed()
+		return
+	}
+	if s.r.Counts.Running == 0 {
+		s.advance()
+	}
 }
 
 func (s *stepper) thresholdCrossed() {
@@ -339,6 +388,9 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 		return false
 	}
 	ref := s.phaseRef(phase)
+	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	}
 	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: slices.Clone(s.r.Plan.Phases[phase].Batches[batch-1])})
 	for i := from; i < to; i++ {
 		h := s.r.Hosts[i]

@@ -44,6 +44,11 @@ var Table = []Transition{
 	// started, or completes when the last batch was already done.
 	{Input: KindResume, From: []contracts.State{paused}, To: []contracts.State{running, queued, completed}},
 	{Input: KindAbort, From: []contracts.State{queued, running, paused}, To: []contracts.State{aborted}},
+	// The deadline of the batch in flight fails the hosts without a
+	// result; like their results, that may cross the failure threshold,
+	// start the next batch or complete the rollout. A paused rollout
+	// records the failures and dispatches nothing.
+	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed}},
 }
 
 // lookup returns the row for an input kind if it is allowed in state.

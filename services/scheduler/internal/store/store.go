@@ -108,6 +108,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db}
+	if err := addColumn(ctx, db, "rollouts", "deadline", "TEXT NOT NULL DEFAULT ''"); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -135,14 +139,14 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
-			running, pending, plan, traceparent, requested_by, created_at, updated_at)
+			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
-			:traceparent, :requested_by, :created_at, :updated_at)`)
+			:traceparent, :requested_by, :created_at, :updated_at, :deadline)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
-			pending = :pending, traceparent = :traceparent, updated_at = :updated_at WHERE id = :id`)
+			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
 			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
@@ -156,6 +160,22 @@ func (s *Store) prepare(ctx context.Context) error {
 				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
+	}
+	return nil
+}
+
+// addColumn adds a column to a table of a database created by an older
+// version, where CREATE TABLE IF NOT EXISTS left the old columns.
+func addColumn(ctx context.Context, db *sqlx.DB, table, column, decl string) error {
+	var n int
+	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column); err != nil {
+		return fmt.Errorf("inspect %s: %w", table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+decl); err != nil {
+		return fmt.Errorf("add %s.%s: %w", table, column, err)
 	}
 	return nil
 }
@@ -334,6 +354,8 @@ type rolloutRow struct {
 	RequestedBy string `db:"requested_by"`
 	CreatedAt   string `db:"created_at"`
 	UpdatedAt   string `db:"updated_at"`
+	// Deadline is the timer of the batch in flight (Rollout.Deadline).
+	Deadline string `db:"deadline"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -347,6 +369,7 @@ func toRow(rec Record) rolloutRow {
 		FailedBase: r.FailedBase, Total: r.Counts.Total, Succeeded: r.Counts.Succeeded, Failed: r.Counts.Failed,
 		Running: r.Counts.Running, Pending: r.Counts.Pending, Traceparent: rec.Traceparent,
 		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		Deadline: formatTime(r.Deadline),
 	}
 }
 
@@ -376,7 +399,7 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
-	created_at, updated_at`
+	created_at, updated_at, deadline`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -437,6 +460,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	}
 	if r.UpdatedAt, err = parseTime(row.UpdatedAt); err != nil {
 		return Record{}, fmt.Errorf("updated_at: %w", err)
+	}
+	if r.Deadline, err = parseTime(row.Deadline); err != nil {
+		return Record{}, fmt.Errorf("deadline: %w", err)
 	}
 	if err := json.Unmarshal([]byte(row.Plan), &r.Plan); err != nil {
 		return Record{}, fmt.Errorf("decode plan: %w", err)
