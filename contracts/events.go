@@ -24,13 +24,16 @@ const (
 	EventAborted        EventType = "aborted"
 	EventCompleted      EventType = "completed"
 	EventFailed         EventType = "failed"
+	// EventRetried: an operator ran the failed hosts (Hosts) again, each as
+	// a new attempt; the rollout runs again.
+	EventRetried EventType = "retried"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{
 	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
 	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
-	EventAborted, EventCompleted, EventFailed,
+	EventAborted, EventCompleted, EventFailed, EventRetried,
 }
 
 // State is a rollout's state.

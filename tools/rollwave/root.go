@@ -85,6 +85,7 @@ rejected, 2 on a bad command line.`,
 		newControlCmd(g, "pause", "Pause a running rollout after the batch in flight"),
 		newControlCmd(g, "resume", "Resume a paused rollout"),
 		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
+		newControlCmd(g, "retry", "Run the failed hosts of a paused rollout again, each as a new attempt"),
 		newCalendarCmd(g),
 		newInventoryCmd(g),
 	)

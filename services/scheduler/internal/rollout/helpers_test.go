@@ -152,7 +152,10 @@ func inState(t *testing.T, s contracts.State) *machine {
 		m.admit()
 	case contracts.StatePaused:
 		m.admit()
-		m.command(contracts.VerbPause)
+		m.result("h1", false) // over the budget: paused with a failed host
+		if m.r.State != contracts.StatePaused {
+			t.Fatalf("not paused: %s", m.r.State)
+		}
 	case contracts.StateCompleted:
 		m.admit()
 		for _, h := range []string{"h1", "h2", "h3", "h4", "h5", "h6"} {

@@ -55,10 +55,11 @@ const (
 	KindResume    Kind = "resume"
 	KindAbort     Kind = "abort"
 	KindTimer     Kind = "timer"
+	KindRetry     Kind = "retry"
 )
 
 // Kinds lists every input kind.
-var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer}
+var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry}
 
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
@@ -84,8 +85,10 @@ func (in Input) Kind() (Kind, error) {
 			kinds = append(kinds, KindResume)
 		case contracts.VerbAbort:
 			kinds = append(kinds, KindAbort)
+		case contracts.VerbRetry:
+			kinds = append(kinds, KindRetry)
 		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, got %q", in.Command.Verb)
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, got %q", in.Command.Verb)
 		}
 	}
 	if len(kinds) != 1 {

@@ -41,6 +41,8 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		s.abort(*in.Command)
 	case KindTimer:
 		s.timer()
+	case KindRetry:
+		err = s.retry(*in.Command)
 	}
 	if err != nil {
 		s.undo()
@@ -261,11 +263,15 @@ func (s *stepper) timer() {
 	}
 	timeout := time.Duration(s.r.Plan.ActionTimeout)
 	s.r.Deadline = time.Time{}
-	from, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
+	_, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
 	if !ok {
 		s.changed = true
 		return
 	}
+	// Retried hosts of earlier batches may be in flight too: look at every
+	// host up to the end of the current batch. A deadline fires at most
+	// once per dispatch, so this is not per result.
+	from := 0
 	failedNow := 0
 	for i := from; i < to; i++ {
 		h := s.r.Hosts[i]
@@ -331,6 +337,42 @@ func (s *stepper) resume(c Command) {
 	if s.r.Counts.Running == 0 {
 		s.advance()
 	}
+}
+
+// retry dispatches every failed host again as its next attempt, with a new
+// action id (so the executor's idempotency key is new too), in the phase
+// and batch it belongs to, and runs the rollout again. Results of the
+// earlier attempts no longer match and change nothing.
+func (s *stepper) retry(c Command) error {
+	if !s.r.Admitted || s.r.Counts.Failed == 0 {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s has no failed hosts", s.r.ID())
+	}
+	s.r.State = running
+	s.r.Reason, s.r.Actor = c.Reason, actor(c)
+	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	}
+	var hosts []string
+	var dispatches []Effect
+	for i, h := range s.r.Hosts {
+		if h.Status != HostFailed {
+			continue
+		}
+		h.Status = HostRunning
+		h.Attempt++
+		h.ActionID = contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[h.Phase].ID, h.Name, h.Attempt)
+		h.DispatchedAt, h.FinishedAt, h.Error = s.now, time.Time{}, ""
+		s.r.Counts.Failed--
+		s.r.Counts.Running++
+		s.setHost(i, h)
+		hosts = append(hosts, h.Name)
+		dispatches = append(dispatches, s.dispatch(*s.phaseRef(h.Phase), h.Batch, h))
+	}
+	s.emit(contracts.EventRetried, contracts.Event{Reason: c.Reason, Actor: s.r.Actor, Hosts: hosts})
+	s.effects = append(s.effects, dispatches...)
+	// Failures so far were retried: the budget counts from here.
+	s.r.FailedBase = s.r.Counts.Failed
+	return nil
 }
 
 func (s *stepper) abort(c Command) {

@@ -48,6 +48,9 @@ var Table = []Transition{
 	// result; like their results, that may cross the failure threshold,
 	// start the next batch or complete the rollout. A paused rollout
 	// records the failures and dispatches nothing.
+	// Retry runs the failed hosts of a paused rollout again as new
+	// attempts; with none failed it is refused (invalid_state).
+	{Input: KindRetry, From: []contracts.State{paused}, To: []contracts.State{running}},
 	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed}},
 }
 

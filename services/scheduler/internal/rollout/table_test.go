@@ -34,6 +34,8 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 		return Input{Command: &Command{Verb: contracts.VerbAbort, Actor: "alice"}}
 	case KindTimer:
 		return Input{Timer: &Timer{}}
+	case KindRetry:
+		return Input{Command: &Command{Verb: contracts.VerbRetry, Actor: "alice"}}
 	}
 	t.Fatalf("unknown kind %q", k)
 	return Input{}
@@ -51,13 +53,13 @@ func TestEveryStateInputPair(t *testing.T) {
 	)
 	// want[state][kind] is the state after the input, or refused.
 	want := map[contracts.State]map[Kind]contracts.State{
-		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x},
-		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x},
-		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r},
-		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p},
-		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x},
-		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x},
-		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x},
+		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
+		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x},
+		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x},
+		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r},
+		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
+		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
+		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
 	}
 	pairs := 0
 	for _, st := range States {

@@ -168,6 +168,8 @@ func TestRandomRunsWithTimersAndVerbs(t *testing.T) {
 			case k == 9 && rng.IntN(4) == 0:
 				eff = m.command(contracts.VerbAbort)
 				aborted = true
+			case k == 9 && m.r.State == contracts.StatePaused && m.r.Counts.Failed > 0:
+				eff = m.command(contracts.VerbRetry)
 			case m.r.State == contracts.StatePaused:
 				eff = m.command(contracts.VerbResume)
 			}
