@@ -5,6 +5,9 @@ package contracts
 type ControlCommand struct {
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Step, for approve and reject, names the step or gate id the operator
+	// means; the verb is refused when the rollout waits elsewhere.
+	Step string `json:"step,omitempty"`
 }
 
 // Reply is the body of every request/reply answer: the data or an error.

@@ -52,7 +52,31 @@ type PlannedPhase struct {
 	Name    string     `json:"name"`
 	Batches [][]string `json:"batches"`
 	Checks  []string   `json:"checks,omitempty"`
+	// Gate, when set, holds the rollout for a manual approval around this
+	// step.
+	Gate *PlannedGate `json:"gate,omitempty"`
 }
+
+// PlannedGate places manual gates around a phase step: before it starts,
+// after it completes, and/or after each of its batches. Each gate has the
+// id <step id>/before, <step id>/batch-<n> or <step id>/after.
+type PlannedGate struct {
+	Before     bool `json:"before,omitempty"`
+	After      bool `json:"after,omitempty"`
+	EveryBatch bool `json:"every_batch,omitempty"`
+	// Timeout, when set, decides a gate nobody approved or rejected in
+	// time with OnTimeout (approve or reject; reject when empty).
+	Timeout   Duration    `json:"timeout,omitempty"`
+	OnTimeout GateOutcome `json:"on_timeout,omitempty"`
+}
+
+// GateOutcome is how a gate is decided.
+type GateOutcome string
+
+const (
+	GateApprove GateOutcome = "approve"
+	GateReject  GateOutcome = "reject"
+)
 
 // PlannedHost is a host resolved for one rollout.
 type PlannedHost struct {

@@ -86,6 +86,8 @@ rejected, 2 on a bad command line.`,
 		newControlCmd(g, "resume", "Resume a paused rollout"),
 		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
 		newControlCmd(g, "retry", "Run the failed hosts of a paused rollout again, each as a new attempt"),
+		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
+		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
 		newCalendarCmd(g),
 		newInventoryCmd(g),
 	)

@@ -41,6 +41,8 @@ type Command struct {
 	Verb   contracts.Verb
 	Actor  string
 	Reason string
+	// Step, for approve and reject, is the step or gate id meant.
+	Step string
 }
 
 // Kind names an input in the transition table. Commands have one kind per
@@ -56,10 +58,12 @@ const (
 	KindAbort     Kind = "abort"
 	KindTimer     Kind = "timer"
 	KindRetry     Kind = "retry"
+	KindApprove   Kind = "approve"
+	KindReject    Kind = "reject"
 )
 
 // Kinds lists every input kind.
-var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry}
+var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject}
 
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
@@ -87,8 +91,12 @@ func (in Input) Kind() (Kind, error) {
 			kinds = append(kinds, KindAbort)
 		case contracts.VerbRetry:
 			kinds = append(kinds, KindRetry)
+		case contracts.VerbApprove:
+			kinds = append(kinds, KindApprove)
+		case contracts.VerbReject:
+			kinds = append(kinds, KindReject)
 		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, got %q", in.Command.Verb)
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", in.Command.Verb)
 		}
 	}
 	if len(kinds) != 1 {

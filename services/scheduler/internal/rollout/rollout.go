@@ -100,12 +100,17 @@ type Rollout struct {
 	// Deadline is when the hosts of the batch in flight that have no
 	// result yet count as failed (Plan.ActionTimeout after the batch was
 	// dispatched); zero when no batch is in flight or there is no timeout.
-	Deadline  time.Time
-	Counts    contracts.Counts
-	Hosts     []Host
-	Phases    []Phase
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Deadline time.Time
+	// Gate is the id of the gate the rollout waits at, "" when none;
+	// GatePassed is the last gate approved, so that advancing again does
+	// not stop at it twice. While Gate is set, Deadline is its timeout.
+	Gate       string
+	GatePassed string
+	Counts     contracts.Counts
+	Hosts      []Host
+	Phases     []Phase
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 	// Changed lists the positions in Hosts that Step changed since the
 	// rollout was last saved (possibly with repeats), so the store writes
 	// only those rows; the service loop clears it after a commit.

@@ -43,6 +43,10 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		s.timer()
 	case KindRetry:
 		err = s.retry(*in.Command)
+	case KindApprove:
+		err = s.decideGate(*in.Command, contracts.GateApprove)
+	case KindReject:
+		err = s.decideGate(*in.Command, contracts.GateReject)
 	}
 	if err != nil {
 		s.undo()
@@ -261,6 +265,18 @@ func (s *stepper) timer() {
 	if s.r.Deadline.IsZero() || s.now.Before(s.r.Deadline) {
 		return
 	}
+	if s.r.Gate != "" {
+		if s.r.State != running {
+			return // a paused rollout's gate is decided after resume
+		}
+		g := s.r.Plan.Phases[s.r.Phase].Gate
+		outcome := contracts.GateReject
+		if g != nil && g.OnTimeout == contracts.GateApprove {
+			outcome = contracts.GateApprove
+		}
+		s.gateDecided(Command{Actor: ActorScheduler, Reason: "gate timeout"}, outcome)
+		return
+	}
 	timeout := time.Duration(s.r.Plan.ActionTimeout)
 	s.r.Deadline = time.Time{}
 	_, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
@@ -375,6 +391,59 @@ func (s *stepper) retry(c Command) error {
 	return nil
 }
 
+// decideGate approves or rejects the gate the rollout waits at.
+func (s *stepper) decideGate(c Command, outcome contracts.GateOutcome) error {
+	if s.r.Gate == "" {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot %s: rollout %s is not waiting at a gate", c.Verb, s.r.ID())
+	}
+	if c.Step != "" && c.Step != s.r.Gate && c.Step != s.r.Plan.Phases[s.r.Phase].ID {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot %s %s: rollout %s waits at gate %s", c.Verb, c.Step, s.r.ID(), s.r.Gate)
+	}
+	c.Actor = actor(c)
+	s.gateDecided(c, outcome)
+	return nil
+}
+
+func (s *stepper) gateDecided(c Command, outcome contracts.GateOutcome) {
+	gate := s.r.Gate
+	s.r.Gate, s.r.Deadline = "", time.Time{}
+	s.r.Reason, s.r.Actor = c.Reason, c.Actor
+	ref := s.phaseRef(s.r.Phase)
+	if outcome == contracts.GateApprove {
+		s.r.GatePassed = gate
+		s.emit(contracts.EventGateApproved, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
+		s.advance()
+		return
+	}
+	s.r.State = failed
+	s.r.Reason = fmt.Sprintf("gate %s rejected by %s", gate, c.Actor)
+	if c.Reason != "" {
+		s.r.Reason += ": " + c.Reason
+	}
+	s.emit(contracts.EventGateRejected, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
+	s.emit(contracts.EventFailed, contracts.Event{Reason: s.r.Reason, Actor: c.Actor})
+	s.stopPhase()
+}
+
+// atGate stops the rollout at gate id unless that gate was just passed.
+// It reports whether the rollout now waits.
+func (s *stepper) atGate(id string, timeout contracts.Duration) bool {
+	if s.r.GatePassed == id {
+		return false
+	}
+	if s.r.Gate == id {
+		return true // still waiting (advance again after a resume)
+	}
+	s.r.Gate = id
+	if t := time.Duration(timeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	} else {
+		s.r.Deadline = time.Time{}
+	}
+	s.emit(contracts.EventGateWaiting, contracts.Event{Phase: s.phaseRef(s.r.Phase), Gate: id})
+	return true
+}
+
 func (s *stepper) abort(c Command) {
 	s.r.State = aborted
 	s.r.Reason, s.r.Actor = c.Reason, actor(c)
@@ -402,16 +471,26 @@ func (s *stepper) advance() {
 		}
 		p := s.r.Phase
 		ref := s.phaseRef(p)
+		g := phases[p].Gate
 		if s.r.Phases[p].State == PhasePending {
+			if g != nil && g.Before && s.atGate(phases[p].ID+"/before", g.Timeout) {
+				return
+			}
 			s.phases()[p] = Phase{State: PhaseRunning, StartedAt: s.now}
 			s.emit(contracts.EventPhaseStarted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
 		}
 		if s.r.Batch < len(phases[p].Batches) {
+			if g != nil && g.EveryBatch && s.r.Batch > 0 && s.atGate(fmt.Sprintf("%s/batch-%d", phases[p].ID, s.r.Batch), g.Timeout) {
+				return
+			}
 			s.r.Batch++
 			if s.dispatchBatch(p, s.r.Batch) {
 				return
 			}
 			continue // an empty batch: go on to the next
+		}
+		if g != nil && (g.After || g.EveryBatch) && s.atGate(phases[p].ID+"/after", g.Timeout) {
+			return
 		}
 		ph := s.phases()
 		ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now

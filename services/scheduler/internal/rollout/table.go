@@ -51,6 +51,11 @@ var Table = []Transition{
 	// Retry runs the failed hosts of a paused rollout again as new
 	// attempts; with none failed it is refused (invalid_state).
 	{Input: KindRetry, From: []contracts.State{paused}, To: []contracts.State{running}},
+	// Approve and reject decide the gate a running rollout waits at (with
+	// none, they are refused with invalid_state). Approving the gate after
+	// the last step completes the rollout.
+	{Input: KindApprove, From: []contracts.State{running}, To: []contracts.State{running, completed}},
+	{Input: KindReject, From: []contracts.State{running}, To: []contracts.State{failed}},
 	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed}},
 }
 

@@ -36,6 +36,10 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 		return Input{Timer: &Timer{}}
 	case KindRetry:
 		return Input{Command: &Command{Verb: contracts.VerbRetry, Actor: "alice"}}
+	case KindApprove:
+		return Input{Command: &Command{Verb: contracts.VerbApprove, Actor: "alice"}}
+	case KindReject:
+		return Input{Command: &Command{Verb: contracts.VerbReject, Actor: "alice"}}
 	}
 	t.Fatalf("unknown kind %q", k)
 	return Input{}
@@ -46,20 +50,24 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 // the transition table.
 func TestEveryStateInputPair(t *testing.T) {
 	const refused = contracts.State("refused")
+	const guarded = contracts.State("guarded")
 	var (
 		q, r, p = contracts.StateQueued, contracts.StateRunning, contracts.StatePaused
 		c, f, a = contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted
 		x       = refused
+		// g: the table allows the input in this state, but its guard
+		// refuses it for this rollout (approve with no gate waiting).
+		g = guarded
 	)
 	// want[state][kind] is the state after the input, or refused.
 	want := map[contracts.State]map[Kind]contracts.State{
-		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
-		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x},
-		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x},
-		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r},
-		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
-		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
-		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x},
+		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
+		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
+		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g},
+		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x},
+		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
+		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
+		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
 	}
 	pairs := 0
 	for _, st := range States {
@@ -72,6 +80,15 @@ func TestEveryStateInputPair(t *testing.T) {
 			t.Run(string(st)+"/"+string(k), func(t *testing.T) {
 				if got := Allowed(k, st); got != (wantState != refused) {
 					t.Fatalf("table allows = %v, matrix says %v", got, wantState != refused)
+				}
+				if wantState == guarded {
+					m := inState(t, st)
+					before, hosts := m.r, slices.Clone(m.r.Hosts)
+					next, eff, err := Step(m.r, inputFor(t, m, k), t0.Add(50*time.Second))
+					if !contracts.IsCode(err, contracts.CodeInvalidState) || eff != nil || !reflect.DeepEqual(next, before) || !reflect.DeepEqual(next.Hosts, hosts) {
+						t.Fatalf("guarded input: err %v, effects %v", err, eff)
+					}
+					return
 				}
 				m := inState(t, st)
 				before := m.r

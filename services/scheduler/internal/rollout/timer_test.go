@@ -123,7 +123,15 @@ func TestRandomRunsWithTimersAndVerbs(t *testing.T) {
 				}
 				batches = append(batches, b)
 			}
-			p.Phases = append(p.Phases, contracts.PlannedPhase{Name: fmt.Sprintf("p%d", ph), Batches: batches})
+			var gate *contracts.PlannedGate
+			if rng.IntN(2) == 0 {
+				gate = &contracts.PlannedGate{Before: rng.IntN(2) == 0, After: rng.IntN(2) == 0, EveryBatch: rng.IntN(2) == 0,
+					OnTimeout: []contracts.GateOutcome{contracts.GateApprove, contracts.GateReject}[rng.IntN(2)]}
+				if rng.IntN(2) == 0 {
+					gate.Timeout = contracts.Duration(time.Minute)
+				}
+			}
+			p.Phases = append(p.Phases, contracts.PlannedPhase{Name: fmt.Sprintf("p%d", ph), Batches: batches, Gate: gate})
 		}
 		p.MaxFailed = rng.IntN(n + 1)
 		p.OnFailure = []contracts.OnFailure{contracts.OnFailurePause, contracts.OnFailureAbort}[rng.IntN(2)]
@@ -172,6 +180,10 @@ func TestRandomRunsWithTimersAndVerbs(t *testing.T) {
 				eff = m.command(contracts.VerbRetry)
 			case m.r.State == contracts.StatePaused:
 				eff = m.command(contracts.VerbResume)
+			case m.r.Gate != "" && rng.IntN(5) > 0:
+				eff = m.command(contracts.VerbApprove)
+			case m.r.Gate != "":
+				eff = m.command(contracts.VerbReject)
 			}
 			check(eff)
 		}

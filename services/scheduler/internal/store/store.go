@@ -108,9 +108,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db}
-	if err := addColumn(ctx, db, "rollouts", "deadline", "TEXT NOT NULL DEFAULT ''"); err != nil {
-		db.Close()
-		return nil, err
+	for _, col := range []string{"deadline", "gate", "gate_passed"} {
+		if err := addColumn(ctx, db, "rollouts", col, "TEXT NOT NULL DEFAULT ''"); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
@@ -139,14 +141,15 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
-			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline)
+			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
-			:traceparent, :requested_by, :created_at, :updated_at, :deadline)`)
+			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
-			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline WHERE id = :id`)
+			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
+			gate = :gate, gate_passed = :gate_passed WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
 			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
@@ -356,6 +359,9 @@ type rolloutRow struct {
 	UpdatedAt   string `db:"updated_at"`
 	// Deadline is the timer of the batch in flight (Rollout.Deadline).
 	Deadline string `db:"deadline"`
+	// Gate and GatePassed are Rollout.Gate and Rollout.GatePassed.
+	Gate       string `db:"gate"`
+	GatePassed string `db:"gate_passed"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -369,7 +375,7 @@ func toRow(rec Record) rolloutRow {
 		FailedBase: r.FailedBase, Total: r.Counts.Total, Succeeded: r.Counts.Succeeded, Failed: r.Counts.Failed,
 		Running: r.Counts.Running, Pending: r.Counts.Pending, Traceparent: rec.Traceparent,
 		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
-		Deadline: formatTime(r.Deadline),
+		Deadline: formatTime(r.Deadline), Gate: r.Gate, GatePassed: r.GatePassed,
 	}
 }
 
@@ -399,7 +405,7 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
-	created_at, updated_at, deadline`
+	created_at, updated_at, deadline, gate, gate_passed`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -451,7 +457,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	r := rollout.Rollout{
 		State: contracts.State(row.State), Order: uint64(row.QueueOrder), Admitted: row.Admitted,
 		Reason: row.Reason, Actor: row.Actor, WaitReason: row.WaitReason, Seq: row.Seq, Phase: row.Phase,
-		Batch: row.Batch, FailedBase: row.FailedBase,
+		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
 		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
 	}
 	var err error
