@@ -5,6 +5,9 @@ package contracts
 type ControlCommand struct {
 	Actor  string `json:"actor,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Step, for approve and reject, names the step or gate id the operator
+	// means; the verb is refused when the rollout waits elsewhere.
+	Step string `json:"step,omitempty"`
 }
 
 // Reply is the body of every request/reply answer: the data or an error.
@@ -38,10 +41,13 @@ type RolloutSummary struct {
 	Environment string `json:"environment"`
 	State       State  `json:"state"`
 	Reason      string `json:"reason,omitempty"`
-	Phase       int    `json:"phase"`
-	Counts      Counts `json:"counts"`
-	CreatedAt   string `json:"created_at"`
-	UpdatedAt   string `json:"updated_at"`
+	// QueuePosition is, for a queued rollout, its place among the queued
+	// rollouts of its environment by arrival, from 1; 0 when not queued.
+	QueuePosition int    `json:"queue_position,omitempty"`
+	Phase         int    `json:"phase"`
+	Counts        Counts `json:"counts"`
+	CreatedAt     string `json:"created_at"`
+	UpdatedAt     string `json:"updated_at"`
 }
 
 // RolloutView is one rollout with its phases and hosts.

@@ -24,13 +24,21 @@ const (
 	EventAborted        EventType = "aborted"
 	EventCompleted      EventType = "completed"
 	EventFailed         EventType = "failed"
+	// EventRetried: an operator ran the failed hosts (Hosts) again, each as
+	// a new attempt; the rollout runs again.
+	EventRetried EventType = "retried"
+	// Gates: the rollout waits at Gate; an operator (Actor, Reason) or the
+	// gate's timeout approved or rejected it.
+	EventGateWaiting  EventType = "gate_waiting"
+	EventGateApproved EventType = "gate_approved"
+	EventGateRejected EventType = "gate_rejected"
 )
 
 // EventTypes lists every event type.
 var EventTypes = []EventType{
 	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
 	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
-	EventAborted, EventCompleted, EventFailed,
+	EventAborted, EventCompleted, EventFailed, EventRetried, EventGateWaiting, EventGateApproved, EventGateRejected,
 }
 
 // State is a rollout's state.
@@ -68,6 +76,8 @@ type Event struct {
 	State State `json:"state"`
 	// Phase is set on phase_*, batch_started and host_* events.
 	Phase *PhaseRef `json:"phase,omitempty"`
+	// Gate is the id of the gate of a gate_* event.
+	Gate string `json:"gate,omitempty"`
 	// Batch is the batch number within the phase, from 1, on batch_started
 	// and host_* events.
 	Batch int `json:"batch,omitempty"`
@@ -90,10 +100,13 @@ type Event struct {
 	Counts *Counts `json:"counts,omitempty"`
 }
 
-// PhaseRef names a phase by position and name.
+// PhaseRef names a phase by position and name, and by its stable step id.
+// Index is informational (where the step stood when it ran); the step id
+// is what identifies it.
 type PhaseRef struct {
 	Index int    `json:"index"`
 	Name  string `json:"name"`
+	ID    string `json:"id,omitempty"`
 }
 
 // HostOutcome is the part of a host result that events carry.

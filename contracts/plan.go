@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Plan is the planner's layout of a rollout: resolved hosts, phases and
 // batches, ready for the scheduler to run without further lookups.
@@ -21,6 +24,10 @@ type Plan struct {
 	StartAt     *time.Time           `json:"start_at,omitempty"`
 	RequestedBy string               `json:"requested_by,omitempty"`
 	Reason      string               `json:"reason,omitempty"`
+	// ActionTimeout, when set, is how long the scheduler waits for a host
+	// action's result after dispatching it; a host without a result by
+	// then counts as failed. Zero waits forever.
+	ActionTimeout Duration `json:"action_timeout,omitempty"`
 }
 
 // TotalHosts counts the hosts in all phases.
@@ -36,10 +43,40 @@ func (p Plan) TotalHosts() int {
 
 // PlannedPhase is a phase with its hosts laid out in batches, in order.
 type PlannedPhase struct {
+	// ID is the step's stable id, unique within the plan and independent
+	// of its position: action ids, span ids and stored rows key on it, so
+	// reordering or skipping steps cannot make two steps share them. The
+	// planner derives it from the phase name; a plan from an older planner
+	// without ids gets the same derivation in the scheduler.
+	ID      string     `json:"id,omitempty"`
 	Name    string     `json:"name"`
 	Batches [][]string `json:"batches"`
 	Checks  []string   `json:"checks,omitempty"`
+	// Gate, when set, holds the rollout for a manual approval around this
+	// step.
+	Gate *PlannedGate `json:"gate,omitempty"`
 }
+
+// PlannedGate places manual gates around a phase step: before it starts,
+// after it completes, and/or after each of its batches. Each gate has the
+// id <step id>/before, <step id>/batch-<n> or <step id>/after.
+type PlannedGate struct {
+	Before     bool `json:"before,omitempty"`
+	After      bool `json:"after,omitempty"`
+	EveryBatch bool `json:"every_batch,omitempty"`
+	// Timeout, when set, decides a gate nobody approved or rejected in
+	// time with OnTimeout (approve or reject; reject when empty).
+	Timeout   Duration    `json:"timeout,omitempty"`
+	OnTimeout GateOutcome `json:"on_timeout,omitempty"`
+}
+
+// GateOutcome is how a gate is decided.
+type GateOutcome string
+
+const (
+	GateApprove GateOutcome = "approve"
+	GateReject  GateOutcome = "reject"
+)
 
 // PlannedHost is a host resolved for one rollout.
 type PlannedHost struct {
@@ -57,4 +94,16 @@ type PlannedHost struct {
 type PreviewReply struct {
 	Plan    *Plan        `json:"plan,omitempty"`
 	Reasons []FieldError `json:"reasons,omitempty"`
+}
+
+// StepID returns the id of a step named name: the name itself, which the
+// request's validation already restricts to a subject token unique within
+// the request.
+func StepID(name string) string { return name }
+
+// StepActionID is the id and idempotency key of one host action of a step:
+// <rollout>/<step id>/<host>/attempt-<n>. It never depends on where the
+// step stands in the plan.
+func StepActionID(rollout, step, host string, attempt int) string {
+	return rollout + "/" + step + "/" + host + "/attempt-" + strconv.Itoa(attempt)
 }

@@ -25,10 +25,16 @@ const (
 	VerbPause  Verb = "pause"
 	VerbResume Verb = "resume"
 	VerbAbort  Verb = "abort"
+	// VerbRetry runs the failed hosts of a paused rollout again, each as a
+	// new attempt with a new action id.
+	VerbRetry Verb = "retry"
+	// VerbApprove and VerbReject decide the gate a rollout waits at.
+	VerbApprove Verb = "approve"
+	VerbReject  Verb = "reject"
 )
 
 // Verbs lists the verbs the scheduler answers.
-var Verbs = []Verb{VerbPause, VerbResume, VerbAbort}
+var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject}
 
 // ParseVerb checks a verb name.
 func ParseVerb(s string) (Verb, error) {
@@ -37,7 +43,7 @@ func ParseVerb(s string) (Verb, error) {
 			return v, nil
 		}
 	}
-	return "", Invalid("verb", "must be one of pause, resume, abort, got %q", s)
+	return "", Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", s)
 }
 
 // ValidToken reports whether s can stand as one subject token: environment,

@@ -210,7 +210,7 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 		t.Fatalf("Allow = %q", allow)
 	}
 	status, hdr, b = h.do(http.MethodPost, "/v1/rollouts/r-1/explode", "")
-	if status != http.StatusNotFound || errorOf(t, hdr, b).Field != "verb" {
+	if e := errorOf(t, hdr, b); status != http.StatusBadRequest || e.Field != "verb" || e.Code != contracts.CodeInvalid {
 		t.Fatalf("unknown verb: %d %s", status, b)
 	}
 	// /metrics is served when a gatherer is configured.

@@ -192,8 +192,9 @@ func decodeControl(w http.ResponseWriter, r *http.Request) (any, error) {
 	}
 	verb, err := contracts.ParseVerb(r.PathValue("verb"))
 	if err != nil {
-		// An unknown verb is an unknown route, not a bad body.
-		return nil, &httpError{status: http.StatusNotFound, err: &contracts.Error{Code: contracts.CodeNotFound, Field: "verb", Message: contracts.AsError(err).Message}}
+		// An unknown verb is a bad request naming the verb (400), so a
+		// client can tell it from an unknown rollout (404).
+		return nil, err
 	}
 	if err := requireJSON(r); err != nil {
 		return nil, err

@@ -210,6 +210,18 @@ func (b *batch) verdict(v admission.Verdict) error {
 	return nil
 }
 
+// timer applies the clock reaching a rollout's deadline.
+func (b *batch) timer(id string) error {
+	st, err := b.get(id)
+	if err != nil || st == nil {
+		return err
+	}
+	if err := b.step(st, rollout.Input{Timer: &rollout.Timer{}}); err != nil {
+		b.s.log.Warn("timer not applied", "rollout", id, "err", err)
+	}
+	return nil
+}
+
 // phaseSpan is a phase span to record once its end is committed.
 type phaseSpan struct {
 	traceparent string
@@ -256,7 +268,7 @@ func (b *batch) change() (store.Change, spans, error) {
 			}
 		case rollout.Dispatch:
 			a := eff.Action
-			ctx := phaseContext(planCtx, a.Phase.Index)
+			ctx := phaseContext(planCtx, a.Phase.ID)
 			m, err := natsx.EnvelopeMsg(ctx, contracts.ActionSubject(eff.Pool, a.Environment), contracts.TypeHostAction,
 				a.ID, b.s.cfg.Source, a.Host.Name, b.now, a)
 			if err != nil {

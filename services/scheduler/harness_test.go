@@ -485,3 +485,27 @@ func parentOf(t *testing.T, h nats.Header) (trace.TraceID, trace.SpanID) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// get reads one rollout through the query API.
+func (e *env) get(id string) contracts.RolloutView {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	v, err := natsx.Request[contracts.RolloutView](ctx, e.nc, contracts.APISchedulerGet, contracts.RolloutQuery{Rollout: id})
+	if err != nil {
+		e.t.Fatalf("get %s: %v", id, err)
+	}
+	return v
+}
+
+// list reads rollouts through the query API.
+func (e *env) list(q contracts.RolloutListQuery) contracts.RolloutList {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	l, err := natsx.Request[contracts.RolloutList](ctx, e.nc, contracts.APISchedulerList, q)
+	if err != nil {
+		e.t.Fatalf("list: %v", err)
+	}
+	return l
+}

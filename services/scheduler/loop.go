@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -85,11 +86,40 @@ func (s *Service) onTick() {
 		}
 	}
 	s.checkAdmission(nil)
+	s.fireTimers()
+}
+
+// fireTimers sends a timer input to every live rollout whose deadline has
+// come. Deadlines are stored with the rollout, so after a restart the first
+// tick fires those that came due while the scheduler was down.
+func (s *Service) fireTimers() {
+	if s.broken {
+		return
+	}
+	now := s.deps.Clock.Now()
+	var due []string
+	for id, l := range s.live {
+		if !l.r.Deadline.IsZero() && !now.Before(l.r.Deadline) {
+			due = append(due, id)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	slices.Sort(due)
+	s.applyTimers(due)
 }
 
 // apply runs a batch of inputs through the state machine, commits the
 // result in one transaction, then publishes what was committed.
 func (s *Service) apply(items []work, verdicts []admission.Verdict) {
+	s.applyAll(items, verdicts, nil)
+}
+
+// applyTimers runs timer inputs for the given rollouts.
+func (s *Service) applyTimers(ids []string) { s.applyAll(nil, nil, ids) }
+
+func (s *Service) applyAll(items []work, verdicts []admission.Verdict, timers []string) {
 	started := time.Now()
 	defer func() { s.m.applySeconds.Observe(time.Since(started).Seconds()) }()
 	b := &batch{s: s, now: s.deps.Clock.Now(), staged: map[string]*staged{}, cursors: map[string]uint64{}}
@@ -115,6 +145,9 @@ func (s *Service) apply(items []work, verdicts []admission.Verdict) {
 	}
 	for i := 0; err == nil && i < len(verdicts); i++ {
 		err = b.verdict(verdicts[i])
+	}
+	for i := 0; err == nil && i < len(timers); i++ {
+		err = b.timer(timers[i])
 	}
 	if err != nil {
 		s.fail(b, err)
@@ -196,6 +229,7 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 			s.m.transition(before, r.State)
 			s.recheck[r.Environment()] = true
 		}
+		r.Changed = nil // saved
 		if r.State.Terminal() {
 			s.forget(id)
 		} else {

@@ -2,9 +2,7 @@ package scheduler_test
 
 import (
 	"context"
-	"fmt"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,7 +33,7 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 	planSpan := e.publishPlanned(plan3("r1"))
 
 	first := e.take(1)
-	if a := first[0]; a.ID != contracts.ActionID("r1", 0, "h1", 1) || a.Phase.Name != "canary" || a.Batch != 1 ||
+	if a := first[0]; a.ID != contracts.StepActionID("r1", "canary", "h1", 1) || a.Phase.Name != "canary" || a.Phase.ID != "canary" || a.Batch != 1 ||
 		a.Version != "2.0.0" || a.PreviousVersion != "1.0.0" || a.Host.Address != "h1.example" || a.Driver.Sim == nil {
 		t.Fatalf("first action = %+v", a)
 	}
@@ -73,19 +71,16 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 	if a, ok := byName["admission"]; !ok || a.tid != tid || a.parent != planSpan.SpanID() {
 		t.Fatalf("admission span = %+v (plan span %s)", a, planSpan.SpanID())
 	}
-	for i, name := range []string{"canary", "east", "rest"} {
+	for _, name := range []string{"canary", "east", "rest"} {
 		sp, ok := byName["phase "+name]
-		if want := phaseSpan(tid, i); !ok || sp.tid != tid || sp.sid != want || sp.parent != planSpan.SpanID() {
+		if want := phaseSpan(tid, name); !ok || sp.tid != tid || sp.sid != want || sp.parent != planSpan.SpanID() {
 			t.Fatalf("phase %s span = %+v, want id %s", name, sp, want)
 		}
 	}
 	for id, h := range e.actionHeaders {
-		phase, err := strconv.Atoi(strings.Split(id, "/")[1]) // rollout/phase/host/attempt-n
-		if err != nil {
-			t.Fatal(err)
-		}
-		if atid, parent := parentOf(t, h); atid != tid || parent != phaseSpan(tid, phase) {
-			t.Fatalf("action %s traceparent %q: not a child of phase %d", id, h.Get("traceparent"), phase)
+		step := strings.Split(id, "/")[1] // rollout/step/host/attempt-n
+		if atid, parent := parentOf(t, h); atid != tid || parent != phaseSpan(tid, step) {
+			t.Fatalf("action %s traceparent %q: not a child of step %s", id, h.Get("traceparent"), step)
 		}
 	}
 	for _, ev := range evs {
@@ -123,8 +118,8 @@ type spanInfo struct {
 	sid, parent trace.SpanID
 }
 
-func phaseSpan(tid trace.TraceID, phase int) trace.SpanID {
-	return telemetry.DerivedSpanID(tid, fmt.Sprintf("phase/%d", phase))
+func phaseSpan(tid trace.TraceID, step string) trace.SpanID {
+	return telemetry.DerivedSpanID(tid, "step/"+step)
 }
 
 func TestThresholdPauseResumeAndAbort(t *testing.T) {
@@ -265,7 +260,7 @@ func TestOneActiveRolloutPerEnvironmentFIFO(t *testing.T) {
 	e.waitFor("d", contracts.EventStarted, 1) // another environment runs alongside
 	for _, id := range []string{"b", "c"} {
 		evs := e.waitFor(id, contracts.EventQueued, 1)
-		if evs[0].Reason != "waiting for rollout a" {
+		if evs[0].Reason != "environment prod is busy with another rollout" {
 			t.Fatalf("%s queued: %q", id, evs[0].Reason)
 		}
 	}
@@ -275,15 +270,14 @@ func TestOneActiveRolloutPerEnvironmentFIFO(t *testing.T) {
 	}
 	e.result(acts[0], true)
 	e.waitFor("b", contracts.EventStarted, 1)
-	evs := e.waitFor("c", contracts.EventQueued, 2)
-	if evs[1].Reason != "waiting for rollout b" {
-		t.Fatalf("c queued again: %q", evs[1].Reason)
+	if sum := e.get("c"); sum.QueuePosition != 1 || sum.State != contracts.StateQueued {
+		t.Fatalf("c after a: %+v", sum.RolloutSummary)
 	}
 	if _, err := e.control("b", contracts.VerbAbort, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	e.waitFor("c", contracts.EventBatchStarted, 1)
-	if got := typesOf(e.events("c")); !reflect.DeepEqual(got, []string{"queued", "queued", "started", "phase_started", "batch_started"}) {
+	if got := typesOf(e.events("c")); !reflect.DeepEqual(got, []string{"queued", "started", "phase_started", "batch_started"}) {
 		t.Fatalf("c events %v", got)
 	}
 

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,17 +45,18 @@ func planContext(traceparent string) context.Context {
 }
 
 // phaseSpanID is the span id of a phase of the rollout's trace.
-func phaseSpanID(tid trace.TraceID, phase int) trace.SpanID {
-	return telemetry.DerivedSpanID(tid, fmt.Sprintf("phase/%d", phase))
+// The span id derives from the step id, never the step's position.
+func phaseSpanID(tid trace.TraceID, step string) trace.SpanID {
+	return telemetry.DerivedSpanID(tid, "step/"+step)
 }
 
 // phaseContext returns a context whose parent is the phase's span.
-func phaseContext(planCtx context.Context, phase int) context.Context {
+func phaseContext(planCtx context.Context, step string) context.Context {
 	sc := trace.SpanContextFromContext(planCtx)
 	if !sc.IsValid() {
 		return planCtx
 	}
-	return telemetry.RemoteParent(planCtx, sc.TraceID(), phaseSpanID(sc.TraceID(), phase))
+	return telemetry.RemoteParent(planCtx, sc.TraceID(), phaseSpanID(sc.TraceID(), step))
 }
 
 // emitSpans records the admission and phase spans of a committed batch.
@@ -76,10 +76,11 @@ func (s *Service) emitSpans(b *batch, sp spans) {
 		if !sc.IsValid() {
 			continue
 		}
-		ctx = telemetry.WithSpanID(ctx, phaseSpanID(sc.TraceID(), p.end.Phase.Index))
+		ctx = telemetry.WithSpanID(ctx, phaseSpanID(sc.TraceID(), p.end.Phase.ID))
 		_, span := s.tracer.Start(ctx, "phase "+p.end.Phase.Name, trace.WithTimestamp(p.end.StartedAt),
 			trace.WithAttributes(
 				attribute.Int("rollwave.phase.index", p.end.Phase.Index),
+				attribute.String("rollwave.step.id", p.end.Phase.ID),
 				attribute.String("rollwave.phase.state", string(p.end.State)),
 			))
 		span.End(trace.WithTimestamp(p.end.EndedAt))

@@ -126,6 +126,9 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 		state += " (" + v.Reason + ")"
 	}
 	fmt.Fprintf(tw, "State:\t%s\n", state)
+	if v.QueuePosition > 0 {
+		fmt.Fprintf(tw, "Queue position:\t%d in %s\n", v.QueuePosition, v.Environment)
+	}
 	fmt.Fprintf(tw, "Hosts:\t%s\n", countsLong(v.Counts))
 	if v.RequestedBy != "" {
 		fmt.Fprintf(tw, "Requested by:\t%s\n", v.RequestedBy)

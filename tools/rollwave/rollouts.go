@@ -54,7 +54,7 @@ func newListCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// newControlCmd builds pause, resume and abort.
+// newControlCmd builds pause, resume, abort and retry.
 func newControlCmd(g *globals, verb, short string) *cobra.Command {
 	var reason, actor string
 	cmd := &cobra.Command{

@@ -104,6 +104,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	}
 	for i, spec := range req.Phases {
 		p.Phases[i] = contracts.PlannedPhase{
+			ID:      contracts.StepID(spec.Name),
 			Name:    spec.Name,
 			Batches: Batches(assigned[i], spec.Batch),
 			Checks:  slices.Clone(spec.Checks),

@@ -183,6 +183,14 @@ func checkPlan(t *testing.T, n int, req contracts.DeployRequest, e contracts.Env
 	if len(p.Phases) != len(req.Phases) {
 		fail("%d phases for %d", len(p.Phases), len(req.Phases))
 	}
+	// Every step has a stable id, derived from its name, unique in the plan.
+	ids := map[string]bool{}
+	for i, ph := range p.Phases {
+		if ph.ID == "" || ph.ID != contracts.StepID(req.Phases[i].Name) || ids[ph.ID] || !contracts.ValidToken(ph.ID) {
+			fail("phase %d has step id %q (name %q, seen %v)", i, ph.ID, req.Phases[i].Name, ids[ph.ID])
+		}
+		ids[ph.ID] = true
+	}
 	// Every host in exactly one batch of exactly one phase, and in Hosts.
 	where := map[string]int{}
 	for i, ph := range p.Phases {

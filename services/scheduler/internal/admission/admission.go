@@ -100,7 +100,7 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 		}
 		if holder != "" {
 			for _, e := range due {
-				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: WaitingReason(holder)})
+				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: BusyReason(env)})
 			}
 			continue
 		}
@@ -113,7 +113,7 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 		if ans.Allowed {
 			d.Verdicts = append(d.Verdicts, Verdict{Rollout: head.Rollout, Allowed: true})
 			for _, e := range due[1:] {
-				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: WaitingReason(head.Rollout)})
+				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: BusyReason(env)})
 			}
 			continue
 		}
@@ -131,9 +131,12 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 // StartAtReason is the wait reason of a rollout whose start time is ahead.
 func StartAtReason(at time.Time) string { return "start_at " + at.UTC().Format(time.RFC3339) }
 
-// WaitingReason is the wait reason of a rollout behind another in its
-// environment.
-func WaitingReason(rollout string) string { return "waiting for rollout " + rollout }
+// BusyReason is the wait reason of a rollout behind another in its
+// environment. It names the environment, not the rollout ahead, so that a
+// rollout deep in the queue is not reported as waiting again each time the
+// queue moves: its reason has not changed, only its position (which
+// get and list show).
+func BusyReason(env string) string { return "environment " + env + " is busy with another rollout" }
 
 // FromCalendar turns the calendar's answer about a rollout into an Answer.
 // A refusal reads "freeze: <window reason> until <t>".

@@ -40,10 +40,10 @@ func TestDecide(t *testing.T) {
 		{name: "active rollout: everyone due waits for it",
 			entries: []Entry{running, queued("c", "prod", 3), queued("b", "prod", 2)},
 			want: Decision{Verdicts: []Verdict{
-				{Rollout: "b", Reason: "waiting for rollout a"}, {Rollout: "c", Reason: "waiting for rollout a"}}}},
+				{Rollout: "b", Reason: "environment prod is busy with another rollout"}, {Rollout: "c", Reason: "environment prod is busy with another rollout"}}}},
 		{name: "a paused active rollout still holds the environment",
 			entries: []Entry{pausedActive, queued("b", "prod", 2)},
-			want:    Decision{Verdicts: []Verdict{{Rollout: "b", Reason: "waiting for rollout a"}}}},
+			want:    Decision{Verdicts: []Verdict{{Rollout: "b", Reason: "environment prod is busy with another rollout"}}}},
 		{name: "a rollout paused before it started holds nothing and is not in line",
 			entries: []Entry{pausedNeverStarted, queued("b", "prod", 2)},
 			want:    Decision{Ask: []Ask{{Environment: "prod", Rollout: "b"}}}},
@@ -59,7 +59,7 @@ func TestDecide(t *testing.T) {
 			entries: []Entry{queued("b", "prod", 2), queued("c", "prod", 3)},
 			answers: map[string]Answer{"prod": {Rollout: "b", Allowed: true}},
 			want: Decision{Verdicts: []Verdict{
-				{Rollout: "b", Allowed: true}, {Rollout: "c", Reason: "waiting for rollout b"}}}},
+				{Rollout: "b", Allowed: true}, {Rollout: "c", Reason: "environment prod is busy with another rollout"}}}},
 		{name: "calendar refuses: all due wait for the same reason",
 			entries: []Entry{queued("b", "prod", 2), queued("c", "prod", 3)},
 			answers: map[string]Answer{"prod": {Rollout: "b", Until: at(time.Hour), Reason: "freeze: xmas until x"}},
@@ -73,7 +73,7 @@ func TestDecide(t *testing.T) {
 		{name: "environments are independent and sorted",
 			entries: []Entry{queued("x", "qa", 7), running, queued("b", "prod", 2)},
 			want: Decision{
-				Verdicts: []Verdict{{Rollout: "b", Reason: "waiting for rollout a"}},
+				Verdicts: []Verdict{{Rollout: "b", Reason: "environment prod is busy with another rollout"}},
 				Ask:      []Ask{{Environment: "qa", Rollout: "x"}}}},
 		{name: "ended rollouts hold nothing",
 			entries: []Entry{{Rollout: "a", Environment: "prod", State: contracts.StateCompleted, Admitted: true}, queued("b", "prod", 2)},

@@ -16,6 +16,8 @@ import (
 const (
 	MaxActorLen  = 256
 	MaxReasonLen = 1024
+	// MaxStepLen bounds a control command's step: a step id and a gate suffix.
+	MaxStepLen = 200
 )
 
 // Planned parses a planned event and checks that its plan can be run.
@@ -110,6 +112,8 @@ func Command(subject string, body []byte) (string, contracts.Verb, contracts.Con
 		return "", "", cmd, contracts.Invalid("actor", "must be at most %d bytes, got %d", MaxActorLen, len(cmd.Actor))
 	case len(cmd.Reason) > MaxReasonLen:
 		return "", "", cmd, contracts.Invalid("reason", "must be at most %d bytes, got %d", MaxReasonLen, len(cmd.Reason))
+	case len(cmd.Step) > MaxStepLen:
+		return "", "", cmd, contracts.Invalid("step", "must be at most %d bytes, got %d", MaxStepLen, len(cmd.Step))
 	}
 	return id, verb, cmd, nil
 }

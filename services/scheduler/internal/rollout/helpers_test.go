@@ -93,7 +93,7 @@ func (m *machine) resultFor(host string, ok bool) *contracts.HostResult {
 		}
 		return &contracts.HostResult{
 			ActionID: h.ActionID, Rollout: m.r.ID(), Environment: m.r.Environment(), Host: host,
-			Phase: contracts.PhaseRef{Index: h.Phase, Name: m.r.Plan.Phases[h.Phase].Name}, Batch: h.Batch,
+			Phase: contracts.PhaseRef{Index: h.Phase, Name: m.r.Plan.Phases[h.Phase].Name, ID: m.r.Plan.Phases[h.Phase].ID}, Batch: h.Batch,
 			Attempt: h.Attempt, Status: st, StartedAt: m.now, FinishedAt: m.now.Add(1500 * time.Millisecond), Executor: "x1",
 		}
 	}
@@ -152,7 +152,10 @@ func inState(t *testing.T, s contracts.State) *machine {
 		m.admit()
 	case contracts.StatePaused:
 		m.admit()
-		m.command(contracts.VerbPause)
+		m.result("h1", false) // over the budget: paused with a failed host
+		if m.r.State != contracts.StatePaused {
+			t.Fatalf("not paused: %s", m.r.State)
+		}
 	case contracts.StateCompleted:
 		m.admit()
 		for _, h := range []string{"h1", "h2", "h3", "h4", "h5", "h6"} {

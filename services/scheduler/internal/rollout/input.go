@@ -12,7 +12,14 @@ type Input struct {
 	Admission *Admission
 	Result    *contracts.HostResult
 	Command   *Command
+	Timer     *Timer
 }
+
+// Timer is the clock reaching a timer of the rollout (today: the deadline
+// of the batch in flight). The service loop sends it when now is at or
+// after Rollout.Deadline; Step checks again against now, so a timer that
+// is early or stale changes nothing.
+type Timer struct{}
 
 // Planned creates the rollout from the planner's plan.
 type Planned struct {
@@ -34,6 +41,8 @@ type Command struct {
 	Verb   contracts.Verb
 	Actor  string
 	Reason string
+	// Step, for approve and reject, is the step or gate id meant.
+	Step string
 }
 
 // Kind names an input in the transition table. Commands have one kind per
@@ -47,10 +56,14 @@ const (
 	KindPause     Kind = "pause"
 	KindResume    Kind = "resume"
 	KindAbort     Kind = "abort"
+	KindTimer     Kind = "timer"
+	KindRetry     Kind = "retry"
+	KindApprove   Kind = "approve"
+	KindReject    Kind = "reject"
 )
 
 // Kinds lists every input kind.
-var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort}
+var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject}
 
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
@@ -65,6 +78,9 @@ func (in Input) Kind() (Kind, error) {
 	if in.Result != nil {
 		kinds = append(kinds, KindResult)
 	}
+	if in.Timer != nil {
+		kinds = append(kinds, KindTimer)
+	}
 	if in.Command != nil {
 		switch in.Command.Verb {
 		case contracts.VerbPause:
@@ -73,12 +89,18 @@ func (in Input) Kind() (Kind, error) {
 			kinds = append(kinds, KindResume)
 		case contracts.VerbAbort:
 			kinds = append(kinds, KindAbort)
+		case contracts.VerbRetry:
+			kinds = append(kinds, KindRetry)
+		case contracts.VerbApprove:
+			kinds = append(kinds, KindApprove)
+		case contracts.VerbReject:
+			kinds = append(kinds, KindReject)
 		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, got %q", in.Command.Verb)
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", in.Command.Verb)
 		}
 	}
 	if len(kinds) != 1 {
-		return "", contracts.Invalid("", "an input must have exactly one of planned, admission, result, command set, got %d", len(kinds))
+		return "", contracts.Invalid("", "an input must have exactly one of planned, admission, result, command, timer set, got %d", len(kinds))
 	}
 	return kinds[0], nil
 }

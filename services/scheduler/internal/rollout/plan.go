@@ -45,10 +45,26 @@ func ValidatePlan(p contracts.Plan) error {
 		}
 	}
 	seen := map[string]string{}
+	steps := map[string]int{}
 	for pi, ph := range p.Phases {
 		field := fmt.Sprintf("phases[%d]", pi)
 		if ph.Name == "" {
 			fe.Add(field+".name", "is required")
+		}
+		// A step without an id (from an older planner) gets the one derived
+		// from its name; a problem with it is then the name's.
+		id, idField := ph.ID, field+".id"
+		if id == "" {
+			id, idField = contracts.StepID(ph.Name), field+".name"
+		}
+		switch j, dup := steps[id]; {
+		case id == "":
+		case !contracts.ValidToken(id):
+			fe.Add(idField, "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", id)
+		case dup:
+			fe.Add(idField, "step id %q is already the id of phases[%d]", id, j)
+		default:
+			steps[id] = pi
 		}
 		for ci, c := range ph.Checks {
 			if _, ok := p.Checks[c]; !ok {
@@ -74,4 +90,20 @@ func ValidatePlan(p contracts.Plan) error {
 		}
 	}
 	return fe.Err()
+}
+
+// withStepIDs gives every step without an id (a plan from a planner that
+// predates step ids) the id the planner would have given it. The caller's
+// plan is not written through.
+func withStepIDs(p contracts.Plan) contracts.Plan {
+	if !slices.ContainsFunc(p.Phases, func(ph contracts.PlannedPhase) bool { return ph.ID == "" }) {
+		return p
+	}
+	p.Phases = slices.Clone(p.Phases)
+	for i := range p.Phases {
+		if p.Phases[i].ID == "" {
+			p.Phases[i].ID = contracts.StepID(p.Phases[i].Name)
+		}
+	}
+	return p
 }

@@ -66,9 +66,11 @@ type Phase struct {
 	EndedAt   time.Time
 }
 
-// Rollout is the scheduler's state of one rollout. Step treats it as a
-// value: Hosts and Phases are copied before they are changed, so the
-// rollout passed to Step stays valid and unchanged.
+// Rollout is the scheduler's state of one rollout. Step treats the rollout
+// row and Phases as a value, but updates Hosts in place, so that applying
+// one host result costs O(1) and not a copy of every host: after a
+// successful Step only the returned rollout is valid. A refused input
+// leaves the rollout, hosts included, unchanged.
 type Rollout struct {
 	Plan  contracts.Plan
 	State contracts.State
@@ -95,11 +97,26 @@ type Rollout struct {
 	// FailedBase is Counts.Failed when the rollout was last resumed: the
 	// failure budget counts failures after it.
 	FailedBase int
+	// Deadline is when the hosts of the batch in flight that have no
+	// result yet count as failed (Plan.ActionTimeout after the batch was
+	// dispatched); zero when no batch is in flight or there is no timeout.
+	Deadline time.Time
+	// Gate is the id of the gate the rollout waits at, "" when none;
+	// GatePassed is the last gate approved, so that advancing again does
+	// not stop at it twice. While Gate is set, Deadline is its timeout.
+	Gate       string
+	GatePassed string
 	Counts     contracts.Counts
 	Hosts      []Host
 	Phases     []Phase
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+	// Changed lists the positions in Hosts that Step changed since the
+	// rollout was last saved (possibly with repeats), so the store writes
+	// only those rows; the service loop clears it after a commit.
+	Changed []int
+	// byName indexes Hosts by host name; built on first use.
+	byName map[string]int
 }
 
 // ID returns the rollout id.
@@ -169,18 +186,26 @@ func (r Rollout) batchRange(phase, batch int) (from, to int, ok bool) {
 }
 
 // hostIndex finds a host by the phase and batch its action was dispatched
-// in; -1 when the rollout has no such host there.
+// in; -1 when the rollout has no such host there. It needs the index built
+// by indexHosts.
 func (r Rollout) hostIndex(phase, batch int, name string) int {
-	from, to, ok := r.batchRange(phase, batch)
-	if !ok || to > len(r.Hosts) {
+	i, ok := r.byName[name]
+	if !ok || i >= len(r.Hosts) || r.Hosts[i].Phase != phase || r.Hosts[i].Batch != batch {
 		return -1
 	}
-	for i := from; i < to; i++ {
-		if r.Hosts[i].Name == name {
-			return i
-		}
+	return i
+}
+
+// IndexHosts builds the host index if it is missing (a rollout loaded from
+// the store, or a zero value): once per rollout, not per input.
+func (r *Rollout) IndexHosts() {
+	if r.byName != nil || len(r.Hosts) == 0 {
+		return
 	}
-	return -1
+	r.byName = make(map[string]int, len(r.Hosts))
+	for i, h := range r.Hosts {
+		r.byName[h.Name] = i
+	}
 }
 
 // PhaseHosts lists the hosts of a phase in plan order.

@@ -23,8 +23,8 @@ func TestThreePhasesComplete(t *testing.T) {
 	}
 	d := eff[len(eff)-1].(Dispatch)
 	wantAction := contracts.HostAction{
-		ID: "r1/0/h1/attempt-1", Rollout: "r1", Environment: "prod", App: "web", Version: "2.0.0",
-		PreviousVersion: "1.0.0", Phase: contracts.PhaseRef{Index: 0, Name: "canary"}, Batch: 1, Attempt: 1,
+		ID: "r1/canary/h1/attempt-1", Rollout: "r1", Environment: "prod", App: "web", Version: "2.0.0",
+		PreviousVersion: "1.0.0", Phase: contracts.PhaseRef{Index: 0, Name: "canary", ID: "canary"}, Batch: 1, Attempt: 1,
 		Host:   contracts.ActionHost{Name: "h1", Address: "10.0.0.1"},
 		Driver: contracts.DriverSpec{Sim: &contracts.SimDriver{}},
 		Checks: []contracts.NamedCheck{{Name: "healthz", Spec: contracts.CheckSpec{HTTP: &contracts.HTTPCheck{URL: "http://{{.Host.Address}}/healthz"}}}},
@@ -221,11 +221,20 @@ func TestDuplicateAndUnknownResultsAreIgnored(t *testing.T) {
 			x.Attempt = 2
 			return x
 		}(),
-		"wrong action id": func() contracts.HostResult { x := *m.resultFor("h2", true); x.ActionID = "r1/1/h2/attempt-9"; return x }(),
-		"unknown host":    func() contracts.HostResult { x := *m.resultFor("h2", true); x.Host = "h99"; return x }(),
-		"wrong batch":     func() contracts.HostResult { x := *m.resultFor("h2", true); x.Batch = 2; return x }(),
-		"no such phase":   func() contracts.HostResult { x := *m.resultFor("h2", true); x.Phase.Index = 7; return x }(),
-		"pending host":    func() contracts.HostResult { x := *m.resultFor("h5", true); x.ActionID = "r1/2/h5/attempt-1"; return x }(),
+		"wrong action id": func() contracts.HostResult {
+			x := *m.resultFor("h2", true)
+			x.ActionID = "r1/east/h2/attempt-9"
+			return x
+		}(),
+		"unknown host":  func() contracts.HostResult { x := *m.resultFor("h2", true); x.Host = "h99"; return x }(),
+		"wrong batch":   func() contracts.HostResult { x := *m.resultFor("h2", true); x.Batch = 2; return x }(),
+		"no such phase": func() contracts.HostResult { x := *m.resultFor("h2", true); x.Phase.Index = 7; return x }(),
+		"other step id": func() contracts.HostResult { x := *m.resultFor("h2", true); x.Phase.ID = "rest"; return x }(),
+		"pending host": func() contracts.HostResult {
+			x := *m.resultFor("h5", true)
+			x.ActionID = "r1/rest/h5/attempt-1"
+			return x
+		}(),
 	} {
 		next, eff, err := Step(m.r, Input{Result: &r}, m.now.Add(time.Minute))
 		if err != nil || eff != nil || !reflect.DeepEqual(next, before) {
@@ -339,6 +348,10 @@ func TestValidatePlan(t *testing.T) {
 		{"unknown check", func(p *contracts.Plan) { p.Phases[0].Checks = []string{"nope"} }, "phases[0].checks[0]"},
 		{"pool", func(p *contracts.Plan) { h := p.Hosts["h2"]; h.Pool = "a b"; p.Hosts["h2"] = h }, `hosts["h2"].pool`},
 		{"host name", func(p *contracts.Plan) { h := p.Hosts["h2"]; h.Name = "h3"; p.Hosts["h2"] = h }, `hosts["h2"].name`},
+		{"step id", func(p *contracts.Plan) { p.Phases[1].ID = "a/b" }, "phases[1].id"},
+		{"duplicate step id", func(p *contracts.Plan) { p.Phases[2].ID = "canary" }, "phases[2].id"},
+		{"derived id clashes", func(p *contracts.Plan) { p.Phases[0].ID = "east"; p.Phases[1].ID = "" }, "phases[1].name"},
+		{"ids without names' help", func(p *contracts.Plan) { p.Phases[1].ID = "e1" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -432,5 +445,54 @@ func TestRandomRunsKeepInvariants(t *testing.T) {
 		if c.Succeeded+c.Failed != n || c.Running != 0 || c.Pending != 0 || c.Total != n {
 			t.Fatalf("run %d: counts %+v for %d hosts", run, c, n)
 		}
+	}
+}
+
+// Step ids, not positions, name actions: moving a step leaves the action
+// ids of its hosts unchanged, and a plan without ids (an older planner)
+// gets the ids derived from the names.
+func TestActionIDsKeyOnStepIDs(t *testing.T) {
+	ids := func(p contracts.Plan) map[string]string {
+		m := newMachine(t, p)
+		got := map[string]string{}
+		eff := m.admit()
+		for len(eff) > 0 {
+			var next []Effect
+			for _, e := range eff {
+				if d, ok := e.(Dispatch); ok {
+					got[d.Action.Host.Name] = d.Action.ID
+					if d.Action.Phase.ID == "" || d.Action.Phase.ID != m.r.Plan.Phases[d.Action.Phase.Index].ID {
+						t.Fatalf("action %s carries step %+v", d.Action.ID, d.Action.Phase)
+					}
+					next = append(next, m.result(d.Action.Host.Name, true)...)
+				}
+			}
+			eff = next
+		}
+		if m.r.State != contracts.StateCompleted {
+			t.Fatalf("state %s", m.r.State)
+		}
+		return got
+	}
+	p := plan3(0, "")
+	for i := range p.Phases {
+		p.Phases[i].ID = "step-" + p.Phases[i].Name
+	}
+	want := ids(p)
+	if want["h5"] != "r1/step-rest/h5/attempt-1" || want["h1"] != "r1/step-canary/h1/attempt-1" {
+		t.Fatalf("ids = %v", want)
+	}
+	reordered := p
+	reordered.Phases = []contracts.PlannedPhase{p.Phases[2], p.Phases[0], p.Phases[1]}
+	if got := ids(reordered); !reflect.DeepEqual(got, want) {
+		t.Fatalf("reordered steps changed action ids:\n got %v\nwant %v", got, want)
+	}
+	old := plan3(0, "") // no ids
+	m := newMachine(t, old)
+	if m.r.Plan.Phases[1].ID != "east" || old.Phases[1].ID != "" {
+		t.Fatalf("derived id %q, caller's plan %q", m.r.Plan.Phases[1].ID, old.Phases[1].ID)
+	}
+	if got := ids(old); got["h4"] != "r1/east/h4/attempt-1" {
+		t.Fatalf("ids = %v", got)
 	}
 }

@@ -24,6 +24,7 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 	if !ok {
 		return r, nil, notAllowed(kind, r)
 	}
+	r.IndexHosts()
 	s := &stepper{r: r, now: now}
 	switch kind {
 	case KindPlanned:
@@ -38,15 +39,26 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		s.resume(*in.Command)
 	case KindAbort:
 		s.abort(*in.Command)
+	case KindTimer:
+		s.timer()
+	case KindRetry:
+		err = s.retry(*in.Command)
+	case KindApprove:
+		err = s.decideGate(*in.Command, contracts.GateApprove)
+	case KindReject:
+		err = s.decideGate(*in.Command, contracts.GateReject)
 	}
 	if err != nil {
+		s.undo()
 		return r, nil, err
 	}
 	if !s.changed {
+		s.undo()
 		return r, nil, nil
 	}
 	if !slices.Contains(row.To, s.r.State) {
 		// The table and the code below disagree: a bug, never an input.
+		s.undo()
 		return r, nil, contracts.Errorf(contracts.CodeInternal, "%s moved rollout %s from %s to %s, which the table does not allow",
 			kind, r.ID(), r.State, s.r.State)
 	}
@@ -70,17 +82,32 @@ type stepper struct {
 	now     time.Time
 	effects []Effect
 	changed bool
-	// hostsCopied and phasesCopied record that the slices were copied in
-	// this step, so the caller's rollout is never written through.
-	hostsCopied, phasesCopied bool
+	// phasesCopied records that Phases was copied in this step, so the
+	// caller's rollout is never written through. Hosts are written in
+	// place; journal keeps their old values so a step that ends in an
+	// error can put them back.
+	phasesCopied bool
+	journal      []journaled
 }
 
-func (s *stepper) hosts() []Host {
-	if !s.hostsCopied {
-		s.r.Hosts = slices.Clone(s.r.Hosts)
-		s.hostsCopied = true
+type journaled struct {
+	i   int
+	old Host
+}
+
+// setHost writes host i in place and records it as changed.
+func (s *stepper) setHost(i int, h Host) {
+	s.journal = append(s.journal, journaled{i: i, old: s.r.Hosts[i]})
+	s.r.Hosts[i] = h
+	s.r.Changed = append(s.r.Changed, i)
+}
+
+// undo puts back the hosts this step wrote.
+func (s *stepper) undo() {
+	for j := len(s.journal) - 1; j >= 0; j-- {
+		s.r.Hosts[s.journal[j].i] = s.journal[j].old
 	}
-	return s.r.Hosts
+	s.journal = nil
 }
 
 func (s *stepper) phases() []Phase {
@@ -114,7 +141,7 @@ func (s *stepper) planned(p Planned) error {
 	if err := ValidatePlan(p.Plan); err != nil {
 		return err
 	}
-	plan := p.Plan
+	plan := withStepIDs(p.Plan)
 	if plan.OnFailure == "" {
 		plan.OnFailure = contracts.OnFailurePause
 	}
@@ -135,8 +162,9 @@ func (s *stepper) planned(p Planned) error {
 		}
 	}
 	r.Counts = contracts.Counts{Total: len(r.Hosts), Pending: len(r.Hosts)}
+	r.IndexHosts()
 	s.r = r
-	s.hostsCopied, s.phasesCopied = true, true
+	s.phasesCopied = true
 	s.changed = true
 	return nil
 }
@@ -176,6 +204,9 @@ func (s *stepper) result(res contracts.HostResult) error {
 		return contracts.Invalid("status", "must be succeeded or failed, got %q", res.Status)
 	}
 	i := s.r.hostIndex(res.Phase.Index, res.Batch, res.Host)
+	if i >= 0 && res.Phase.ID != "" && res.Phase.ID != s.r.Plan.Phases[res.Phase.Index].ID {
+		i = -1 // dispatched for another step
+	}
 	if i < 0 {
 		return nil // not an action of this rollout: ignored
 	}
@@ -193,7 +224,10 @@ func (s *stepper) result(res contracts.HostResult) error {
 		h.Status = HostFailed
 		s.r.Counts.Failed++
 	}
-	s.hosts()[i] = h
+	s.setHost(i, h)
+	if s.r.Counts.Running == 0 {
+		s.r.Deadline = time.Time{} // the batch in flight is done
+	}
 
 	var took contracts.Duration
 	if d := res.FinishedAt.Sub(res.StartedAt); !res.StartedAt.IsZero() && d > 0 {
@@ -222,6 +256,66 @@ func (s *stepper) result(res contracts.HostResult) error {
 		s.advance()
 	}
 	return nil
+}
+
+// timer fails the hosts of the batch in flight that have no result by its
+// deadline. A result arriving later finds the host no longer running and
+// changes nothing.
+func (s *stepper) timer() {
+	if s.r.Deadline.IsZero() || s.now.Before(s.r.Deadline) {
+		return
+	}
+	if s.r.Gate != "" {
+		if s.r.State != running {
+			return // a paused rollout's gate is decided after resume
+		}
+		g := s.r.Plan.Phases[s.r.Phase].Gate
+		outcome := contracts.GateReject
+		if g != nil && g.OnTimeout == contracts.GateApprove {
+			outcome = contracts.GateApprove
+		}
+		s.gateDecided(Command{Actor: ActorScheduler, Reason: "gate timeout"}, outcome)
+		return
+	}
+	timeout := time.Duration(s.r.Plan.ActionTimeout)
+	s.r.Deadline = time.Time{}
+	_, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
+	if !ok {
+		s.changed = true
+		return
+	}
+	// Retried hosts of earlier batches may be in flight too: look at every
+	// host up to the end of the current batch. A deadline fires at most
+	// once per dispatch, so this is not per result.
+	from := 0
+	failedNow := 0
+	for i := from; i < to; i++ {
+		h := s.r.Hosts[i]
+		if h.Status != HostRunning {
+			continue
+		}
+		h.Status, h.FinishedAt = HostFailed, s.now
+		h.Error = fmt.Sprintf("no result within the action timeout of %s", timeout)
+		s.r.Counts.Running--
+		s.r.Counts.Failed++
+		failedNow++
+		s.setHost(i, h)
+		s.emit(contracts.EventHostFailed, contracts.Event{
+			Phase: s.phaseRef(h.Phase), Batch: h.Batch,
+			Host: &contracts.HostOutcome{Name: h.Name, Attempt: h.Attempt, Status: contracts.ResultFailed, Error: h.Error},
+		})
+	}
+	s.changed = true // the deadline is gone, even with every host done
+	if s.r.State != running {
+		return
+	}
+	if failedNow > 0 && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+		s.thresholdCrossed()
+		return
+	}
+	if s.r.Counts.Running == 0 {
+		s.advance()
+	}
 }
 
 func (s *stepper) thresholdCrossed() {
@@ -261,6 +355,95 @@ func (s *stepper) resume(c Command) {
 	}
 }
 
+// retry dispatches every failed host again as its next attempt, with a new
+// action id (so the executor's idempotency key is new too), in the phase
+// and batch it belongs to, and runs the rollout again. Results of the
+// earlier attempts no longer match and change nothing.
+func (s *stepper) retry(c Command) error {
+	if !s.r.Admitted || s.r.Counts.Failed == 0 {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s has no failed hosts", s.r.ID())
+	}
+	s.r.State = running
+	s.r.Reason, s.r.Actor = c.Reason, actor(c)
+	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	}
+	var hosts []string
+	var dispatches []Effect
+	for i, h := range s.r.Hosts {
+		if h.Status != HostFailed {
+			continue
+		}
+		h.Status = HostRunning
+		h.Attempt++
+		h.ActionID = contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[h.Phase].ID, h.Name, h.Attempt)
+		h.DispatchedAt, h.FinishedAt, h.Error = s.now, time.Time{}, ""
+		s.r.Counts.Failed--
+		s.r.Counts.Running++
+		s.setHost(i, h)
+		hosts = append(hosts, h.Name)
+		dispatches = append(dispatches, s.dispatch(*s.phaseRef(h.Phase), h.Batch, h))
+	}
+	s.emit(contracts.EventRetried, contracts.Event{Reason: c.Reason, Actor: s.r.Actor, Hosts: hosts})
+	s.effects = append(s.effects, dispatches...)
+	// Failures so far were retried: the budget counts from here.
+	s.r.FailedBase = s.r.Counts.Failed
+	return nil
+}
+
+// decideGate approves or rejects the gate the rollout waits at.
+func (s *stepper) decideGate(c Command, outcome contracts.GateOutcome) error {
+	if s.r.Gate == "" {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot %s: rollout %s is not waiting at a gate", c.Verb, s.r.ID())
+	}
+	if c.Step != "" && c.Step != s.r.Gate && c.Step != s.r.Plan.Phases[s.r.Phase].ID {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot %s %s: rollout %s waits at gate %s", c.Verb, c.Step, s.r.ID(), s.r.Gate)
+	}
+	c.Actor = actor(c)
+	s.gateDecided(c, outcome)
+	return nil
+}
+
+func (s *stepper) gateDecided(c Command, outcome contracts.GateOutcome) {
+	gate := s.r.Gate
+	s.r.Gate, s.r.Deadline = "", time.Time{}
+	s.r.Reason, s.r.Actor = c.Reason, c.Actor
+	ref := s.phaseRef(s.r.Phase)
+	if outcome == contracts.GateApprove {
+		s.r.GatePassed = gate
+		s.emit(contracts.EventGateApproved, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
+		s.advance()
+		return
+	}
+	s.r.State = failed
+	s.r.Reason = fmt.Sprintf("gate %s rejected by %s", gate, c.Actor)
+	if c.Reason != "" {
+		s.r.Reason += ": " + c.Reason
+	}
+	s.emit(contracts.EventGateRejected, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
+	s.emit(contracts.EventFailed, contracts.Event{Reason: s.r.Reason, Actor: c.Actor})
+	s.stopPhase()
+}
+
+// atGate stops the rollout at gate id unless that gate was just passed.
+// It reports whether the rollout now waits.
+func (s *stepper) atGate(id string, timeout contracts.Duration) bool {
+	if s.r.GatePassed == id {
+		return false
+	}
+	if s.r.Gate == id {
+		return true // still waiting (advance again after a resume)
+	}
+	s.r.Gate = id
+	if t := time.Duration(timeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	} else {
+		s.r.Deadline = time.Time{}
+	}
+	s.emit(contracts.EventGateWaiting, contracts.Event{Phase: s.phaseRef(s.r.Phase), Gate: id})
+	return true
+}
+
 func (s *stepper) abort(c Command) {
 	s.r.State = aborted
 	s.r.Reason, s.r.Actor = c.Reason, actor(c)
@@ -288,16 +471,26 @@ func (s *stepper) advance() {
 		}
 		p := s.r.Phase
 		ref := s.phaseRef(p)
+		g := phases[p].Gate
 		if s.r.Phases[p].State == PhasePending {
+			if g != nil && g.Before && s.atGate(phases[p].ID+"/before", g.Timeout) {
+				return
+			}
 			s.phases()[p] = Phase{State: PhaseRunning, StartedAt: s.now}
 			s.emit(contracts.EventPhaseStarted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
 		}
 		if s.r.Batch < len(phases[p].Batches) {
+			if g != nil && g.EveryBatch && s.r.Batch > 0 && s.atGate(fmt.Sprintf("%s/batch-%d", phases[p].ID, s.r.Batch), g.Timeout) {
+				return
+			}
 			s.r.Batch++
 			if s.dispatchBatch(p, s.r.Batch) {
 				return
 			}
 			continue // an empty batch: go on to the next
+		}
+		if g != nil && (g.After || g.EveryBatch) && s.atGate(phases[p].ID+"/after", g.Timeout) {
+			return
 		}
 		ph := s.phases()
 		ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now
@@ -316,18 +509,21 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 		return false
 	}
 	ref := s.phaseRef(phase)
+	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
+		s.r.Deadline = s.now.Add(t)
+	}
 	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: slices.Clone(s.r.Plan.Phases[phase].Batches[batch-1])})
-	hosts := s.hosts()
 	for i := from; i < to; i++ {
-		h := &hosts[i]
+		h := s.r.Hosts[i]
 		h.Status = HostRunning
 		h.Attempt = 1
-		h.ActionID = contracts.ActionID(s.r.ID(), phase, h.Name, h.Attempt)
+		h.ActionID = contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[phase].ID, h.Name, h.Attempt)
 		h.DispatchedAt = s.now
 		h.Error = ""
 		s.r.Counts.Running++
 		s.r.Counts.Pending--
-		s.effects = append(s.effects, s.dispatch(*ref, batch, *h))
+		s.setHost(i, h)
+		s.effects = append(s.effects, s.dispatch(*ref, batch, h))
 	}
 	return true
 }
@@ -372,5 +568,5 @@ func (s *stepper) stopPhase() {
 }
 
 func (s *stepper) phaseRef(p int) *contracts.PhaseRef {
-	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name}
+	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name, ID: s.r.Plan.Phases[p].ID}
 }

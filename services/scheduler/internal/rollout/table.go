@@ -44,6 +44,19 @@ var Table = []Transition{
 	// started, or completes when the last batch was already done.
 	{Input: KindResume, From: []contracts.State{paused}, To: []contracts.State{running, queued, completed}},
 	{Input: KindAbort, From: []contracts.State{queued, running, paused}, To: []contracts.State{aborted}},
+	// The deadline of the batch in flight fails the hosts without a
+	// result; like their results, that may cross the failure threshold,
+	// start the next batch or complete the rollout. A paused rollout
+	// records the failures and dispatches nothing.
+	// Retry runs the failed hosts of a paused rollout again as new
+	// attempts; with none failed it is refused (invalid_state).
+	{Input: KindRetry, From: []contracts.State{paused}, To: []contracts.State{running}},
+	// Approve and reject decide the gate a running rollout waits at (with
+	// none, they are refused with invalid_state). Approving the gate after
+	// the last step completes the rollout.
+	{Input: KindApprove, From: []contracts.State{running}, To: []contracts.State{running, completed}},
+	{Input: KindReject, From: []contracts.State{running}, To: []contracts.State{failed}},
+	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed}},
 }
 
 // lookup returns the row for an input kind if it is allowed in state.

@@ -54,6 +54,7 @@ var schema = []string{
 	`CREATE INDEX IF NOT EXISTS rollouts_env_order ON rollouts (environment, queue_order)`,
 	`CREATE INDEX IF NOT EXISTS rollouts_state_order ON rollouts (state, queue_order)`,
 	`CREATE INDEX IF NOT EXISTS rollouts_order ON rollouts (queue_order)`,
+	`CREATE INDEX IF NOT EXISTS rollouts_env_state_order ON rollouts (environment, state, queue_order)`,
 	`CREATE TABLE IF NOT EXISTS hosts (
 		rollout TEXT NOT NULL REFERENCES rollouts (id),
 		pos INTEGER NOT NULL,
@@ -107,6 +108,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db}
+	for _, col := range []string{"deadline", "gate", "gate_passed"} {
+		if err := addColumn(ctx, db, "rollouts", col, "TEXT NOT NULL DEFAULT ''"); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -134,14 +141,15 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
-			running, pending, plan, traceparent, requested_by, created_at, updated_at)
+			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
-			:traceparent, :requested_by, :created_at, :updated_at)`)
+			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
-			pending = :pending, traceparent = :traceparent, updated_at = :updated_at WHERE id = :id`)
+			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
+			gate = :gate, gate_passed = :gate_passed WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
 			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
@@ -155,6 +163,22 @@ func (s *Store) prepare(ctx context.Context) error {
 				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
+	}
+	return nil
+}
+
+// addColumn adds a column to a table of a database created by an older
+// version, where CREATE TABLE IF NOT EXISTS left the old columns.
+func addColumn(ctx context.Context, db *sqlx.DB, table, column, decl string) error {
+	var n int
+	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column); err != nil {
+		return fmt.Errorf("inspect %s: %w", table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+decl); err != nil {
+		return fmt.Errorf("add %s.%s: %w", table, column, err)
 	}
 	return nil
 }
@@ -177,8 +201,9 @@ type Write struct {
 	Phases []int
 }
 
-// NewWrite compares a rollout with its last saved version (nil for a new
-// one) and returns the write that saves the difference.
+// NewWrite returns the write that saves a rollout given its last saved
+// version (nil for a new one): the rollout row, the hosts the rollout lists
+// as Changed, and the phases that differ.
 func NewWrite(saved *rollout.Rollout, rec Record) Write {
 	w := Write{Record: rec}
 	if saved == nil {
@@ -186,11 +211,13 @@ func NewWrite(saved *rollout.Rollout, rec Record) Write {
 		return w
 	}
 	r := rec.Rollout
-	if len(r.Hosts) > 0 && len(saved.Hosts) == len(r.Hosts) && &saved.Hosts[0] == &r.Hosts[0] {
-		// Same backing array: Step copies before it changes a host.
-	} else {
-		for i := range r.Hosts {
-			if i >= len(saved.Hosts) || saved.Hosts[i] != r.Hosts[i] {
+	// Step lists the hosts it changed, so a commit costs the changed rows,
+	// not a comparison of every host.
+	if len(r.Changed) > 0 {
+		seen := make(map[int]bool, len(r.Changed))
+		for _, i := range r.Changed {
+			if i >= 0 && i < len(r.Hosts) && !seen[i] {
+				seen[i] = true
 				w.Hosts = append(w.Hosts, i)
 			}
 		}
@@ -330,6 +357,13 @@ type rolloutRow struct {
 	RequestedBy string `db:"requested_by"`
 	CreatedAt   string `db:"created_at"`
 	UpdatedAt   string `db:"updated_at"`
+	// Deadline is the timer of the batch in flight (Rollout.Deadline).
+	Deadline string `db:"deadline"`
+	// Gate and GatePassed are Rollout.Gate and Rollout.GatePassed.
+	Gate       string `db:"gate"`
+	GatePassed string `db:"gate_passed"`
+	// QueuePosition is computed by queries that select it (queueColumn).
+	QueuePosition int `db:"queue_position"`
 }
 
 func toRow(rec Record) rolloutRow {
@@ -341,6 +375,7 @@ func toRow(rec Record) rolloutRow {
 		FailedBase: r.FailedBase, Total: r.Counts.Total, Succeeded: r.Counts.Succeeded, Failed: r.Counts.Failed,
 		Running: r.Counts.Running, Pending: r.Counts.Pending, Traceparent: rec.Traceparent,
 		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
+		Deadline: formatTime(r.Deadline), Gate: r.Gate, GatePassed: r.GatePassed,
 	}
 }
 
@@ -353,9 +388,15 @@ func (row rolloutRow) summary() contracts.RolloutSummary {
 		Rollout: row.ID, App: row.App, Version: row.Version, Environment: row.Environment,
 		State: contracts.State(row.State), Reason: row.Reason, Phase: phase,
 		Counts:    contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
-		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt,
+		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, QueuePosition: row.QueuePosition,
 	}
 }
+
+// queueColumn computes a queued rollout's place in its environment's queue
+// (rollouts_env_state_order makes it an index range count).
+const queueColumn = `CASE WHEN r.state = 'queued' THEN 1 + (SELECT COUNT(*) FROM rollouts q
+	WHERE q.environment = r.environment AND q.state = 'queued' AND q.queue_order < r.queue_order) ELSE 0 END
+	AS queue_position`
 
 // summaryColumns are the rollouts columns without the plan.
 const summaryColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
@@ -364,7 +405,7 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
-	created_at, updated_at`
+	created_at, updated_at, deadline, gate, gate_passed`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -416,7 +457,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	r := rollout.Rollout{
 		State: contracts.State(row.State), Order: uint64(row.QueueOrder), Admitted: row.Admitted,
 		Reason: row.Reason, Actor: row.Actor, WaitReason: row.WaitReason, Seq: row.Seq, Phase: row.Phase,
-		Batch: row.Batch, FailedBase: row.FailedBase,
+		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
 		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
 	}
 	var err error
@@ -425,6 +466,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	}
 	if r.UpdatedAt, err = parseTime(row.UpdatedAt); err != nil {
 		return Record{}, fmt.Errorf("updated_at: %w", err)
+	}
+	if r.Deadline, err = parseTime(row.Deadline); err != nil {
+		return Record{}, fmt.Errorf("deadline: %w", err)
 	}
 	if err := json.Unmarshal([]byte(row.Plan), &r.Plan); err != nil {
 		return Record{}, fmt.Errorf("decode plan: %w", err)
@@ -477,6 +521,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		return Record{}, fmt.Errorf("stored %d hosts and %d phases for a plan of %d and %d",
 			len(r.Hosts), len(r.Phases), r.Plan.TotalHosts(), len(r.Plan.Phases))
 	}
+	r.IndexHosts()
 	return Record{Rollout: r, Traceparent: row.Traceparent}, nil
 }
 
@@ -557,7 +602,11 @@ func (s *Store) View(ctx context.Context, id string) (contracts.RolloutView, err
 	if !ok {
 		return contracts.RolloutView{}, contracts.Errorf(contracts.CodeNotFound, "no rollout %q", id)
 	}
-	return rec.Rollout.View(), nil
+	v := rec.Rollout.View()
+	if err := s.db.GetContext(ctx, &v.QueuePosition, `SELECT `+queueColumn+` FROM rollouts r WHERE id = ?`, id); err != nil {
+		return contracts.RolloutView{}, fmt.Errorf("queue position of %s: %w", id, err)
+	}
+	return v, nil
 }
 
 // List limits.
@@ -584,7 +633,7 @@ func (s *Store) List(ctx context.Context, q contracts.RolloutListQuery) (contrac
 		where = append(where, "state = ?")
 		args = append(args, string(q.State))
 	}
-	query := `SELECT ` + summaryColumns + ` FROM rollouts`
+	query := `SELECT ` + summaryColumns + `, ` + queueColumn + ` FROM rollouts r`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}

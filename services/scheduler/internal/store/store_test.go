@@ -38,6 +38,12 @@ func step(t *testing.T, r rollout.Rollout, in rollout.Input, at time.Time) rollo
 	return next
 }
 
+// saved is a rollout as the store gives it back: no changes pending.
+func saved(r rollout.Rollout) rollout.Rollout {
+	r.Changed = nil
+	return r
+}
+
 func open(t *testing.T, path string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), path)
@@ -71,7 +77,7 @@ func TestCommitLoadRoundTrip(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("Load: %v %v", ok, err)
 	}
-	if !reflect.DeepEqual(got, rec) {
+	if want := (Record{Rollout: saved(rec.Rollout), Traceparent: rec.Traceparent}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("round trip:\n got %+v\nwant %+v", got, rec)
 	}
 
@@ -92,7 +98,7 @@ func TestCommitLoadRoundTrip(t *testing.T) {
 
 	s = open(t, path)
 	got, _, err = s.Load(ctx, "r1")
-	if err != nil || !reflect.DeepEqual(got.Rollout, r2) {
+	if err != nil || !reflect.DeepEqual(got.Rollout, saved(r2)) {
 		t.Fatalf("after reopen:\n got %+v\nwant %+v (%v)", got.Rollout, r2, err)
 	}
 	cur, err := s.Cursors(ctx)

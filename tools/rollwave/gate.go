@@ -1,0 +1,61 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+// gateActor is who approves or rejects: --as, else ROLLWAVE_ACTOR, else
+// the login name. (Authentication comes later; this is what is recorded.)
+func gateActor(as string) string {
+	if as != "" {
+		return as
+	}
+	if a := os.Getenv("ROLLWAVE_ACTOR"); a != "" {
+		return a
+	}
+	return currentUser()
+}
+
+// newGateCmd builds approve and reject.
+func newGateCmd(g *globals, verb, short string) *cobra.Command {
+	var message, as, step string
+	cmd := &cobra.Command{
+		Use:   verb + " ROLLOUT [--step STEP] -m WHY",
+		Short: short,
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := contracts.CheckToken("rollout", args[0]); err != nil {
+				return usageError(err)
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			body := contracts.ControlCommand{Actor: gateActor(as), Reason: message, Step: step}
+			var s contracts.RolloutSummary
+			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts/"+url.PathEscape(args[0])+"/"+verb, nil, body, &s)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if g.json() {
+				printRaw(out, raw)
+				return nil
+			}
+			p := painter(useColor(out))
+			fmt.Fprintf(out, "%s: %s (%s@%s in %s, hosts %s)\n", s.Rollout, p.state(string(s.State)), s.App, s.Version, s.Environment, countsShort(s.Counts))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&message, "message", "m", "", "why, recorded in the gate event")
+	cmd.Flags().StringVar(&as, "as", "", "who decides (default $ROLLWAVE_ACTOR, else the login name)")
+	cmd.Flags().StringVar(&step, "step", "", "the step or gate id meant; refused if the rollout waits at another gate")
+	return cmd
+}
