@@ -15,6 +15,7 @@ import (
 type api interface {
 	Targets(ctx context.Context, q contracts.TargetsQuery) (contracts.Environment, error)
 	Inventory(ctx context.Context, q contracts.InventoryQuery) (contracts.Inventory, error)
+	Status(ctx context.Context, q contracts.DiscoveryStatusQuery) (contracts.DiscoveryStatus, error)
 }
 
 // handlers adapts the api to NATS subjects through go-kit endpoints, each
@@ -23,6 +24,7 @@ func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
 		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSON[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
 		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(natsx.Typed(a.Inventory))},
+		{Subject: contracts.APIDiscoveryStatus, Decode: natsx.DecodeJSON[contracts.DiscoveryStatusQuery](), Endpoint: mw(natsx.Typed(a.Status))},
 	}
 }
 
@@ -48,7 +50,7 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 // Inventory returns every environment, or the one named, with every
 // recorded version.
 func (s *Service) Inventory(ctx context.Context, q contracts.InventoryQuery) (contracts.Inventory, error) {
-	envs := s.inv.Environments
+	envs := s.inv.Load().Environments
 	if q.Environment != "" {
 		env, err := s.environment(q.Environment)
 		if err != nil {
@@ -76,7 +78,7 @@ func (s *Service) environment(name string) (inventory.Environment, error) {
 	if err := contracts.CheckToken("environment", name); err != nil {
 		return inventory.Environment{}, err
 	}
-	env, ok := s.inv.Find(name)
+	env, ok := s.inv.Load().Find(name)
 	if !ok {
 		return inventory.Environment{}, &contracts.Error{Code: contracts.CodeNotFound, Field: "environment",
 			Message: fmt.Sprintf("no environment %q in the inventory", name)}

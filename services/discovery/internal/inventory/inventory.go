@@ -33,6 +33,8 @@ type Environment struct {
 	Driver *contracts.DriverSpec
 	// Hosts are sorted by name, with defaults resolved.
 	Hosts []contracts.Host
+	// Sources add hosts found by discovery plugins (see sources.go).
+	Sources []Source
 }
 
 // Find returns the environment with the given name.

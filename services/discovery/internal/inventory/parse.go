@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "sources")
 	if !ok {
 		return Environment{}, false
 	}
@@ -387,6 +387,7 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	if e, ok := f["driver"]; ok {
 		env.Driver = p.driver(join(path, "driver"), e.val)
 	}
+	env.Sources = p.sources(join(path, "sources"), f["sources"].val)
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}
 	for i, item := range p.sequence(hostsPath, f["hosts"].val) {

@@ -1,0 +1,71 @@
+package contracts
+
+import "time"
+
+// InventoryRollout is the rollout token of inventory events: they go to
+// rollwave.events.<env>._inventory.<type>, in the EVENTS stream beside the
+// rollouts of that environment. No valid rollout id starts with '_'.
+const InventoryRollout = "_inventory"
+
+// Inventory event types. Their data is an InventoryEvent.
+const (
+	// EventSourceFailed: a discovery source gave bad output (malformed,
+	// too large, late, or a failing exit); its last good hosts are kept.
+	EventSourceFailed EventType = "source_failed"
+	EventHostAdded    EventType = "host_added"
+	EventHostRemoved  EventType = "host_removed"
+	EventHostChanged  EventType = "host_changed"
+)
+
+// InventoryEventTypes lists every inventory event type.
+var InventoryEventTypes = []EventType{EventSourceFailed, EventHostAdded, EventHostRemoved, EventHostChanged}
+
+// InventoryEventSubject is where discovery publishes an inventory event.
+func InventoryEventSubject(env string, t EventType) string {
+	return EventSubject(env, InventoryRollout, t)
+}
+
+// InventoryEventTypeID returns the envelope type id of an inventory event,
+// as in "io.rollwave.inventory.host_added.v1".
+func InventoryEventTypeID(t EventType) string { return "io.rollwave.inventory." + string(t) + ".v1" }
+
+// InventoryEvent is the data of an inventory event.
+type InventoryEvent struct {
+	Environment string `json:"environment"`
+	// Source names the source of a source_failed event.
+	Source string `json:"source,omitempty"`
+	// Error says what was wrong with the source's output.
+	Error string `json:"error,omitempty"`
+	// Host is the host added, removed or changed; on host_removed only
+	// its name is set.
+	Host *Host `json:"host,omitempty"`
+}
+
+// APIDiscoveryStatus answers with the state of every discovery source.
+var APIDiscoveryStatus = APISubject("discovery", "status")
+
+// DiscoveryStatusQuery asks for the sources' status.
+type DiscoveryStatusQuery struct{}
+
+// DiscoveryStatus is the answer to a status query.
+type DiscoveryStatus struct {
+	Sources []SourceStatus `json:"sources"`
+}
+
+// SourceStatus is the state of one discovery source.
+type SourceStatus struct {
+	Environment string `json:"environment"`
+	// Source is the file or script; "" for an environment of the YAML
+	// inventory itself.
+	Source string `json:"source"`
+	// Kind is "yaml", "script" or "ini".
+	Kind        string     `json:"kind"`
+	LastRun     *time.Time `json:"last_run,omitempty"`
+	LastSuccess *time.Time `json:"last_success,omitempty"`
+	// Hosts is how many hosts the last good output held.
+	Hosts int `json:"hosts"`
+	// Failures counts the runs that failed since the last good one.
+	Failures int `json:"failures,omitempty"`
+	// Error is the last failure, cleared by a good run.
+	Error string `json:"error,omitempty"`
+}
