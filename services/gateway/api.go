@@ -32,6 +32,7 @@ type API interface {
 	ListWindows(ctx context.Context, q contracts.WindowListQuery) (contracts.WindowList, error)
 	AddWindow(ctx context.Context, in contracts.WindowInput) (contracts.Window, error)
 	RemoveWindow(ctx context.Context, id string) error
+	DiscoveryStatus(ctx context.Context) (contracts.DiscoveryStatus, error)
 }
 
 // Receipt answers an accepted deploy request.

@@ -24,6 +24,8 @@ type Endpoints struct {
 	ListWindows  endpoint.Endpoint
 	AddWindow    endpoint.Endpoint
 	RemoveWindow endpoint.Endpoint
+	// DiscoveryStatus is in discovery.go.
+	DiscoveryStatus endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -69,6 +71,9 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		Inventory: wrap("inventory", func(ctx context.Context, req any) (any, error) {
 			return api.Inventory(ctx, req.(contracts.InventoryQuery))
+		}),
+		DiscoveryStatus: wrap("discovery_status", func(ctx context.Context, _ any) (any, error) {
+			return api.DiscoveryStatus(ctx)
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))

@@ -87,6 +87,7 @@ rejected, 2 on a bad command line.`,
 		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
 		newCalendarCmd(g),
 		newInventoryCmd(g),
+		newDiscoveryCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())

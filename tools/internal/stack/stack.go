@@ -61,6 +61,8 @@ type Options struct {
 
 	InventoryPath string
 	Inventory     []byte
+	// Sources are --inventory ENV=SOURCE values for discovery.
+	Sources []discovery.EnvSource
 	GatewayAddr   string
 	// MetricsAddr, when set, serves /metrics on its own listener, for
 	// processes that run no gateway (which serves /metrics itself).
@@ -174,7 +176,7 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		var svc service.Service
 		switch name {
 		case "discovery":
-			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, DBPath: db(name)})
+			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, Sources: o.Sources, DBPath: db(name)})
 		case "calendar":
 			svc, err = calendar.New(deps, calendar.Config{DBPath: db(name)})
 		case "planner":

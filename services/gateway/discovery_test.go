@@ -1,0 +1,27 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+func TestDiscoveryStatus(t *testing.T) {
+	h := start(t)
+	h.respond(contracts.APIDiscoveryStatus, func(m *nats.Msg) (any, *contracts.Error) {
+		return contracts.DiscoveryStatus{Sources: []contracts.SourceStatus{{Environment: "qa", Source: "/etc/hosts.ini", Kind: "ini", Error: "line 3: bad"}}}, nil
+	})
+	status, _, b := h.do(http.MethodGet, "/v1/discovery/status", "")
+	var st contracts.DiscoveryStatus
+	if status != http.StatusOK || json.Unmarshal(b, &st) != nil || len(st.Sources) != 1 || st.Sources[0].Error != "line 3: bad" {
+		t.Fatalf("status: %d %s", status, b)
+	}
+	status, hdr, b := h.do(http.MethodGet, "/v1/discovery/status?env=qa", "")
+	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "env" {
+		t.Fatalf("unknown parameter: %d %s", status, b)
+	}
+}
