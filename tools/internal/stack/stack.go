@@ -62,8 +62,8 @@ type Options struct {
 	InventoryPath string
 	Inventory     []byte
 	// Sources are --inventory ENV=SOURCE values for discovery.
-	Sources []discovery.EnvSource
-	GatewayAddr   string
+	Sources     []discovery.EnvSource
+	GatewayAddr string
 	// MetricsAddr, when set, serves /metrics on its own listener, for
 	// processes that run no gateway (which serves /metrics itself).
 	MetricsAddr string
