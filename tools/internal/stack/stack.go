@@ -59,11 +59,12 @@ type Options struct {
 	// Replicas of the streams created (1 for a single server).
 	Replicas int
 
+	// Sources are --inventory ENV=SOURCE values for discovery.
+	Sources []discovery.EnvSource
+
 	InventoryPath string
 	Inventory     []byte
-	// Sources are --inventory ENV=SOURCE values for discovery.
-	Sources     []discovery.EnvSource
-	GatewayAddr string
+	GatewayAddr   string
 	// MetricsAddr, when set, serves /metrics on its own listener, for
 	// processes that run no gateway (which serves /metrics itself).
 	MetricsAddr string
