@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -284,5 +285,46 @@ func TestSourceConflictIsNotApplied(t *testing.T) {
 	}
 	if st := e.sourceStatus(ini); !strings.Contains(st.Error, `host "qa-web-01" is listed twice`) {
 		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestParameterPrecedence: environment < all < parent group < child group
+// < host, each level overriding the one below for the same key only.
+func TestParameterPrecedence(t *testing.T) {
+	e := newEnv(t)
+	ini := filepath.Join(t.TempDir(), "qa.ini")
+	writeAtomic(t, ini, []byte(`
+[child]
+p-01 host=host k5=host
+[parent:children]
+child
+[all:vars]
+all=all
+k2=all
+k3=all
+k4=all
+k5=all
+[parent:vars]
+parent=parent
+k3=parent
+k4=parent
+k5=parent
+[child:vars]
+child=child
+k4=child
+k5=child
+`), 0o644)
+	e.start(func(c *Config, d *service.Deps) {
+		c.Inventory = []byte("environments:\n  - name: qa\n    params: {env: env, k1: env, k2: env, k3: env, k4: env, k5: env}\n")
+		c.Sources = []EnvSource{{Env: "qa", Path: ini}}
+	})
+	envr, err := e.targets(contracts.TargetsQuery{Environment: "qa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"env": "env", "all": "all", "parent": "parent", "child": "child", "host": "host",
+		"k1": "env", "k2": "all", "k3": "parent", "k4": "child", "k5": "host"}
+	if len(envr.Hosts) != 1 || !reflect.DeepEqual(envr.Hosts[0].Params, want) {
+		t.Fatalf("params %+v, want %v", envr.Hosts, want)
 	}
 }
