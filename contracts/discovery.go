@@ -15,10 +15,46 @@ const (
 	EventHostAdded    EventType = "host_added"
 	EventHostRemoved  EventType = "host_removed"
 	EventHostChanged  EventType = "host_changed"
+	// EventHostOffline: a host whose agent announced itself has not been
+	// heard from for the offline timeout. EventHostOnline: heard again.
+	EventHostOffline EventType = "host_offline"
+	EventHostOnline  EventType = "host_online"
 )
 
 // InventoryEventTypes lists every inventory event type.
-var InventoryEventTypes = []EventType{EventSourceFailed, EventHostAdded, EventHostRemoved, EventHostChanged}
+var InventoryEventTypes = []EventType{EventSourceFailed, EventHostAdded, EventHostRemoved, EventHostChanged,
+	EventHostOffline, EventHostOnline}
+
+// TypeAgentAnnouncement is the envelope type id of an agent announcement.
+const TypeAgentAnnouncement = "io.rollwave.agent.announcement.v1"
+
+// AgentAnnouncement is what a host agent publishes on
+// AgentAnnounceSubject at start and then every Interval (its heartbeat).
+// Discovery decodes it tolerantly: unknown fields are ignored, so newer
+// agents can add to it.
+type AgentAnnouncement struct {
+	Host        string `json:"host"`
+	Environment string `json:"environment"`
+	// Address, Groups and Labels describe a host the inventory does not
+	// list yet; for a listed host the inventory's own values win.
+	Address string            `json:"address,omitempty"`
+	Groups  []string          `json:"groups,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	// Versions maps application to the version the host reports running.
+	Versions map[string]string `json:"versions,omitempty"`
+	// Interval is the agent's heartbeat interval.
+	Interval Duration `json:"interval,omitzero"`
+	// Agent is the agent's own version.
+	Agent string `json:"agent,omitempty"`
+}
+
+// Liveness of a host in the inventory.
+const (
+	// LivenessOnline: its agent was heard from within the offline timeout.
+	LivenessOnline = "online"
+	// LivenessOffline: its agent has not been heard from for that long.
+	LivenessOffline = "offline"
+)
 
 // InventoryEventSubject is where discovery publishes an inventory event.
 func InventoryEventSubject(env string, t EventType) string {

@@ -22,6 +22,11 @@ type Host struct {
 	Driver *DriverSpec `json:"driver,omitempty"`
 	// Versions maps application to the version the host last ran successfully.
 	Versions map[string]HostVersion `json:"versions,omitempty"`
+	// Liveness is "online" or "offline" for a host with an agent, and ""
+	// for one whose liveness is not known (no agent has announced it).
+	Liveness string `json:"liveness,omitempty"`
+	// LastSeen is when its agent was last heard from.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
 // HostVersion records which version of an application a host runs.

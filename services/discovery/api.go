@@ -36,6 +36,7 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 		return contracts.Environment{}, err
 	}
 	out := env.Contract()
+	s.withLiveness(&out)
 	if q.App == "" {
 		return out, nil
 	}
@@ -65,6 +66,7 @@ func (s *Service) Inventory(ctx context.Context, q contracts.InventoryQuery) (co
 	out := contracts.Inventory{Environments: make([]contracts.Environment, 0, len(envs))}
 	for _, e := range envs {
 		c := e.Contract()
+		s.withLiveness(&c)
 		fillVersions(&c, vs[e.Name])
 		out.Environments = append(out.Environments, c)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
@@ -51,6 +52,9 @@ type Config struct {
 	// ReloadInterval is how often the YAML file is checked for changes,
 	// on the injected clock. Default 5s.
 	ReloadInterval time.Duration
+	// OfflineAfter is how long a host's agent may stay silent before the
+	// host is offline. Default 30s.
+	OfflineAfter time.Duration
 }
 
 const (
@@ -78,6 +82,10 @@ type Service struct {
 	ref           refresher
 	refreshCancel context.CancelFunc
 	refreshDone   chan struct{}
+	// kick asks the refresh loop for a round now (a new agent, or one
+	// back online).
+	kick      chan struct{}
+	agentsSub *nats.Subscription
 
 	mu      sync.Mutex
 	started bool
@@ -124,6 +132,9 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if cfg.ReloadInterval <= 0 {
 		cfg.ReloadInterval = defaultReloadInterval
 	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = defaultOfflineAfter
+	}
 	for i, src := range cfg.Sources {
 		if err := contracts.CheckToken(fmt.Sprintf("sources[%d].environment", i), src.Env); err != nil {
 			return nil, fmt.Errorf("discovery: %w", err)
@@ -155,7 +166,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	deps = deps.WithDefaults()
-	s := &Service{cfg: cfg, deps: deps, log: deps.Log.With("service", "discovery"), tp: deps.Tracer, clock: deps.Clock}
+	s := &Service{cfg: cfg, deps: deps, kick: make(chan struct{}, 1), log: deps.Log.With("service", "discovery"), tp: deps.Tracer, clock: deps.Clock}
 	s.tracer = s.tp.Tracer("rollwave/discovery")
 	s.metrics = newMetrics(deps.Metrics)
 	s.initRefresher(inv, raw)
@@ -206,6 +217,10 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("discovery: flush subscriptions: %w", err)
 	}
 	s.server = srv
+	if s.agentsSub, err = s.subscribeAgents(); err != nil {
+		srv.Close()
+		return fmt.Errorf("discovery: %w", err)
+	}
 	s.startRefresh(ctx)
 	s.started = true
 	s.log.Info("discovery started", "environments", len(s.inv.Load().Environments))
@@ -223,6 +238,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
+	_ = s.agentsSub.Unsubscribe()
 	s.refreshCancel()
 	<-s.refreshDone
 	var err error

@@ -59,6 +59,15 @@ type refresher struct {
 	yamlStatus contracts.SourceStatus
 	nextReload time.Time
 	sources    []*source
+	// agents are keyed by agentKey.
+	agents map[string]*agent
+}
+
+// invEvent is one inventory event to publish.
+type invEvent struct {
+	env string
+	t   contracts.EventType
+	d   contracts.InventoryEvent
 }
 
 // initRefresher sets up the sources of the first inventory. It does no
@@ -136,6 +145,7 @@ func (s *Service) refreshLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-s.clock.After(s.untilDue(s.clock.Now())):
+		case <-s.kick:
 		}
 		s.refresh(ctx, true)
 	}
@@ -154,6 +164,9 @@ func (s *Service) untilDue(now time.Time) time.Duration {
 		if next.IsZero() || src.next.Before(next) {
 			next = src.next
 		}
+	}
+	if t := r.nextOffline(s.cfg.OfflineAfter); !t.IsZero() && (next.IsZero() || t.Before(next)) {
+		next = t
 	}
 	if next.IsZero() {
 		return s.cfg.ReloadInterval
@@ -205,6 +218,7 @@ func (s *Service) refresh(ctx context.Context, announce bool) {
 	if len(problems) > 0 {
 		next, _ = s.compose()
 	}
+	live := s.liveness(now)
 	old := s.inv.Swap(&next)
 	s.updateMetrics(next)
 	if !announce {
@@ -212,7 +226,7 @@ func (s *Service) refresh(ctx context.Context, announce bool) {
 		// who watched before the restart; only failures are news.
 		old = &next
 	}
-	s.publishChanges(ctx, *old, next, failed)
+	s.publishChanges(ctx, *old, next, failed, live)
 }
 
 func (s *Service) sourceFailed(src *source, err error) contracts.InventoryEvent {
@@ -314,6 +328,31 @@ func (s *Service) compose() (inventory.Inventory, map[string]error) {
 	out := inventory.Inventory{}
 	problems := map[string]error{}
 	seen := map[string]bool{}
+	known := map[string]bool{}
+	for _, e := range r.base.Environments {
+		known[e.Name] = true
+	}
+	// Announced hosts join environments that exist, when no other input
+	// lists them already; an agent alone cannot create an environment.
+	for env, hosts := range r.agentHosts() {
+		if !known[env] && byEnv[env] == nil && !slices.Contains(order, env) {
+			continue
+		}
+		listed := map[string]bool{}
+		for _, h := range byEnv[env] {
+			listed[strings.ToLower(h.Name)] = true
+		}
+		if e, ok := r.base.Find(env); ok {
+			for _, h := range e.Hosts {
+				listed[strings.ToLower(h.Name)] = true
+			}
+		}
+		for _, h := range hosts {
+			if !listed[strings.ToLower(h.Name)] {
+				byEnv[env] = append(byEnv[env], h)
+			}
+		}
+	}
 	for _, e := range r.base.Environments {
 		seen[e.Name] = true
 		env, err := e.WithSourceHosts(byEnv[e.Name])
@@ -346,12 +385,8 @@ func (s *Service) updateMetrics(inv inventory.Inventory) {
 // publishChanges raises host_added, host_removed and host_changed for the
 // difference between two inventories, and source_failed for each failure.
 // Events are best effort: the inventory is already in place.
-func (s *Service) publishChanges(ctx context.Context, old, next inventory.Inventory, failed []contracts.InventoryEvent) {
-	type ev struct {
-		env string
-		t   contracts.EventType
-		d   contracts.InventoryEvent
-	}
+func (s *Service) publishChanges(ctx context.Context, old, next inventory.Inventory, failed []contracts.InventoryEvent, live []invEvent) {
+	type ev = invEvent
 	var evs []ev
 	for _, f := range failed {
 		env := f.Environment
@@ -389,6 +424,7 @@ func (s *Service) publishChanges(ctx context.Context, old, next inventory.Invent
 			evs = append(evs, ev{env, contracts.EventHostRemoved, contracts.InventoryEvent{Environment: env, Host: &contracts.Host{Name: name}}})
 		}
 	}
+	evs = append(evs, live...)
 	if len(evs) == 0 {
 		return
 	}

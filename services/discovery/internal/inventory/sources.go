@@ -77,16 +77,8 @@ func (e Environment) WithSourceHosts(hosts []contracts.Host) (Environment, error
 	}
 	var added []contracts.Host
 	for _, h := range hosts {
-		if problem := hostNameProblem(h.Name); problem != "" {
-			return Environment{}, fmt.Errorf("host %q: name %s", h.Name, problem)
-		}
-		if problem := addressProblem(h.Address); problem != "" {
-			return Environment{}, fmt.Errorf("host %q: address %s", h.Name, problem)
-		}
-		for _, g := range h.Groups {
-			if !contracts.ValidToken(g) {
-				return Environment{}, fmt.Errorf("host %q: group %q is not a valid name", h.Name, g)
-			}
+		if err := CheckHost(h); err != nil {
+			return Environment{}, err
 		}
 		key := strings.ToLower(h.Name)
 		if seen[key] {
@@ -100,4 +92,21 @@ func (e Environment) WithSourceHosts(hosts []contracts.Host) (Environment, error
 	out.Hosts = append(out.Hosts, tmp.Hosts...)
 	slices.SortFunc(out.Hosts, func(a, b contracts.Host) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// CheckHost checks a host from outside the YAML inventory as the YAML
+// inventory's hosts are checked: its name, address and groups.
+func CheckHost(h contracts.Host) error {
+	if problem := hostNameProblem(h.Name); problem != "" {
+		return fmt.Errorf("host %q: name %s", h.Name, problem)
+	}
+	if problem := addressProblem(h.Address); problem != "" {
+		return fmt.Errorf("host %q: address %s", h.Name, problem)
+	}
+	for _, g := range h.Groups {
+		if !contracts.ValidToken(g) {
+			return fmt.Errorf("host %q: group %q is not a valid name", h.Name, g)
+		}
+	}
+	return nil
 }
