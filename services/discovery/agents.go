@@ -179,4 +179,3 @@ func (s *Service) withLiveness(env *contracts.Environment) {
 	defer s.refMu.Unlock()
 	s.overlayLiveness(env, now)
 }
-
