@@ -57,6 +57,7 @@ func (r DeployRequest) Validate() error {
 	}
 	r.validatePhases(&fe)
 	r.Failure.validate(&fe, "failure")
+	r.Offline.validate(&fe, "offline")
 	for _, name := range sortedKeys(r.Checks) {
 		field := KeyPath("checks", name)
 		if !ValidToken(name) {

@@ -47,6 +47,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	names := slices.Sorted(maps.Keys(hosts))
 
 	assigned, problems := assign(req.Phases, hosts, names, env.Name, problems)
+	assigned, problems = dropOffline(req, assigned, hosts, problems)
 	requestDriver := req.Driver != nil && req.Driver.Name() != ""
 	var driverless []string
 	for _, phase := range assigned {
