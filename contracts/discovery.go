@@ -105,3 +105,30 @@ type SourceStatus struct {
 	// Error is the last failure, cleared by a good run.
 	Error string `json:"error,omitempty"`
 }
+
+// APIDiscoveryHistory answers with the version history of hosts.
+var APIDiscoveryHistory = APISubject("discovery", "history")
+
+// HistoryQuery asks for the version history, newest first; empty fields
+// match everything. Limit defaults to 100 and is at most 1000.
+type HistoryQuery struct {
+	Environment string `json:"environment,omitempty"`
+	Host        string `json:"host,omitempty"`
+	App         string `json:"app,omitempty"`
+	Limit       int    `json:"limit,omitempty"`
+}
+
+// History is the answer to a history query.
+type History struct {
+	Entries []HistoryEntry `json:"entries"`
+}
+
+// HistoryEntry is one version a host was set to by a rollout.
+type HistoryEntry struct {
+	Environment string    `json:"environment"`
+	Host        string    `json:"host"`
+	App         string    `json:"app"`
+	Version     string    `json:"version"`
+	Rollout     string    `json:"rollout,omitempty"`
+	At          time.Time `json:"at"`
+}

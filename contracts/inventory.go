@@ -34,6 +34,12 @@ type HostVersion struct {
 	Version   string    `json:"version"`
 	Rollout   string    `json:"rollout,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Reported is the version the host's agent reports running, when it
+	// reports one; Version is then "" if no rollout set one.
+	Reported string `json:"reported,omitempty"`
+	// Drift marks a host whose agent reports another version than the
+	// last rollout set.
+	Drift bool `json:"drift,omitempty"`
 }
 
 // TargetsQuery asks discovery for one environment's hosts.

@@ -16,6 +16,7 @@ type api interface {
 	Targets(ctx context.Context, q contracts.TargetsQuery) (contracts.Environment, error)
 	Inventory(ctx context.Context, q contracts.InventoryQuery) (contracts.Inventory, error)
 	Status(ctx context.Context, q contracts.DiscoveryStatusQuery) (contracts.DiscoveryStatus, error)
+	History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error)
 }
 
 // handlers adapts the api to NATS subjects through go-kit endpoints, each
@@ -24,6 +25,7 @@ func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
 		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSON[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
 		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(natsx.Typed(a.Inventory))},
+		{Subject: contracts.APIDiscoveryHistory, Decode: natsx.DecodeJSON[contracts.HistoryQuery](), Endpoint: mw(natsx.Typed(a.History))},
 		{Subject: contracts.APIDiscoveryStatus, Decode: natsx.DecodeJSON[contracts.DiscoveryStatusQuery](), Endpoint: mw(natsx.Typed(a.Status))},
 	}
 }
@@ -45,6 +47,7 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 		return contracts.Environment{}, err
 	}
 	fillVersions(&out, vs[env.Name])
+	joinReported(&out, s.reportedVersions(env.Name), q.App)
 	return out, nil
 }
 
@@ -68,6 +71,7 @@ func (s *Service) Inventory(ctx context.Context, q contracts.InventoryQuery) (co
 		c := e.Contract()
 		s.withLiveness(&c)
 		fillVersions(&c, vs[e.Name])
+		joinReported(&c, s.reportedVersions(e.Name), "")
 		out.Environments = append(out.Environments, c)
 	}
 	return out, nil
