@@ -56,3 +56,33 @@ func TestInventoryArgs(t *testing.T) {
 		t.Fatalf("inventoryDefault = %q", got)
 	}
 }
+
+func TestInventoryMatrix(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APIDiscoveryInventory, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.Inventory{Environments: []contracts.Environment{{Name: "prod", Hosts: []contracts.Host{
+			{Name: "web-01", Address: "10.0.0.1", Liveness: contracts.LivenessOnline, Versions: map[string]contracts.HostVersion{
+				"web": {Version: "2.4.0", Reported: "2.3.0", Drift: true}, "api": {Version: "3.1.0"}}},
+			{Name: "web-02", Address: "10.0.0.2", Liveness: contracts.LivenessOffline, Versions: map[string]contracts.HostVersion{
+				"web": {Reported: "2.4.0"}}},
+		}}}}, nil
+	})
+	code, out, errOut := a.run("inventory")
+	if code != 0 {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{
+		"ENVIRONMENT  HOST    ADDRESS   GROUPS  POOL     LIVENESS  API    WEB",
+		"prod         web-01  10.0.0.1  -       default  online    3.1.0  2.4.0 DRIFT(reports 2.3.0)",
+		"prod         web-02  10.0.0.2  -       default  OFFLINE   -      ?(reports 2.4.0)",
+		"1 drifted, 1 offline",
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("missing %q in:\n%s", want, out)
+		}
+	}
+	code, out, _ = a.run("inventory", "--app", "api")
+	if code != 0 || strings.Contains(out, "WEB") || !strings.Contains(out, "3.1.0") {
+		t.Fatalf("--app api: code %d, out:\n%s", code, out)
+	}
+}
