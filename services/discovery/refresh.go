@@ -179,6 +179,14 @@ func (s *Service) untilDue(now time.Time) time.Duration {
 // A failing input keeps its last good state, records the failure in the
 // status and raises a source_failed event.
 func (s *Service) refresh(ctx context.Context, announce bool) {
+	// Events are published after the lock is let go, so queries do not
+	// wait for the broker.
+	var publish func()
+	defer func() {
+		if publish != nil {
+			publish()
+		}
+	}()
 	s.refMu.Lock()
 	defer s.refMu.Unlock()
 	r := &s.ref
@@ -226,7 +234,7 @@ func (s *Service) refresh(ctx context.Context, announce bool) {
 		// who watched before the restart; only failures are news.
 		old = &next
 	}
-	s.publishChanges(ctx, *old, next, failed, live)
+	publish = func() { s.publishChanges(ctx, *old, next, failed, live) }
 }
 
 func (s *Service) sourceFailed(src *source, err error) contracts.InventoryEvent {
