@@ -131,6 +131,11 @@ func (s *Service) Start(ctx context.Context) error {
 		iter.Stop()
 		return fmt.Errorf("planner: %w", err)
 	}
+	if err := server.Handle(graphHandler(s.planning)); err != nil {
+		iter.Stop()
+		server.Close()
+		return fmt.Errorf("planner: %w", err)
+	}
 	// The work outlives Start's context; Stop ends it.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.started, s.iter, s.server, s.cancel, s.done = true, iter, server, cancel, make(chan struct{})
