@@ -33,6 +33,7 @@ type API interface {
 	AddWindow(ctx context.Context, in contracts.WindowInput) (contracts.Window, error)
 	RemoveWindow(ctx context.Context, id string) error
 	DiscoveryStatus(ctx context.Context) (contracts.DiscoveryStatus, error)
+	Graph(ctx context.Context, q contracts.GraphQuery) (contracts.DependencyGraph, error)
 }
 
 // Receipt answers an accepted deploy request.

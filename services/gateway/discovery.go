@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
@@ -24,4 +25,27 @@ func decodeNothing(_ http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, contracts.Invalid(k, "is not a parameter of this operation")
 	}
 	return nil, nil
+}
+
+// Graph asks the planner for the dependency graph of applications.
+func (a *natsAPI) Graph(ctx context.Context, q contracts.GraphQuery) (contracts.DependencyGraph, error) {
+	return natsx.Request[contracts.DependencyGraph](ctx, a.nc, contracts.APIPlannerGraph, q)
+}
+
+func decodeGraph(w http.ResponseWriter, r *http.Request) (any, error) {
+	if err := requireJSON(r); err != nil {
+		return nil, err
+	}
+	b, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil, contracts.Invalid("", "the body is empty; send the environment and applications as JSON")
+	}
+	var q contracts.GraphQuery
+	if err := contracts.DecodeStrict(b, &q); err != nil {
+		return nil, err
+	}
+	return q, nil
 }

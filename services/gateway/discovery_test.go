@@ -25,3 +25,21 @@ func TestDiscoveryStatus(t *testing.T) {
 		t.Fatalf("unknown parameter: %d %s", status, b)
 	}
 }
+
+func TestGraphRoute(t *testing.T) {
+	h := start(t)
+	h.respond(contracts.APIPlannerGraph, func(m *nats.Msg) (any, *contracts.Error) {
+		var q contracts.GraphQuery
+		_ = json.Unmarshal(m.Data, &q)
+		return contracts.DependencyGraph{Environment: q.Environment, Order: []string{q.Apps[0].App}, DOT: "digraph {}"}, nil
+	})
+	status, _, b := h.do(http.MethodPost, "/v1/graph", `{"environment":"prod","apps":[{"app":"web","requires":[{"app":"api","version":">=1"}]}]}`)
+	var g contracts.DependencyGraph
+	if status != http.StatusOK || json.Unmarshal(b, &g) != nil || g.Environment != "prod" || g.Order[0] != "web" {
+		t.Fatalf("graph: %d %s", status, b)
+	}
+	status, hdr, b := h.do(http.MethodPost, "/v1/graph", `{"environment":"prod","apps":[],"format":"dot"}`)
+	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "format" {
+		t.Fatalf("unknown field: %d %s", status, b)
+	}
+}

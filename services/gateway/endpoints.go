@@ -24,8 +24,9 @@ type Endpoints struct {
 	ListWindows  endpoint.Endpoint
 	AddWindow    endpoint.Endpoint
 	RemoveWindow endpoint.Endpoint
-	// DiscoveryStatus is in discovery.go.
+	// DiscoveryStatus and Graph are in discovery.go.
 	DiscoveryStatus endpoint.Endpoint
+	Graph           endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -74,6 +75,9 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		DiscoveryStatus: wrap("discovery_status", func(ctx context.Context, _ any) (any, error) {
 			return api.DiscoveryStatus(ctx)
+		}),
+		Graph: wrap("graph", func(ctx context.Context, req any) (any, error) {
+			return api.Graph(ctx, req.(contracts.GraphQuery))
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))
