@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -84,5 +85,36 @@ func TestInventoryMatrix(t *testing.T) {
 	code, out, _ = a.run("inventory", "--app", "api")
 	if code != 0 || strings.Contains(out, "WEB") || !strings.Contains(out, "3.1.0") {
 		t.Fatalf("--app api: code %d, out:\n%s", code, out)
+	}
+}
+
+func TestGraphCommand(t *testing.T) {
+	a := startAPI(t)
+	got := make(chan contracts.GraphQuery, 4)
+	a.respond(contracts.APIPlannerGraph, func(m *nats.Msg) (any, *contracts.Error) {
+		var q contracts.GraphQuery
+		_ = json.Unmarshal(m.Data, &q)
+		got <- q
+		return contracts.DependencyGraph{Environment: q.Environment, DOT: "digraph \"x\" {}\n", Mermaid: "flowchart LR\n"}, nil
+	})
+	web := writeSpec(t, "app: web\nversion: 2.4.1\nenvironment: production\nphases: [{name: all}]\nrequires: [{app: api, version: \">=3.2.0 <4.0.0\"}]\n")
+	api := writeSpec(t, "app: api\nversion: 3.4.0\nenvironment: production\nphases: [{name: all}]\n")
+	code, out, errOut := a.run("graph", "-f", web, "-f", api)
+	if code != 0 || out != "digraph \"x\" {}\n" {
+		t.Fatalf("dot: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	q := <-got
+	if q.Environment != "production" || len(q.Apps) != 2 || q.Apps[0].Requires[0].Version != ">=3.2.0 <4.0.0" || q.Apps[1].App != "api" {
+		t.Fatalf("query %+v", q)
+	}
+	code, out, _ = a.run("graph", "-f", web, "--env", "qa", "--format", "mermaid")
+	if code != 0 || out != "flowchart LR\n" || (<-got).Environment != "qa" {
+		t.Fatalf("mermaid: code %d, out %q", code, out)
+	}
+	if code, _, _ := a.run("graph", "-f", web, "--format", "png"); code != exitUsage {
+		t.Fatalf("--format png: code %d", code)
+	}
+	if code, _, _ := a.run("graph"); code != exitUsage {
+		t.Fatalf("no spec: code %d", code)
 	}
 }

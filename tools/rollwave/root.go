@@ -88,6 +88,7 @@ rejected, 2 on a bad command line.`,
 		newCalendarCmd(g),
 		newInventoryCmd(g),
 		newDiscoveryCmd(g),
+		newGraphCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())
