@@ -34,6 +34,7 @@ type API interface {
 	RemoveWindow(ctx context.Context, id string) error
 	DiscoveryStatus(ctx context.Context) (contracts.DiscoveryStatus, error)
 	Graph(ctx context.Context, q contracts.GraphQuery) (contracts.DependencyGraph, error)
+	History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error)
 }
 
 // Receipt answers an accepted deploy request.

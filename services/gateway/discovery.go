@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -46,6 +47,41 @@ func decodeGraph(w http.ResponseWriter, r *http.Request) (any, error) {
 	var q contracts.GraphQuery
 	if err := contracts.DecodeStrict(b, &q); err != nil {
 		return nil, err
+	}
+	return q, nil
+}
+
+// History asks discovery for the version history.
+func (a *natsAPI) History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error) {
+	h, err := natsx.Request[contracts.History](ctx, a.nc, contracts.APIDiscoveryHistory, q)
+	if h.Entries == nil {
+		h.Entries = []contracts.HistoryEntry{}
+	}
+	return h, err
+}
+
+func decodeHistory(_ http.ResponseWriter, r *http.Request) (any, error) {
+	var q contracts.HistoryQuery
+	for k, vs := range r.URL.Query() {
+		if len(vs) != 1 {
+			return nil, contracts.Invalid(k, "is given %d times", len(vs))
+		}
+		switch v := vs[0]; k {
+		case "environment":
+			q.Environment = v
+		case "host":
+			q.Host = v
+		case "app":
+			q.App = v
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, contracts.Invalid("limit", "must be a whole number, got %q", v)
+			}
+			q.Limit = n
+		default:
+			return nil, contracts.Invalid(k, "is not a parameter of this operation (known: environment, host, app, limit)")
+		}
 	}
 	return q, nil
 }

@@ -24,9 +24,10 @@ type Endpoints struct {
 	ListWindows  endpoint.Endpoint
 	AddWindow    endpoint.Endpoint
 	RemoveWindow endpoint.Endpoint
-	// DiscoveryStatus and Graph are in discovery.go.
+	// DiscoveryStatus, Graph and History are in discovery.go.
 	DiscoveryStatus endpoint.Endpoint
 	Graph           endpoint.Endpoint
+	History         endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -78,6 +79,9 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		Graph: wrap("graph", func(ctx context.Context, req any) (any, error) {
 			return api.Graph(ctx, req.(contracts.GraphQuery))
+		}),
+		History: wrap("history", func(ctx context.Context, req any) (any, error) {
+			return api.History(ctx, req.(contracts.HistoryQuery))
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))
