@@ -101,5 +101,6 @@ func newInventoryCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&app, "app", "", "only this application's column")
+	cmd.AddCommand(newHistoryCmd(g))
 	return cmd
 }

@@ -118,3 +118,22 @@ func TestGraphCommand(t *testing.T) {
 		t.Fatalf("no spec: code %d", code)
 	}
 }
+
+func TestInventoryHistoryCommand(t *testing.T) {
+	a := startAPI(t)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	got := make(chan contracts.HistoryQuery, 1)
+	a.respond(contracts.APIDiscoveryHistory, func(m *nats.Msg) (any, *contracts.Error) {
+		var q contracts.HistoryQuery
+		_ = json.Unmarshal(m.Data, &q)
+		got <- q
+		return contracts.History{Entries: []contracts.HistoryEntry{{Environment: "prod", Host: "web-01", App: "web", Version: "2.4.1", Rollout: "r-2", At: at}}}, nil
+	})
+	code, out, errOut := a.run("inventory", "history", "--env", "prod", "--host", "web-01", "--limit", "5")
+	if code != 0 || !strings.Contains(out, "2026-12-01T10:00:00Z  prod         web-01  web  2.4.1    r-2") {
+		t.Fatalf("code %d, out:\n%s\nstderr %q", code, out, errOut)
+	}
+	if q := <-got; q != (contracts.HistoryQuery{Environment: "prod", Host: "web-01", Limit: 5}) {
+		t.Fatalf("query %+v", q)
+	}
+}

@@ -3,8 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/rollwave/rollwave/contracts"
 )
@@ -73,4 +78,45 @@ func printInventoryMatrix(app string) func(io.Writer, contracts.Inventory) {
 			fmt.Fprintf(w, "\n%d drifted, %d offline\n", drift, offline)
 		}
 	}
+}
+
+func newHistoryCmd(g *globals) *cobra.Command {
+	var env, host, app string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "Show the versions rollouts set on hosts, newest first",
+		Args:  usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := envQuery(env)
+			if host != "" {
+				q.Set("host", host)
+			}
+			if app != "" {
+				q.Set("app", app)
+			}
+			if limit != 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			return show(cmd, g, http.MethodGet, "/v1/inventory/history", q, nil, printHistory)
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	cmd.Flags().StringVar(&host, "host", "", "only this host")
+	cmd.Flags().StringVar(&app, "app", "", "only this application")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many entries (default 100)")
+	return cmd
+}
+
+func printHistory(w io.Writer, h contracts.History) {
+	if len(h.Entries) == 0 {
+		fmt.Fprintln(w, "No history.")
+		return
+	}
+	tw := newTable(w)
+	fmt.Fprintln(tw, "TIME\tENVIRONMENT\tHOST\tAPP\tVERSION\tROLLOUT")
+	for _, e := range h.Entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Environment, e.Host, e.App, e.Version, orDash(e.Rollout))
+	}
+	tw.Flush()
 }
