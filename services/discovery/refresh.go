@@ -141,18 +141,25 @@ func (s *Service) startRefresh(ctx context.Context) {
 func (s *Service) refreshLoop(ctx context.Context) {
 	defer close(s.refreshDone)
 	for {
+		// With nothing scheduled (no file to watch, no source, no agent
+		// online) the loop waits for a kick only, not on the clock.
+		var due <-chan time.Time
+		if d, ok := s.untilDue(s.clock.Now()); ok {
+			due = s.clock.After(d)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.clock.After(s.untilDue(s.clock.Now())):
+		case <-due:
 		case <-s.kick:
 		}
 		s.refresh(ctx, true)
 	}
 }
 
-// untilDue is the wait until the next source or reload is due.
-func (s *Service) untilDue(now time.Time) time.Duration {
+// untilDue is the wait until the next source, reload or liveness change
+// is due; false when nothing is.
+func (s *Service) untilDue(now time.Time) (time.Duration, bool) {
 	s.refMu.Lock()
 	defer s.refMu.Unlock()
 	r := &s.ref
@@ -169,9 +176,9 @@ func (s *Service) untilDue(now time.Time) time.Duration {
 		next = t
 	}
 	if next.IsZero() {
-		return s.cfg.ReloadInterval
+		return 0, false
 	}
-	return max(next.Sub(now), time.Millisecond)
+	return max(next.Sub(now), time.Millisecond), true
 }
 
 // refresh reloads the YAML file when it changed, runs the sources that
