@@ -55,6 +55,11 @@ type Config struct {
 	// OfflineAfter is how long a host's agent may stay silent before the
 	// host is offline. Default 30s.
 	OfflineAfter time.Duration
+	// SourcePool and SourceDriver are the pool and driver defaults of
+	// environments that only Sources name (the YAML inventory gives its
+	// own environments' defaults).
+	SourcePool   string
+	SourceDriver *contracts.DriverSpec
 }
 
 const (
@@ -141,6 +146,16 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		}
 		if src.Path == "" {
 			return nil, fmt.Errorf("discovery: sources[%d]: a path is required", i)
+		}
+	}
+	if cfg.SourcePool != "" {
+		if err := contracts.CheckToken("source pool", cfg.SourcePool); err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+	}
+	if cfg.SourceDriver != nil {
+		if fe := cfg.SourceDriver.Validate("source driver"); len(fe) > 0 {
+			return nil, fmt.Errorf("discovery: %w", fe)
 		}
 	}
 	var inv inventory.Inventory

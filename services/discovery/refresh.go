@@ -381,10 +381,11 @@ func (s *Service) compose() (inventory.Inventory, map[string]error) {
 		if seen[name] {
 			continue
 		}
-		env, err := inventory.Environment{Name: name}.WithSourceHosts(byEnv[name])
+		base := inventory.Environment{Name: name, Pool: s.cfg.SourcePool, Driver: s.cfg.SourceDriver}
+		env, err := base.WithSourceHosts(byEnv[name])
 		if err != nil {
 			problems[name] = err
-			env = inventory.Environment{Name: name}
+			env = base
 		}
 		out.Environments = append(out.Environments, env)
 	}

@@ -328,3 +328,28 @@ k5=child
 		t.Fatalf("params %+v, want %v", envr.Hosts, want)
 	}
 }
+
+// TestSourceOnlyEnvironmentDefaults: an environment that only a
+// command-line source names takes the pool and driver given for sources.
+func TestSourceOnlyEnvironmentDefaults(t *testing.T) {
+	e := newEnv(t)
+	ini := filepath.Join(t.TempDir(), "lab.ini")
+	writeAtomic(t, ini, []byte("[web]\nlab-01 ansible_host=192.0.2.7\n"), 0o644)
+	e.start(func(c *Config, d *service.Deps) {
+		c.Inventory = nil
+		c.Sources = []EnvSource{{Env: "lab", Path: ini}}
+		c.SourcePool = "lab-pool"
+		c.SourceDriver = &contracts.DriverSpec{Sim: &contracts.SimDriver{}}
+	})
+	envr, err := e.targets(contracts.TargetsQuery{Environment: "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(envr.Hosts) != 1 || envr.Hosts[0].Pool != "lab-pool" || envr.Hosts[0].Driver == nil || envr.Hosts[0].Driver.Sim == nil ||
+		envr.Hosts[0].Address != "192.0.2.7" {
+		t.Fatalf("hosts %+v", envr.Hosts)
+	}
+	if _, err := New(service.Deps{NC: e.nc, JS: e.js}, Config{DBPath: e.db, Sources: []EnvSource{{Env: "lab", Path: ini}}, SourcePool: "a.b"}); err == nil {
+		t.Fatal("invalid source pool accepted")
+	}
+}

@@ -28,6 +28,8 @@ func init() {
 type runFlags struct {
 	dataDir     string
 	inventory   []string
+	sourcePool  string
+	sourceDrv   string
 	gatewayAddr string
 	logLevel    string
 	logJSON     bool
@@ -40,6 +42,8 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dataDir, "data", envOr("ROLLWAVE_DATA", "./data"), "directory for the NATS store and the services' databases (env ROLLWAVE_DATA)")
 	cmd.Flags().StringArrayVar(&f.inventory, "inventory", inventoryDefault(os.Getenv("ROLLWAVE_INVENTORY")),
 		"inventory YAML, or ENV=SOURCE with an Ansible INI file or dynamic-inventory script; repeatable (env ROLLWAVE_INVENTORY, comma separated)")
+	cmd.Flags().StringVar(&f.sourcePool, "source-pool", "", "executor pool of hosts in environments only ENV=SOURCE names")
+	cmd.Flags().StringVar(&f.sourceDrv, "source-driver", "", `driver of hosts in environments only ENV=SOURCE names, as JSON, e.g. '{"sim":{}}'`)
 	cmd.Flags().StringVar(&f.gatewayAddr, "listen", envOr("ROLLWAVE_LISTEN", "127.0.0.1:8080"), "gateway HTTP address (env ROLLWAVE_LISTEN)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("ROLLWAVE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	cmd.Flags().BoolVar(&f.logJSON, "log-json", os.Getenv("ROLLWAVE_LOG_JSON") != "", "log JSON instead of text")
@@ -96,12 +100,16 @@ example rollout specs into the data directory. History survives restarts.`,
 			if err != nil {
 				return usageError(err)
 			}
+			drv, err := sourceDriver(f.sourceDrv)
+			if err != nil {
+				return usageError(err)
+			}
 			if yamlPath != "" {
 				invPath = yamlPath
 			}
 			return run(cmd.Context(), log, stack.Options{
 				DataDir: dataDir, NATSPort: natsPort, SyncAlways: !noSync,
-				InventoryPath: invPath, Sources: sources, GatewayAddr: f.gatewayAddr,
+				InventoryPath: invPath, Sources: sources, SourcePool: f.sourcePool, SourceDriver: drv, GatewayAddr: f.gatewayAddr,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
 			}, func(st *stack.Stack) {
 				api := "http://" + st.Gateway.Addr()
@@ -153,9 +161,13 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
+			drv, err := sourceDriver(f.sourceDrv)
+			if err != nil {
+				return usageError(err)
+			}
 			return run(cmd.Context(), log, stack.Options{
 				Services: args, NATSURL: natsURL, NATSCreds: creds, Replicas: replicas, MetricsAddr: metricsAddr,
-				DataDir: f.dataDir, InventoryPath: yamlPath, Sources: sources, GatewayAddr: f.gatewayAddr,
+				DataDir: f.dataDir, InventoryPath: yamlPath, Sources: sources, SourcePool: f.sourcePool, SourceDriver: drv, GatewayAddr: f.gatewayAddr,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
 			}, func(st *stack.Stack) {
 				if st.Gateway != nil {

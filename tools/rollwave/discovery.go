@@ -90,3 +90,18 @@ func inventoryDefault(env string) []string {
 	}
 	return out
 }
+
+// sourceDriver decodes --source-driver, strictly.
+func sourceDriver(s string) (*contracts.DriverSpec, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var d contracts.DriverSpec
+	if err := contracts.DecodeStrict([]byte(s), &d); err != nil {
+		return nil, fmt.Errorf("--source-driver: %w", err)
+	}
+	if fe := d.Validate("--source-driver"); len(fe) > 0 {
+		return nil, fe
+	}
+	return &d, nil
+}

@@ -137,3 +137,18 @@ func TestInventoryHistoryCommand(t *testing.T) {
 		t.Fatalf("query %+v", q)
 	}
 }
+
+func TestSourceDriverFlag(t *testing.T) {
+	d, err := sourceDriver(`{"sim":{"median":"10ms"}}`)
+	if err != nil || d == nil || d.Sim == nil {
+		t.Fatalf("sim: %+v %v", d, err)
+	}
+	if d, err := sourceDriver(""); d != nil || err != nil {
+		t.Fatalf("empty: %+v %v", d, err)
+	}
+	for _, bad := range []string{`{"sim":{},"exec":{"command":["x"]}}`, `{"ssh":{}}`, `not json`} {
+		if _, err := sourceDriver(bad); err == nil {
+			t.Errorf("sourceDriver(%s) accepted", bad)
+		}
+	}
+}
