@@ -36,6 +36,11 @@ type Host struct {
 	Apps []string `json:"apps,omitempty"`
 	// Versions maps application to the version the host last ran successfully.
 	Versions map[string]HostVersion `json:"versions,omitempty"`
+	// Liveness is "online" or "offline" for a host with an agent, and ""
+	// for one whose liveness is not known (no agent has announced it).
+	Liveness string `json:"liveness,omitempty"`
+	// LastSeen is when its agent was last heard from.
+	LastSeen *time.Time `json:"last_seen,omitempty"`
 }
 
 // HostVersion records which version of an application a host runs.
@@ -43,6 +48,12 @@ type HostVersion struct {
 	Version   string    `json:"version"`
 	Rollout   string    `json:"rollout,omitempty"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Reported is the version the host's agent reports running, when it
+	// reports one; Version is then "" if no rollout set one.
+	Reported string `json:"reported,omitempty"`
+	// Drift marks a host whose agent reports another version than the
+	// last rollout set.
+	Drift bool `json:"drift,omitempty"`
 }
 
 // TargetsQuery asks discovery for one environment's hosts.

@@ -53,6 +53,12 @@ type DeployRequest struct {
 	StartAt     *time.Time        `json:"start_at,omitempty"`
 	RequestedBy string            `json:"requested_by,omitempty"`
 	Reason      string            `json:"reason,omitempty"`
+	// Offline is what to do with target hosts that are offline; "" is
+	// OfflineFail.
+	Offline OfflinePolicy `json:"offline,omitempty"`
+	// Requires lists the applications this release needs in the
+	// environment, with semver constraints.
+	Requires []Requirement `json:"requires,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

@@ -53,7 +53,7 @@ func validateSchema(s *jsonschema.Schema, b []byte) error {
 }
 
 func TestSchemaLookup(t *testing.T) {
-	want := []string{"admission", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "window-input"}
+	want := []string{"admission", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "window-input"}
 	if got := SchemaNames(); !slices.Equal(got, want) {
 		t.Fatalf("SchemaNames() = %v, want %v", got, want)
 	}
@@ -113,9 +113,11 @@ var codecs = map[string]codec{
 		decode:   func(b []byte) (any, error) { return DecodeHostResult(b) },
 		newValue: func() any { return new(HostResult) },
 	},
-	"control-command": strictCodec[ControlCommand](),
-	"window-input":    strictCodec[WindowInput](),
-	"admission":       strictCodec[Admission](),
+	"control-command":    strictCodec[ControlCommand](),
+	"window-input":       strictCodec[WindowInput](),
+	"admission":          strictCodec[Admission](),
+	"agent-announcement": strictCodec[AgentAnnouncement](),
+	"inventory-event":    strictCodec[InventoryEvent](),
 }
 
 // Golden files are named <schema>[.<variant>].json for a bare payload and

@@ -178,3 +178,11 @@ func orStar(s string) string {
 	}
 	return s
 }
+
+// AgentAnnounceSubject is where host agents of an environment announce
+// themselves to discovery (core NATS, every heartbeat interval). The host
+// is named in the payload: host names may hold dots.
+func AgentAnnounceSubject(env string) string { return "rollwave.agents." + env + ".announce" }
+
+// AgentAnnounceWildcard matches every agent announcement.
+func AgentAnnounceWildcard() string { return "rollwave.agents.*.announce" }

@@ -55,6 +55,8 @@ func (r DeployRequest) Validate() error {
 	}
 	r.validatePhases(&fe)
 	r.Failure.validate(&fe, "failure")
+	r.Offline.validate(&fe, "offline")
+	r.validateRequires(&fe)
 	for _, name := range sortedKeys(r.Checks) {
 		field := KeyPath("checks", name)
 		if !ValidToken(name) {

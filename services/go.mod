@@ -3,6 +3,7 @@ module github.com/rollwave/rollwave/services
 go 1.26.0
 
 require (
+	github.com/Masterminds/semver/v3 v3.5.0
 	github.com/arran4/golang-ical v0.3.4
 	github.com/go-kit/kit v0.13.0
 	github.com/jmoiron/sqlx v1.4.0

@@ -15,6 +15,8 @@ import (
 type api interface {
 	Targets(ctx context.Context, q contracts.TargetsQuery) (contracts.Environment, error)
 	Inventory(ctx context.Context, q contracts.InventoryQuery) (contracts.Inventory, error)
+	Status(ctx context.Context, q contracts.DiscoveryStatusQuery) (contracts.DiscoveryStatus, error)
+	History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error)
 }
 
 // handlers adapts the api to NATS subjects through go-kit endpoints, each
@@ -23,6 +25,8 @@ func handlers(a api, mw endpoint.Middleware) []natsx.Handler {
 	return []natsx.Handler{
 		{Subject: contracts.APIDiscoveryTargets, Decode: natsx.DecodeJSONTolerant[contracts.TargetsQuery](), Endpoint: mw(natsx.Typed(a.Targets))},
 		{Subject: contracts.APIDiscoveryInventory, Decode: natsx.DecodeJSON[contracts.InventoryQuery](), Endpoint: mw(natsx.Typed(a.Inventory))},
+		{Subject: contracts.APIDiscoveryHistory, Decode: natsx.DecodeJSON[contracts.HistoryQuery](), Endpoint: mw(natsx.Typed(a.History))},
+		{Subject: contracts.APIDiscoveryStatus, Decode: natsx.DecodeJSON[contracts.DiscoveryStatusQuery](), Endpoint: mw(natsx.Typed(a.Status))},
 	}
 }
 
@@ -34,6 +38,7 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 		return contracts.Environment{}, err
 	}
 	out := env.Contract()
+	s.withLiveness(&out)
 	if q.App == "" {
 		return out, nil
 	}
@@ -42,13 +47,14 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 		return contracts.Environment{}, err
 	}
 	fillVersions(&out, vs[env.Name])
+	joinReported(&out, s.reportedVersions(env.Name), q.App)
 	return out, nil
 }
 
 // Inventory returns every environment, or the one named, with every
 // recorded version.
 func (s *Service) Inventory(ctx context.Context, q contracts.InventoryQuery) (contracts.Inventory, error) {
-	envs := s.inv.Environments
+	envs := s.inv.Load().Environments
 	if q.Environment != "" {
 		env, err := s.environment(q.Environment)
 		if err != nil {
@@ -63,7 +69,9 @@ func (s *Service) Inventory(ctx context.Context, q contracts.InventoryQuery) (co
 	out := contracts.Inventory{Environments: make([]contracts.Environment, 0, len(envs))}
 	for _, e := range envs {
 		c := e.Contract()
+		s.withLiveness(&c)
 		fillVersions(&c, vs[e.Name])
+		joinReported(&c, s.reportedVersions(e.Name), "")
 		out.Environments = append(out.Environments, c)
 	}
 	return out, nil
@@ -76,7 +84,7 @@ func (s *Service) environment(name string) (inventory.Environment, error) {
 	if err := contracts.CheckToken("environment", name); err != nil {
 		return inventory.Environment{}, err
 	}
-	env, ok := s.inv.Find(name)
+	env, ok := s.inv.Load().Find(name)
 	if !ok {
 		return inventory.Environment{}, &contracts.Error{Code: contracts.CodeNotFound, Field: "environment",
 			Message: fmt.Sprintf("no environment %q in the inventory", name)}

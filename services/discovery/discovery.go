@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/discovery/internal/inventory"
+	"github.com/rollwave/rollwave/services/discovery/internal/plugin"
 )
 
 // Config configures the discovery service.
@@ -37,6 +40,26 @@ type Config struct {
 	// RetryDelay is how long to wait before retrying a batch the database
 	// refused. Default 1s.
 	RetryDelay time.Duration
+	// Sources are discovery sources given outside the YAML inventory; with
+	// them, the YAML inventory is optional.
+	Sources []EnvSource
+	// SourceInterval and SourceTimeout are the defaults of sources that
+	// set none: 1m and 30s.
+	SourceInterval time.Duration
+	SourceTimeout  time.Duration
+	// SourceMaxBytes bounds a source's output. Default 4 MiB.
+	SourceMaxBytes int
+	// ReloadInterval is how often the YAML file is checked for changes,
+	// on the injected clock. Default 5s.
+	ReloadInterval time.Duration
+	// OfflineAfter is how long a host's agent may stay silent before the
+	// host is offline. Default 30s.
+	OfflineAfter time.Duration
+	// SourcePool and SourceDriver are the pool and driver defaults of
+	// environments that only Sources name (the YAML inventory gives its
+	// own environments' defaults).
+	SourcePool   string
+	SourceDriver *contracts.DriverSpec
 }
 
 const (
@@ -50,7 +73,7 @@ const (
 // Service is the discovery service.
 type Service struct {
 	cfg     Config
-	inv     inventory.Inventory
+	inv     atomic.Pointer[inventory.Inventory]
 	log     *slog.Logger
 	tracer  trace.Tracer
 	tp      trace.TracerProvider
@@ -58,6 +81,16 @@ type Service struct {
 	deps    service.Deps
 	metrics *metrics
 	gate    natsx.Gate
+
+	// refMu guards ref, which the refresh goroutine owns.
+	refMu         sync.Mutex
+	ref           refresher
+	refreshCancel context.CancelFunc
+	refreshDone   chan struct{}
+	// kick asks the refresh loop for a round now (a new agent, or one
+	// back online).
+	kick      chan struct{}
+	agentsSub *nats.Subscription
 
 	mu      sync.Mutex
 	started bool
@@ -84,8 +117,8 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		return nil, errors.New("discovery: DBPath is required")
 	case cfg.InventoryPath != "" && cfg.Inventory != nil:
 		return nil, errors.New("discovery: set InventoryPath or Inventory, not both")
-	case cfg.InventoryPath == "" && cfg.Inventory == nil:
-		return nil, errors.New("discovery: InventoryPath or Inventory is required")
+	case cfg.InventoryPath == "" && cfg.Inventory == nil && len(cfg.Sources) == 0:
+		return nil, errors.New("discovery: InventoryPath, Inventory or Sources is required")
 	case cfg.BatchSize < 0:
 		return nil, fmt.Errorf("discovery: BatchSize must not be negative, got %d", cfg.BatchSize)
 	}
@@ -95,11 +128,50 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = defaultRetryDelay
 	}
+	if cfg.SourceInterval <= 0 {
+		cfg.SourceInterval = defaultSourceInterval
+	}
+	if cfg.SourceTimeout <= 0 {
+		cfg.SourceTimeout = plugin.DefaultTimeout
+	}
+	if cfg.ReloadInterval <= 0 {
+		cfg.ReloadInterval = defaultReloadInterval
+	}
+	if cfg.OfflineAfter <= 0 {
+		cfg.OfflineAfter = defaultOfflineAfter
+	}
+	for i, src := range cfg.Sources {
+		if err := contracts.CheckToken(fmt.Sprintf("sources[%d].environment", i), src.Env); err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+		if src.Path == "" {
+			return nil, fmt.Errorf("discovery: sources[%d]: a path is required", i)
+		}
+	}
+	if cfg.SourcePool != "" {
+		if err := contracts.CheckToken("source pool", cfg.SourcePool); err != nil {
+			return nil, fmt.Errorf("discovery: %w", err)
+		}
+	}
+	if cfg.SourceDriver != nil {
+		if fe := cfg.SourceDriver.Validate("source driver"); len(fe) > 0 {
+			return nil, fmt.Errorf("discovery: %w", fe)
+		}
+	}
 	var inv inventory.Inventory
+	var raw []byte
 	var err error
-	if cfg.InventoryPath != "" {
-		inv, err = inventory.Load(cfg.InventoryPath)
-	} else {
+	switch {
+	case cfg.InventoryPath != "":
+		raw, err = readBounded(cfg.InventoryPath, maxInventoryFile)
+		if err == nil {
+			inv, err = inventory.Parse(raw)
+			if err != nil {
+				err = fmt.Errorf("inventory %s: %w", cfg.InventoryPath, err)
+			}
+		}
+	case cfg.Inventory != nil:
+		raw = cfg.Inventory
 		inv, err = inventory.Parse(cfg.Inventory)
 		if err != nil {
 			err = fmt.Errorf("inventory: %w", err)
@@ -109,12 +181,11 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("discovery: %w", err)
 	}
 	deps = deps.WithDefaults()
-	s := &Service{cfg: cfg, inv: inv, deps: deps, log: deps.Log.With("service", "discovery"), tp: deps.Tracer, clock: deps.Clock}
+	s := &Service{cfg: cfg, deps: deps, kick: make(chan struct{}, 1), log: deps.Log.With("service", "discovery"), tp: deps.Tracer, clock: deps.Clock}
 	s.tracer = s.tp.Tracer("rollwave/discovery")
 	s.metrics = newMetrics(deps.Metrics)
-	for _, e := range inv.Environments {
-		s.metrics.hosts.WithLabelValues(e.Name).Set(float64(len(e.Hosts)))
-	}
+	s.initRefresher(inv, raw)
+	s.updateMetrics(inv)
 	return s, nil
 }
 
@@ -161,8 +232,13 @@ func (s *Service) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("discovery: flush subscriptions: %w", err)
 	}
 	s.server = srv
+	if s.agentsSub, err = s.subscribeAgents(); err != nil {
+		srv.Close()
+		return fmt.Errorf("discovery: %w", err)
+	}
+	s.startRefresh(ctx)
 	s.started = true
-	s.log.Info("discovery started", "environments", len(s.inv.Environments))
+	s.log.Info("discovery started", "environments", len(s.inv.Load().Environments))
 	return nil
 }
 
@@ -177,6 +253,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.started = false
 	s.server.Close()
+	_ = s.agentsSub.Unsubscribe()
+	s.refreshCancel()
+	<-s.refreshDone
 	var err error
 	if gerr := s.gate.CloseWithin(ctx); gerr != nil {
 		err = fmt.Errorf("discovery: queries still running: %w", gerr)

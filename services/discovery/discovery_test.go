@@ -386,7 +386,7 @@ func TestNewChecksConfig(t *testing.T) {
 		want string
 	}{
 		{"no db", Config{Inventory: []byte(inventoryYAML)}, "DBPath is required"},
-		{"no inventory", Config{DBPath: e.db}, "InventoryPath or Inventory is required"},
+		{"no inventory", Config{DBPath: e.db}, "InventoryPath, Inventory or Sources is required"},
 		{"both", Config{DBPath: e.db, Inventory: []byte(inventoryYAML), InventoryPath: "x.yaml"}, "not both"},
 		{"bad inventory", Config{DBPath: e.db, Inventory: []byte("environments: [{name: qa, hosts: [{name: a}]}]")},
 			"environments[0].hosts[0].address: is required"},

@@ -27,6 +27,18 @@ var schema = []string{
 		updated_at  TEXT NOT NULL,
 		PRIMARY KEY (environment, host, app)
 	)`,
+	// version_history keeps every version a result recorded, in the same
+	// transaction, so it too rebuilds from the stream.
+	`CREATE TABLE IF NOT EXISTS version_history (
+		id          INTEGER PRIMARY KEY AUTOINCREMENT,
+		environment TEXT NOT NULL,
+		host        TEXT NOT NULL,
+		app         TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		rollout     TEXT NOT NULL DEFAULT '',
+		at          TEXT NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS version_history_by_host ON version_history (environment, host, app)`,
 	`CREATE TABLE IF NOT EXISTS cursors (
 		stream TEXT PRIMARY KEY,
 		seq    INTEGER NOT NULL
@@ -74,6 +86,9 @@ func (s *store) apply(ctx context.Context, stream string, seq uint64, updates []
 				u.Environment, u.Host, u.App, u.Version, u.Rollout, u.UpdatedAt.UTC().Format(time.RFC3339Nano))
 			if err != nil {
 				return fmt.Errorf("record version of %s on %s/%s: %w", u.App, u.Environment, u.Host, err)
+			}
+			if err := recordHistory(ctx, tx, u); err != nil {
+				return err
 			}
 		}
 		_, err := tx.ExecContext(ctx, `

@@ -33,6 +33,9 @@ type API interface {
 	AddWindow(ctx context.Context, in contracts.WindowInput) (contracts.Window, error)
 	RemoveWindow(ctx context.Context, id string) error
 	calendarAPI
+	DiscoveryStatus(ctx context.Context) (contracts.DiscoveryStatus, error)
+	Graph(ctx context.Context, q contracts.GraphQuery) (contracts.DependencyGraph, error)
+	History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error)
 }
 
 // Receipt answers an accepted deploy request.

@@ -25,6 +25,10 @@ type Endpoints struct {
 	AddWindow    endpoint.Endpoint
 	RemoveWindow endpoint.Endpoint
 	calendarEndpoints
+	// DiscoveryStatus, Graph and History are in discovery.go.
+	DiscoveryStatus endpoint.Endpoint
+	Graph           endpoint.Endpoint
+	History         endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -70,6 +74,15 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		Inventory: wrap("inventory", func(ctx context.Context, req any) (any, error) {
 			return api.Inventory(ctx, req.(contracts.InventoryQuery))
+		}),
+		DiscoveryStatus: wrap("discovery_status", func(ctx context.Context, _ any) (any, error) {
+			return api.DiscoveryStatus(ctx)
+		}),
+		Graph: wrap("graph", func(ctx context.Context, req any) (any, error) {
+			return api.Graph(ctx, req.(contracts.GraphQuery))
+		}),
+		History: wrap("history", func(ctx context.Context, req any) (any, error) {
+			return api.History(ctx, req.(contracts.HistoryQuery))
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))

@@ -16,6 +16,9 @@
 //	POST   /v1/rollouts/{id}/{verb}     pause|resume|abort, body {actor, reason} optional
 //	POST   /v1/plan                     as POST /v1/rollouts -> 200 PreviewReply, 422 with reasons
 //	GET    /v1/inventory?environment=
+//	GET    /v1/discovery/status
+//	GET    /v1/inventory/history?environment=&host=&app=&limit=
+//	POST   /v1/graph                  {"environment", "apps": [{"app", "version", "requires"}]}
 //	GET    /v1/calendar/windows?environment=
 //	POST   /v1/calendar/windows         WindowInput -> 201 Window
 //	DELETE /v1/calendar/windows/{id}    -> 204
@@ -135,6 +138,9 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	handle("POST /v1/rollouts/{id}/{verb}", decodeControl, e.Control, jsonStatus(http.StatusOK))
 	handle("POST /v1/plan", decodeDeploy, e.Preview, encodePreview)
 	handle("GET /v1/inventory", decodeInventory, e.Inventory, jsonStatus(http.StatusOK))
+	handle("GET /v1/discovery/status", decodeNothing, e.DiscoveryStatus, jsonStatus(http.StatusOK))
+	handle("POST /v1/graph", decodeGraph, e.Graph, jsonStatus(http.StatusOK))
+	handle("GET /v1/inventory/history", decodeHistory, e.History, jsonStatus(http.StatusOK))
 	handle("GET /v1/calendar/windows", decodeListWindows, e.ListWindows, jsonStatus(http.StatusOK))
 	handle("POST /v1/calendar/windows", decodeAddWindow, e.AddWindow, jsonStatus(http.StatusCreated))
 	handle("DELETE /v1/calendar/windows/{id}", decodeRemoveWindow, e.RemoveWindow, noContent)

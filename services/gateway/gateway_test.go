@@ -223,7 +223,7 @@ func TestUnknownRoutesAndMethodsAnswerJSON(t *testing.T) {
 	for _, want := range []string{
 		`rollwave_gateway_http_requests_total{code="404",route="unmatched"} 1`,
 		`rollwave_gateway_http_requests_total{code="405",route="unmatched"} 1`,
-		`rollwave_gateway_http_requests_total{code="404",route="POST /v1/rollouts/{id}/{verb}"} 1`,
+		`rollwave_gateway_http_requests_total{code="400",route="POST /v1/rollouts/{id}/{verb}"} 1`,
 		`rollwave_gateway_http_requests_total{code="200",route="GET /metrics"} 1`,
 		`rollwave_gateway_http_request_duration_seconds_count{route="GET /metrics"} 1`,
 	} {

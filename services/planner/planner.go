@@ -144,7 +144,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.gate.Service = "planner"
 	s.gate.Open()
 	server := natsx.NewServer(s.nc, "planner", natsx.WithTracer(s.tp), natsx.WithLogger(s.log))
-	for _, h := range []natsx.Handler{previewHandler(s.planning), claimHandler(claimer{store: store, svc: s}, s.gate.Middleware)} {
+	for _, h := range []natsx.Handler{previewHandler(s.planning), graphHandler(s.planning), claimHandler(claimer{store: store, svc: s}, s.gate.Middleware)} {
 		if err := server.Handle(h); err != nil {
 			server.Close()
 			iter.Stop()

@@ -64,6 +64,12 @@ func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contr
 	if err != nil {
 		return contracts.Plan{}, reasonsOf(err), nil
 	}
+	switch unmet, err := p.unmetRequirements(ctx, req); {
+	case err != nil:
+		return contracts.Plan{}, nil, err
+	case len(unmet) > 0:
+		return contracts.Plan{}, unmet, nil
+	}
 	return pl, nil, nil
 }
 

@@ -105,15 +105,17 @@ func newCalendarRmCmd(g *globals) *cobra.Command {
 }
 
 func newInventoryCmd(g *globals) *cobra.Command {
-	var env string
+	var env, app string
 	cmd := &cobra.Command{
 		Use:   "inventory",
-		Short: "Show environments, their hosts and the versions they run",
+		Short: "Show hosts by application: the versions they run, drift and offline hosts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return show(cmd, g, http.MethodGet, "/v1/inventory", envQuery(env), nil, printInventory)
+			return show(cmd, g, http.MethodGet, "/v1/inventory", envQuery(env), nil, printInventoryMatrix(app))
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	cmd.Flags().StringVar(&app, "app", "", "only this application's column")
+	cmd.AddCommand(newHistoryCmd(g))
 	return cmd
 }

@@ -489,7 +489,7 @@ func TestCalendarAndInventory(t *testing.T) {
 		t.Fatalf("rm: code %d, out %q", code, out)
 	}
 	code, out, _ = a.run("inventory", "--env", "prod")
-	if code != 0 || !strings.Contains(out, "prod         web-01  10.0.0.1  east    default  web@2.4.0") {
+	if code != 0 || !strings.Contains(out, "prod         web-01  10.0.0.1  east    default  -         2.4.0") {
 		t.Fatalf("inventory: code %d, out:\n%s", code, out)
 	}
 }

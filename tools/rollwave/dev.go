@@ -29,7 +29,9 @@ func init() {
 // runFlags are the flags shared by dev and serve.
 type runFlags struct {
 	dataDir     string
-	inventory   string
+	inventory   []string
+	sourcePool  string
+	sourceDrv   string
 	gatewayAddr string
 	logLevel    string
 	logJSON     bool
@@ -41,7 +43,10 @@ type runFlags struct {
 
 func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.dataDir, "data", envOr("ROLLWAVE_DATA", "./data"), "directory for the NATS store and the services' databases (env ROLLWAVE_DATA)")
-	cmd.Flags().StringVar(&f.inventory, "inventory", os.Getenv("ROLLWAVE_INVENTORY"), "inventory YAML for discovery (env ROLLWAVE_INVENTORY)")
+	cmd.Flags().StringArrayVar(&f.inventory, "inventory", inventoryDefault(os.Getenv("ROLLWAVE_INVENTORY")),
+		"inventory YAML, or ENV=SOURCE with an Ansible INI file or dynamic-inventory script; repeatable (env ROLLWAVE_INVENTORY, comma separated)")
+	cmd.Flags().StringVar(&f.sourcePool, "source-pool", "", "executor pool of hosts in environments only ENV=SOURCE names")
+	cmd.Flags().StringVar(&f.sourceDrv, "source-driver", "", `driver of hosts in environments only ENV=SOURCE names, as JSON, e.g. '{"sim":{}}'`)
 	cmd.Flags().StringVar(&f.gatewayAddr, "listen", envOr("ROLLWAVE_LISTEN", "127.0.0.1:8080"), "gateway HTTP address (env ROLLWAVE_LISTEN)")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", envOr("ROLLWAVE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	logJSON, err := envBool("ROLLWAVE_LOG_JSON")
@@ -113,12 +118,20 @@ example rollout specs into the data directory. History survives restarts.`,
 			if err != nil {
 				return err
 			}
-			if f.inventory != "" {
-				invPath = f.inventory
+			yamlPath, sources, err := inventoryArgs(f.inventory)
+			if err != nil {
+				return usageError(err)
+			}
+			drv, err := sourceDriver(f.sourceDrv)
+			if err != nil {
+				return usageError(err)
+			}
+			if yamlPath != "" {
+				invPath = yamlPath
 			}
 			return run(cmd.Context(), log, stack.Options{
 				DataDir: dataDir, NATSPort: natsPort, SyncAlways: !noSync,
-				InventoryPath: invPath, GatewayAddr: f.gatewayAddr,
+				InventoryPath: invPath, Sources: sources, SourcePool: f.sourcePool, SourceDriver: drv, GatewayAddr: f.gatewayAddr,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait,
 					// The sample apps it deploys stop when this process is gone.
 					ExecEnv: []string{"PATH=" + os.Getenv("PATH"), sampleapp.SupervisorEnv + "=" + strconv.Itoa(os.Getpid())}},
@@ -168,9 +181,17 @@ func newServeCmd() *cobra.Command {
 			if len(args) == 1 && args[0] == "all" {
 				args = stack.Names
 			}
+			yamlPath, sources, err := inventoryArgs(f.inventory)
+			if err != nil {
+				return usageError(err)
+			}
+			drv, err := sourceDriver(f.sourceDrv)
+			if err != nil {
+				return usageError(err)
+			}
 			return run(cmd.Context(), log, stack.Options{
 				Services: args, NATSURL: natsURL, NATSCreds: creds, Replicas: replicas, MetricsAddr: metricsAddr,
-				DataDir: f.dataDir, InventoryPath: f.inventory, GatewayAddr: f.gatewayAddr,
+				DataDir: f.dataDir, InventoryPath: yamlPath, Sources: sources, SourcePool: f.sourcePool, SourceDriver: drv, GatewayAddr: f.gatewayAddr,
 				Executor: executor.Config{Pool: f.pool, Concurrency: f.concurrency, AckWait: f.ackWait},
 			}, func(st *stack.Stack) {
 				if st.Gateway != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -156,34 +155,6 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 				attempt = fmt.Sprint(h.Attempt)
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, p.state(h.State), attempt, orDash(oneLine(h.Error)))
-		}
-	}
-	tw.Flush()
-}
-
-func printInventory(w io.Writer, inv contracts.Inventory) {
-	if len(inv.Environments) == 0 {
-		fmt.Fprintln(w, "No environments.")
-		return
-	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "ENVIRONMENT\tHOST\tADDRESS\tGROUPS\tPOOL\tVERSIONS")
-	for _, env := range inv.Environments {
-		if len(env.Hosts) == 0 {
-			fmt.Fprintf(tw, "%s\t(no hosts)\t\t\t\t\n", env.Name)
-		}
-		for _, h := range env.Hosts {
-			apps := make([]string, 0, len(h.Versions))
-			for app, v := range h.Versions {
-				apps = append(apps, app+"@"+v.Version)
-			}
-			sort.Strings(apps)
-			pool := h.Pool
-			if pool == "" {
-				pool = contracts.DefaultPool
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", env.Name, h.Name, orDash(h.Address),
-				orDash(strings.Join(h.Groups, ",")), pool, orDash(strings.Join(apps, " ")))
 		}
 	}
 	tw.Flush()

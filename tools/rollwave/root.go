@@ -114,6 +114,8 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newCalendarCmd(g),
 		newInventoryCmd(g),
 		newVersionCmd(g),
+		newDiscoveryCmd(g),
+		newGraphCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())

@@ -61,6 +61,12 @@ type Options struct {
 	// Replicas of the streams created (1 for a single server).
 	Replicas int
 
+	// Sources are --inventory ENV=SOURCE values for discovery, and the
+	// pool and driver of environments that only they name.
+	Sources      []discovery.EnvSource
+	SourcePool   string
+	SourceDriver *contracts.DriverSpec
+
 	InventoryPath string
 	Inventory     []byte
 	GatewayAddr   string
@@ -191,7 +197,8 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		}
 		switch name {
 		case "discovery":
-			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, DBPath: db(name)})
+			svc, err = discovery.New(deps, discovery.Config{InventoryPath: o.InventoryPath, Inventory: o.Inventory, Sources: o.Sources,
+				SourcePool: o.SourcePool, SourceDriver: o.SourceDriver, DBPath: db(name)})
 		case "calendar":
 			svc, err = calendar.New(deps, calendar.Config{DBPath: db(name)})
 		case "planner":

@@ -39,6 +39,8 @@ type Environment struct {
 	// Applications, when declared, say which hosts run which application;
 	// each host's Apps is resolved from them.
 	Applications map[string]Application
+	// Sources add hosts found by discovery plugins (see sources.go).
+	Sources []Source
 }
 
 // Find returns the environment with the given name.

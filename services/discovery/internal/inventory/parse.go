@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources")
 	if !ok {
 		return Environment{}, false
 	}
@@ -397,6 +397,7 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	if declared {
 		env.Applications = p.applications(join(path, "applications"), appsEntry.val)
 	}
+	env.Sources = p.sources(join(path, "sources"), f["sources"].val)
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}
 	for i, item := range p.sequence(hostsPath, f["hosts"].val) {

@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"env name is a list", "environments:\n  - name: [qa]\n", []string{"environments[0].name: must be a string, got a list (line 2)"}},
 		{"duplicate env", "environments:\n  - name: qa\n  - name: qa\n", []string{`environments[1].name: duplicate environment "qa" (also environments[0]) (line 3)`}},
 		{"duplicate key", "environments:\n  - name: qa\n    name: qb\n", []string{"environments[0].name: is given twice (line 3)"}},
-		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications) (line 3)"}},
+		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications, sources) (line 3)"}},
 		{"position text", "environments:\n  - name: qa\n    position: first\n", []string{"environments[0].position: must be a whole number (line 3)"}},
 		{"position zero", "environments:\n  - name: qa\n    position: 0\n", []string{"environments[0].position: must be between 1 and 1000, got 0 (line 3)"}},
 		{"bad pool", "environments:\n  - name: qa\n    pool: a b\n", []string{`environments[0].pool: must be 1-128`}},
@@ -424,6 +424,87 @@ func TestDeploymentsInventory(t *testing.T) {
 			if !reflect.DeepEqual(h.Apps, []string{"web"}) {
 				t.Fatalf("%s/%s runs %v", e.Name, h.Name, h.Apps)
 			}
+		}
+	}
+}
+
+func TestParseSources(t *testing.T) {
+	inv, err := Parse([]byte(`
+environments:
+  - name: qa
+    sources:
+      - {path: ./hosts.ini, interval: 1m, timeout: 10s}
+      - path: /etc/rollwave/ec2.py
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Source{{Path: "./hosts.ini", Interval: time.Minute, Timeout: 10 * time.Second}, {Path: "/etc/rollwave/ec2.py"}}
+	if got := inv.Environments[0].Sources; !reflect.DeepEqual(got, want) {
+		t.Fatalf("sources %+v, want %+v", got, want)
+	}
+	_, err = Parse([]byte(`
+environments:
+  - name: qa
+    sources:
+      - {path: "", interval: soon}
+      - {timeout: 48h, every: 1m}
+`))
+	for _, w := range []string{
+		"environments[0].sources[0].path: must not be empty (line 5)",
+		`environments[0].sources[0].interval: must be a positive duration up to 24h such as 30s or 5m, got "soon" (line 5)`,
+		"environments[0].sources[1].path: is required (line 6)",
+		`environments[0].sources[1].timeout: must be a positive duration up to 24h such as 30s or 5m, got "48h" (line 6)`,
+		"environments[0].sources[1].every: is not a known field",
+	} {
+		var fe contracts.FieldErrors
+		if !errors.As(err, &fe) {
+			t.Fatalf("error %v is not field errors", err)
+		}
+		var all []string
+		for _, e := range fe {
+			all = append(all, e.String())
+		}
+		if !strings.Contains(strings.Join(all, "\n"), w) {
+			t.Errorf("missing %q in\n%v", w, err)
+		}
+	}
+}
+
+func TestWithSourceHosts(t *testing.T) {
+	inv, err := Parse([]byte(`
+environments:
+  - name: qa
+    pool: blue
+    params: {region: eu, tier: env}
+    hosts:
+      - {name: static-01, address: 10.0.0.1}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := inv.Environments[0]
+	got, err := env.WithSourceHosts([]contracts.Host{{Name: "dyn-01", Address: "10.0.0.2", Groups: []string{"web"}, Params: map[string]string{"tier": "group"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Hosts) != 2 || got.Hosts[0].Name != "dyn-01" || got.Hosts[0].Pool != "blue" ||
+		!reflect.DeepEqual(got.Hosts[0].Params, map[string]string{"region": "eu", "tier": "group"}) {
+		t.Fatalf("hosts %+v", got.Hosts)
+	}
+	if len(env.Hosts) != 1 {
+		t.Fatal("WithSourceHosts changed its receiver")
+	}
+	for _, tc := range []struct {
+		h    contracts.Host
+		want string
+	}{
+		{contracts.Host{Name: "STATIC-01", Address: "x"}, `host "STATIC-01" is listed twice`},
+		{contracts.Host{Name: "bad name", Address: "x"}, `host "bad name": name must be an RFC 1123`},
+		{contracts.Host{Name: "h", Address: "a b"}, `host "h": address must not contain spaces`},
+	} {
+		if _, err := env.WithSourceHosts([]contracts.Host{tc.h}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("WithSourceHosts(%+v) = %v, want %q", tc.h, err, tc.want)
 		}
 	}
 }

@@ -56,6 +56,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	}
 
 	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
+	assigned, problems = dropOffline(req, assigned, hosts, problems)
 	driver, procProblems := Procedure(req, env)
 	problems = append(problems, procProblems...)
 	requestDriver := driver != nil || procProblems != nil

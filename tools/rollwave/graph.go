@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rollwave/rollwave/contracts"
+)
+
+func newGraphCmd(g *globals) *cobra.Command {
+	var env, format string
+	var files []string
+	cmd := &cobra.Command{
+		Use:   "graph -f SPEC... [--env E] [--format dot|mermaid]",
+		Short: "Print the dependency graph of applications, with the versions running in an environment and unmet requirements marked",
+		Long: `graph reads the rollout specs given with -f (each names an application,
+its version and its requires), asks the planner which versions run in the
+environment (--env, or the specs' own), and prints the graph as Graphviz DOT
+or Mermaid, with unmet requirements marked; -o json prints the graph's JSON.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(files) == 0 {
+				return usageError(errors.New("give at least one spec with -f"))
+			}
+			if format != "dot" && format != "mermaid" {
+				return usageError(fmt.Errorf("--format must be dot or mermaid, got %q", format))
+			}
+			q := contracts.GraphQuery{Environment: env}
+			for _, f := range files {
+				req, err := readSpec(cmd.InOrStdin(), f, "")
+				if err != nil {
+					return usageError(err)
+				}
+				if q.Environment == "" {
+					q.Environment = req.Environment
+				}
+				q.Apps = append(q.Apps, contracts.GraphApp{App: req.App, Version: req.Version, Requires: req.Requires})
+			}
+			return show(cmd, g, http.MethodPost, "/v1/graph", nil, q, func(w io.Writer, dg contracts.DependencyGraph) {
+				if format == "mermaid" {
+					fmt.Fprint(w, dg.Mermaid)
+					return
+				}
+				fmt.Fprint(w, dg.DOT)
+			})
+		},
+	}
+	cmd.Flags().StringArrayVarP(&files, "file", "f", nil, "rollout spec (YAML or JSON), repeatable")
+	cmd.Flags().StringVar(&env, "env", "", "environment (default: the first spec's)")
+	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
+	return cmd
+}
