@@ -61,9 +61,9 @@ const (
 	// DefaultAckWait is short so that an action held by an executor that
 	// died is redelivered within seconds; a live one extends its lease
 	// every AckWait/3, and the heartbeat decides whether the holder is dead.
-	DefaultAckWait     = 3 * time.Second
-	DefaultOutputTail  = 4096
-	DefaultSource      = "rollwave/executor"
+	DefaultAckWait    = 3 * time.Second
+	DefaultOutputTail = 4096
+	DefaultSource     = "rollwave/executor"
 )
 
 // claimsTTL is how long a claim is kept: longer than an action can sit in

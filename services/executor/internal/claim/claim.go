@@ -22,8 +22,8 @@ const (
 
 // Claim is the value stored under an action's key.
 type Claim struct {
-	State    State     `json:"state"`
-	Executor string    `json:"executor"`
+	State    State  `json:"state"`
+	Executor string `json:"executor"`
 	// Instance is the executor instance that holds a running claim; its
 	// heartbeat says whether the claim may be taken over.
 	Instance string    `json:"instance,omitempty"`
