@@ -88,6 +88,9 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 		return
 	}
 	stopLease()
+	if s.afterRecord != nil {
+		s.afterRecord()
+	}
 	d.log.Info("host action finished", "status", final.Status, "error", final.Error)
 	s.settle(ctx, d, final)
 }

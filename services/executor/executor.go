@@ -135,14 +135,17 @@ type Service struct {
 	// instance names this run of the executor in claims and heartbeats.
 	instance string
 	running  running
-	hbStop   chan struct{}
-	hbDone   chan struct{}
-	stream   jetstream.Stream
-	iter     jetstream.MessagesContext
-	advCons  jetstream.ConsumeContext
-	slots    chan struct{}
-	stopping chan struct{}
-	loopDone chan struct{}
+	// afterRecord, when set by a test, runs between recording a result in
+	// the claim and publishing it: the place to simulate a crash.
+	afterRecord func()
+	hbStop      chan struct{}
+	hbDone      chan struct{}
+	stream      jetstream.Stream
+	iter        jetstream.MessagesContext
+	advCons     jetstream.ConsumeContext
+	slots       chan struct{}
+	stopping    chan struct{}
+	loopDone    chan struct{}
 	// runCtx is the context of all work; Stop cancels it only when its own
 	// deadline passes with work still in flight.
 	runCtx    context.Context
