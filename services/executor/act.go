@@ -37,6 +37,14 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	defer s.metrics.inflight.Dec()
 	stopLease := s.keepLease(d)
 	defer stopLease()
+	// Unless the result gets recorded, this executor gives the claim back:
+	// it is alive, and a claim held by a live instance is never taken over.
+	recorded := false
+	defer func() {
+		if !recorded {
+			s.release(d, rev)
+		}
+	}()
 
 	d.log.Info("acting on host", "driver", a.Driver.Name())
 	actCtx, cancel := context.WithCancelCause(ctx)
@@ -87,6 +95,7 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	if !ok {
 		return
 	}
+	recorded = true
 	stopLease()
 	if s.afterRecord != nil {
 		s.afterRecord()
@@ -100,7 +109,7 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 // finished first; false means the delivery must not be settled here.
 func (s *Service) recordDone(ctx context.Context, d delivery, rev uint64, res contracts.HostResult) (contracts.HostResult, bool) {
 	key := claim.Key(d.action.ID)
-	done := claim.Claim{State: claim.Done, Executor: s.cfg.ID, Instance: s.instance, At: s.clock.Now().UTC(),
+	done := claim.Claim{State: claim.Done, Executor: s.cfg.ID, Instance: s.currentInstance(), At: s.clock.Now().UTC(),
 		StreamSeq: d.seq, Delivery: d.delivered, Result: &res}
 	var lastErr error
 	for attempt := range 3 {

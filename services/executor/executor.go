@@ -132,9 +132,11 @@ type Service struct {
 	hb       jetstream.KeyValue
 	events   jetstream.Stream
 	abortSub *nats.Subscription
-	// instance names this run of the executor in claims and heartbeats.
-	instance string
-	running  running
+	// instance names this run of the executor in claims and heartbeats;
+	// a fenced executor continues as a new instance (see heartbeat).
+	instanceMu sync.Mutex
+	instance   string
+	running    running
 	// afterRecord, when set by a test, runs between recording a result in
 	// the claim and publishing it: the place to simulate a crash.
 	afterRecord func()
@@ -213,7 +215,8 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("executor start: %w", err)
 	}
-	s.hb, s.instance = hb, newInstance(s.cfg.ID)
+	s.hb = hb
+	s.setInstance(newInstance(s.cfg.ID))
 	if err := s.beat(ctx); err != nil {
 		return fmt.Errorf("executor start: heartbeat: %w", err)
 	}
@@ -273,7 +276,7 @@ func (s *Service) Start(ctx context.Context) error {
 	s.loopDone = make(chan struct{})
 	go s.pull()
 	s.state = 1
-	s.log.Info("executor started", "instance", s.instance, "concurrency", s.cfg.Concurrency, "ack_wait", s.cfg.AckWait)
+	s.log.Info("executor started", "instance", s.currentInstance(), "concurrency", s.cfg.Concurrency, "ack_wait", s.cfg.AckWait)
 	return nil
 }
 
@@ -313,7 +316,7 @@ func (s *Service) endHeartbeat(ctx context.Context) {
 	close(s.hbStop)
 	<-s.hbDone
 	if err := withOpErr(context.WithoutCancel(ctx), func(ctx context.Context) error {
-		return s.hb.Delete(ctx, claim.Key(s.instance))
+		return s.hb.Delete(ctx, claim.Key(s.currentInstance()))
 	}); err != nil {
 		s.log.Warn("delete heartbeat", "err", err)
 	}

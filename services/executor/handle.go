@@ -97,7 +97,7 @@ func (s *Service) reject(msg jetstream.Msg, err error, attrs ...any) {
 // act.
 func (s *Service) claim(ctx context.Context, d delivery) (uint64, bool) {
 	key := claim.Key(d.action.ID)
-	mine := claim.Claim{State: claim.Running, Executor: s.cfg.ID, Instance: s.instance, At: s.clock.Now().UTC(),
+	mine := claim.Claim{State: claim.Running, Executor: s.cfg.ID, Instance: s.currentInstance(), At: s.clock.Now().UTC(),
 		StreamSeq: d.seq, Delivery: d.delivered}
 	// Each round either settles the delivery or loses a race that changed
 	// the claim; a few rounds cover any realistic contention.

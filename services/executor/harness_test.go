@@ -302,7 +302,7 @@ func (h *harness) endHeartbeat(s *Service) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if err := kv.Delete(ctx, claim.Key(s.instance)); err != nil {
+	if err := kv.Delete(ctx, claim.Key(s.currentInstance())); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -77,7 +77,7 @@ func ensureHeartbeats(ctx context.Context, js jetstream.JetStream, replicas int)
 func (s *Service) beat(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
 	defer cancel()
-	_, err := s.hb.Put(ctx, claim.Key(s.instance), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	_, err := s.hb.Put(ctx, claim.Key(s.currentInstance()), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
 	return err
 }
 
@@ -104,10 +104,42 @@ func (s *Service) heartbeat(stop <-chan struct{}, lastOK time.Time) {
 			}
 		}
 		if time.Since(lastOK) >= fenceAfter {
-			if n := s.running.cancelAll(errFenced); n > 0 {
-				s.log.Error("heartbeat lost; stopped actions in flight so that they can be taken over", "actions", n)
-			}
+			// This instance may count as dead by now: stop what it runs, and
+			// continue as a new instance, so that the claims it held are
+			// taken over once the old heartbeat has expired, even if the
+			// connection comes back before that.
+			n := s.running.cancelAll(errFenced)
+			old := s.currentInstance()
+			s.setInstance(newInstance(s.cfg.ID))
+			s.log.Error("heartbeat lost; fenced this instance", "instance", old, "stopped_actions", n)
+			lastOK = time.Now() // the new instance's grace starts now
 		}
+	}
+}
+
+func (s *Service) currentInstance() string {
+	s.instanceMu.Lock()
+	defer s.instanceMu.Unlock()
+	return s.instance
+}
+
+func (s *Service) setInstance(id string) {
+	s.instanceMu.Lock()
+	defer s.instanceMu.Unlock()
+	s.instance = id
+}
+
+// release gives up a running claim this executor holds at revision rev
+// and will not finish, so the next delivery claims it afresh instead of
+// waiting on a live holder that no longer works on it. The compare-and-
+// delete cannot remove a claim someone else changed since.
+func (s *Service) release(d delivery, rev uint64) {
+	ctx := context.WithoutCancel(s.runCtx)
+	err := withOpErr(ctx, func(ctx context.Context) error {
+		return s.kv.Delete(ctx, claim.Key(d.action.ID), jetstream.LastRevision(rev))
+	})
+	if err != nil {
+		d.log.Debug("release claim", "err", err)
 	}
 }
 
