@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -211,4 +213,48 @@ func TestAbortCancelsInFlightAndLater(t *testing.T) {
 	if r := h.waitResults("r-other", 1, 10*time.Second)[0]; r.Status != contracts.ResultSucceeded {
 		t.Fatalf("other rollout: %+v", r.HostResult)
 	}
+}
+
+// TestFencedExecutorRecovers: an executor that lost its heartbeat while
+// keeping its connection fences its program, gives the claim back and
+// runs the action again once heartbeats work: a live executor never
+// blocks a claim it abandoned.
+func TestFencedExecutorRecovers(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	h.start(Config{ID: "exec-1", AckWait: time.Second}, execOpts{})
+	h.publish(ctx, contracts.DefaultPool, action("r-refence", "web-01", execDriver("pidsleep", pidFile)), "m1")
+	first := readPid(t, pidFile)
+	// Heartbeats fail from now on, the connection stays.
+	if err := h.js.DeleteKeyValue(ctx, contracts.ExecutorsBucket); err != nil {
+		t.Fatal(err)
+	}
+	natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if alive(first) {
+			return fmt.Errorf("program %d not fenced", first)
+		}
+		return nil
+	})
+	if _, err := ensureHeartbeats(ctx, h.js, 1); err != nil {
+		t.Fatal(err)
+	}
+	var second int
+	natstest.CheckFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return err
+		}
+		pid, err := strconv.Atoi(string(b))
+		if err != nil || pid == first || !alive(pid) {
+			return errors.New("action not run again")
+		}
+		second = pid
+		return nil
+	})
+	// Let the second run end so the executor stops promptly.
+	if err := syscall.Kill(second, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	h.waitResults("r-refence", 1, 10*time.Second)
 }
