@@ -40,6 +40,10 @@ type ResultStatus string
 const (
 	ResultSucceeded ResultStatus = "succeeded"
 	ResultFailed    ResultStatus = "failed"
+	// ResultCancelled: the executor stopped the action because its rollout
+	// was aborted. It is terminal and not a success; a consumer that knows
+	// only succeeded and failed may treat it as failed.
+	ResultCancelled ResultStatus = "cancelled"
 )
 
 // HostResult reports how a host action ended.

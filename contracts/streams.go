@@ -75,3 +75,9 @@ const DefaultPool = "default"
 // ClaimsBucket is the key-value bucket where executors claim host actions by
 // idempotency key before acting.
 const ClaimsBucket = "rollwave-claims"
+
+// ExecutorsBucket is the key-value bucket where each running executor
+// instance keeps a liveness heartbeat, under its instance id. An entry
+// expires with the bucket's TTL once its executor stops refreshing it, and
+// a claim held by an instance without a heartbeat may be taken over.
+const ExecutorsBucket = "rollwave-executors"

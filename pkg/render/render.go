@@ -25,6 +25,10 @@ type Data struct {
 	PreviousVersion string
 	Rollout         string
 	Environment     string
+	// ActionID and Attempt are the idempotency key of the action: the
+	// same on every delivery of it, including after an executor crash.
+	ActionID string
+	Attempt  int
 	// Params is the host's parameters overlaid by the action's.
 	Params map[string]string
 }
@@ -49,6 +53,8 @@ func DataOf(a contracts.HostAction) Data {
 		PreviousVersion: a.PreviousVersion,
 		Rollout:         a.Rollout,
 		Environment:     a.Environment,
+		ActionID:        a.ID,
+		Attempt:         a.Attempt,
 		Params:          MergeParams(a),
 	}
 }

@@ -10,7 +10,7 @@ import (
 func action() contracts.HostAction {
 	return contracts.HostAction{
 		ID: "r1/0/web-01/attempt-1", Rollout: "r1", Environment: "prod", App: "web",
-		Version: "2.4.1", PreviousVersion: "2.4.0",
+		Version: "2.4.1", PreviousVersion: "2.4.0", Attempt: 2,
 		Host: contracts.ActionHost{Name: "web-01", Address: "10.0.0.1:8080",
 			Params: map[string]string{"port": "8080", "role": "edge"}},
 		Params: map[string]string{"role": "canary", "ticket": "OPS-1"},
@@ -27,6 +27,7 @@ func TestString(t *testing.T) {
 		{name: "host param", text: "{{.Host.Params.port}}", want: "8080"},
 		{name: "release", text: "{{.App}}@{{.Version}} from {{.PreviousVersion}} in {{.Rollout}}/{{.Environment}}",
 			want: "web@2.4.1 from 2.4.0 in r1/prod"},
+		{name: "idempotency key", text: "{{.ActionID}}#{{.Attempt}}", want: "r1/0/web-01/attempt-1#2"},
 		{name: "action param overlays host", text: `{{index .Params "role"}}`, want: "canary"},
 		{name: "host param in merged", text: `{{index .Params "port"}}`, want: "8080"},
 		{name: "host params keep own value", text: `{{.Host.Params.role}}`, want: "edge"},

@@ -37,15 +37,50 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	defer s.metrics.inflight.Dec()
 	stopLease := s.keepLease(d)
 	defer stopLease()
+	// Unless the result gets recorded, this executor gives the claim back:
+	// it is alive, and a claim held by a live instance is never taken over.
+	recorded := false
+	defer func() {
+		if !recorded {
+			s.release(d, rev)
+		}
+	}()
 
 	d.log.Info("acting on host", "driver", a.Driver.Name())
-	res, driverName := s.run(ctx, a)
+	actCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.running.add(a.ID, a.Rollout, cancel)
+	// Registered first, looked up second: an abort is either in the stream
+	// by now or reaches the subscription while the action is registered.
+	aborted, err := s.aborted(ctx, a)
+	if err != nil {
+		s.running.remove(a.ID)
+		stopLease()
+		s.retryLater(d, "look up abort", err)
+		return
+	}
+	if aborted {
+		cancel(errAborted)
+	}
+	res, driverName := s.run(actCtx, a)
+	s.running.remove(a.ID)
 	if s.runCtx.Err() != nil {
 		// Interrupted by Stop, not a verdict on the host: leave the action
 		// unacknowledged so another executor takes it over.
 		d.log.Warn("action interrupted by shutdown; it will be redelivered")
 		span.SetStatus(codes.Error, "interrupted by shutdown")
 		return
+	}
+	switch cause := context.Cause(actCtx); {
+	case errors.Is(cause, errFenced):
+		// This instance may already count as dead: another executor takes
+		// the action over once the heartbeat has expired.
+		d.log.Warn("action stopped after the heartbeat was lost; it will be redelivered")
+		span.SetStatus(codes.Error, "fenced")
+		return
+	case errors.Is(cause, errAborted):
+		d.log.Warn("action cancelled: its rollout was aborted")
+		res.Status, res.Error = contracts.ResultCancelled, "rollout aborted: "+res.Error
 	}
 	res.Executor = s.cfg.ID
 	res.Deliveries = int(d.delivered)
@@ -60,7 +95,11 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	if !ok {
 		return
 	}
+	recorded = true
 	stopLease()
+	if s.afterRecord != nil {
+		s.afterRecord()
+	}
 	d.log.Info("host action finished", "status", final.Status, "error", final.Error)
 	s.settle(ctx, d, final)
 }
@@ -70,7 +109,7 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 // finished first; false means the delivery must not be settled here.
 func (s *Service) recordDone(ctx context.Context, d delivery, rev uint64, res contracts.HostResult) (contracts.HostResult, bool) {
 	key := claim.Key(d.action.ID)
-	done := claim.Claim{State: claim.Done, Executor: s.cfg.ID, At: s.clock.Now().UTC(),
+	done := claim.Claim{State: claim.Done, Executor: s.cfg.ID, Instance: s.currentInstance(), At: s.clock.Now().UTC(),
 		StreamSeq: d.seq, Delivery: d.delivered, Result: &res}
 	var lastErr error
 	for attempt := range 3 {
@@ -170,6 +209,9 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	}
 	if a.Host.Name == "" {
 		return finish("host.name: is required"), name
+	}
+	if ctx.Err() != nil {
+		return finish("not started: " + context.Cause(ctx).Error()), name
 	}
 	out, err := drv.Run(ctx, a)
 	res.ExitCode, res.Output = out.ExitCode, out.Output

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/executor/internal/check"
+	"github.com/rollwave/rollwave/services/executor/internal/claim"
 	"github.com/rollwave/rollwave/services/executor/internal/driver"
 )
 
@@ -34,7 +36,7 @@ type Config struct {
 	Concurrency int
 	// AckWait is how long an executor may go without extending its lease
 	// on an action before the action is redelivered to another executor
-	// (default 30s). A live executor extends it every AckWait/3.
+	// (default 3s). A live executor extends it every AckWait/3.
 	AckWait time.Duration
 	// ID names this executor in claims and results (default
 	// "<hostname>-<pid>").
@@ -56,9 +58,12 @@ type Config struct {
 // Defaults.
 const (
 	DefaultConcurrency = 64
-	DefaultAckWait     = 30 * time.Second
-	DefaultOutputTail  = 4096
-	DefaultSource      = "rollwave/executor"
+	// DefaultAckWait is short so that an action held by an executor that
+	// died is redelivered within seconds; a live one extends its lease
+	// every AckWait/3, and the heartbeat decides whether the holder is dead.
+	DefaultAckWait    = 3 * time.Second
+	DefaultOutputTail = 4096
+	DefaultSource     = "rollwave/executor"
 )
 
 // claimsTTL is how long a claim is kept: longer than an action can sit in
@@ -124,12 +129,25 @@ type Service struct {
 	mu       sync.Mutex
 	state    int // 0 new, 1 started, 2 stopped
 	kv       jetstream.KeyValue
-	stream   jetstream.Stream
-	iter     jetstream.MessagesContext
-	advCons  jetstream.ConsumeContext
-	slots    chan struct{}
-	stopping chan struct{}
-	loopDone chan struct{}
+	hb       jetstream.KeyValue
+	events   jetstream.Stream
+	abortSub *nats.Subscription
+	// instance names this run of the executor in claims and heartbeats;
+	// a fenced executor continues as a new instance (see heartbeat).
+	instanceMu sync.Mutex
+	instance   string
+	running    running
+	// afterRecord, when set by a test, runs between recording a result in
+	// the claim and publishing it: the place to simulate a crash.
+	afterRecord func()
+	hbStop      chan struct{}
+	hbDone      chan struct{}
+	stream      jetstream.Stream
+	iter        jetstream.MessagesContext
+	advCons     jetstream.ConsumeContext
+	slots       chan struct{}
+	stopping    chan struct{}
+	loopDone    chan struct{}
 	// runCtx is the context of all work; Stop cancels it only when its own
 	// deadline passes with work still in flight.
 	runCtx    context.Context
@@ -193,6 +211,22 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("executor start: %w", err)
 	}
+	hb, err := ensureHeartbeats(ctx, js, max(1, s.cfg.Replicas))
+	if err != nil {
+		return fmt.Errorf("executor start: %w", err)
+	}
+	s.hb = hb
+	s.setInstance(newInstance(s.cfg.ID))
+	if err := s.beat(ctx); err != nil {
+		return fmt.Errorf("executor start: heartbeat: %w", err)
+	}
+	beganAt := time.Now()
+	if s.events, err = js.Stream(ctx, contracts.StreamEvents); err != nil {
+		return fmt.Errorf("executor start: stream %s: %w", contracts.StreamEvents, err)
+	}
+	if s.abortSub, err = s.watchAborts(); err != nil {
+		return fmt.Errorf("executor start: %w", err)
+	}
 	stream, err := js.Stream(ctx, contracts.StreamActions)
 	if err != nil {
 		return fmt.Errorf("executor start: stream %s: %w", contracts.StreamActions, err)
@@ -234,10 +268,15 @@ func (s *Service) Start(ctx context.Context) error {
 		s.cancelRun()
 		return fmt.Errorf("executor start: pull from %s: %w", spec.Durable, err)
 	}
+	s.hbStop, s.hbDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(s.hbDone)
+		s.heartbeat(s.hbStop, beganAt)
+	}()
 	s.loopDone = make(chan struct{})
 	go s.pull()
 	s.state = 1
-	s.log.Info("executor started", "concurrency", s.cfg.Concurrency, "ack_wait", s.cfg.AckWait)
+	s.log.Info("executor started", "instance", s.currentInstance(), "concurrency", s.cfg.Concurrency, "ack_wait", s.cfg.AckWait)
 	return nil
 }
 
@@ -266,6 +305,21 @@ func ensureClaims(ctx context.Context, js jetstream.JetStream, replicas int) (je
 		return nil, fmt.Errorf("create claims bucket: %w", err)
 	}
 	return kv, nil
+}
+
+// endHeartbeat stops refreshing the heartbeat and deletes it, so that
+// actions this executor left unfinished are taken over at once.
+func (s *Service) endHeartbeat(ctx context.Context) {
+	if err := s.abortSub.Unsubscribe(); err != nil {
+		s.log.Debug("unsubscribe from aborted events", "err", err)
+	}
+	close(s.hbStop)
+	<-s.hbDone
+	if err := withOpErr(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		return s.hb.Delete(ctx, claim.Key(s.currentInstance()))
+	}); err != nil {
+		s.log.Warn("delete heartbeat", "err", err)
+	}
 }
 
 // pull hands messages to workers, at most Concurrency at a time.
@@ -326,6 +380,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.endHeartbeat(ctx)
 		s.cancelRun()
 		s.log.Info("executor stopped")
 		return nil
@@ -335,6 +390,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	// Interrupted work returns promptly: programs are killed and every
 	// call of a worker is bound to the cancelled run context.
 	<-done
+	s.endHeartbeat(context.Background())
 	s.log.Warn("executor stopped with actions interrupted; they will be redelivered")
 	return fmt.Errorf("executor stop: actions interrupted: %w", ctx.Err())
 }

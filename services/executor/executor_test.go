@@ -26,7 +26,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err := c.applyDefaults(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Pool != contracts.DefaultPool || c.Concurrency != 64 || c.AckWait != 30*time.Second || c.OutputTail != 4096 ||
+	if c.Pool != contracts.DefaultPool || c.Concurrency != 64 || c.AckWait != DefaultAckWait || c.OutputTail != 4096 ||
 		c.Source != "rollwave/executor" || len(c.ExecEnv) != 1 || !strings.HasPrefix(c.ExecEnv[0], "PATH=") ||
 		!strings.Contains(c.ID, "-") {
 		t.Fatalf("defaults = %+v", c)

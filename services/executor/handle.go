@@ -97,7 +97,7 @@ func (s *Service) reject(msg jetstream.Msg, err error, attrs ...any) {
 // act.
 func (s *Service) claim(ctx context.Context, d delivery) (uint64, bool) {
 	key := claim.Key(d.action.ID)
-	mine := claim.Claim{State: claim.Running, Executor: s.cfg.ID, At: s.clock.Now().UTC(),
+	mine := claim.Claim{State: claim.Running, Executor: s.cfg.ID, Instance: s.currentInstance(), At: s.clock.Now().UTC(),
 		StreamSeq: d.seq, Delivery: d.delivered}
 	// Each round either settles the delivery or loses a race that changed
 	// the claim; a few rounds cover any realistic contention.
@@ -138,6 +138,21 @@ func (s *Service) claim(ctx context.Context, d delivery) (uint64, bool) {
 			d.log.Info("older delivery of an action held by a newer one; leaving it", "by", held.Executor, "held_delivery", held.Delivery)
 			return 0, false
 		case claim.Act:
+			alive, err := s.holderAlive(ctx, held.Instance)
+			if err != nil {
+				s.retryLater(d, "read holder heartbeat", err)
+				return 0, false
+			}
+			if alive {
+				// The holder lives but its lease lapsed: taking over would run
+				// the action twice at once. Keep this delivery and wait for
+				// the holder to finish or die.
+				d.log.Warn("action held by a live executor; waiting for it", "by", held.Instance)
+				if !s.awaitHolder(ctx, d, key, entry.Revision(), held.Instance) {
+					return 0, false
+				}
+				continue
+			}
 			rev, err := withOp(ctx, func(ctx context.Context) (uint64, error) {
 				return s.kv.Update(ctx, key, mine.Encode(), entry.Revision())
 			})
@@ -148,12 +163,38 @@ func (s *Service) claim(ctx context.Context, d delivery) (uint64, bool) {
 				s.retryLater(d, "take over claim", err)
 				return 0, false
 			}
-			d.log.Warn("took over action from an executor that stopped extending its lease", "from", held.Executor, "held_delivery", held.Delivery)
+			d.log.Warn("took over action from a dead executor", "from", held.Instance, "held_delivery", held.Delivery)
 			return rev, true
 		}
 	}
 	s.retryLater(d, "claim", errors.New("claim kept changing"))
 	return 0, false
+}
+
+// awaitHolder holds delivery d while the live instance holder keeps the
+// claim at revision rev. It returns true once the claim changed or the
+// holder's heartbeat ended, and false when the executor stops. It extends
+// the delivery's lease meanwhile, so waiting spends no delivery.
+func (s *Service) awaitHolder(ctx context.Context, d delivery, key string, rev uint64, holder string) bool {
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+		if err := d.msg.InProgress(); err != nil {
+			d.log.Debug("extend lease while waiting", "err", err)
+		}
+		entry, err := withOp(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return s.kv.Get(ctx, key) })
+		if err != nil || entry.Revision() != rev {
+			return true // changed or gone: decide again
+		}
+		if alive, err := s.holderAlive(ctx, holder); err == nil && !alive {
+			return true
+		}
+	}
 }
 
 // retryLater leaves the delivery to be redelivered after a pause.

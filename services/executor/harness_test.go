@@ -22,12 +22,16 @@ import (
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/executor/internal/claim"
 )
 
 // The test binary doubles as the programs exec actions run.
 func TestMain(m *testing.M) {
 	if os.Getenv("ROLLWAVE_EXECUTOR_TEST_HELPER") == "1" {
 		os.Exit(helper(os.Args[1:]))
+	}
+	if url := os.Getenv(executorProcessEnv); url != "" {
+		os.Exit(executorProcess(url))
 	}
 	os.Exit(m.Run())
 }
@@ -56,6 +60,13 @@ func helper(args []string) int {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+	case "pidsleep": // record the own pid, then hang until killed
+		if err := os.WriteFile(args[1], []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			return 3
+		}
+		time.Sleep(time.Hour)
+	case "span": // log start and end, refusing to run while another holds the lock
+		return span(args[1], args[2], args[3])
 	case "exit":
 		code, _ := strconv.Atoi(args[1])
 		fmt.Println("failing on purpose")
@@ -280,4 +291,18 @@ func lines(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return strings.Count(string(b), "\n")
+}
+
+// endHeartbeat removes a dead executor's heartbeat, as its expiry would.
+func (h *harness) endHeartbeat(s *Service) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	kv, err := h.js.KeyValue(ctx, contracts.ExecutorsBucket)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, claim.Key(s.currentInstance())); err != nil {
+		h.t.Fatal(err)
+	}
 }

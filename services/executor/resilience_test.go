@@ -164,6 +164,9 @@ func exhaust(h *harness, pool string, a contracts.HostAction, ackWait time.Durat
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		_ = ex.Stop(ctx)
+		// Its heartbeat would expire within heartbeatTTL; this test is
+		// about deliveries, so end it now.
+		h.endHeartbeat(ex)
 		if delivered >= maxDeliver {
 			return
 		}

@@ -54,7 +54,7 @@ func (f *runFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.logJSON, "log-json", logJSON, "log JSON instead of text (env ROLLWAVE_LOG_JSON: true/false, 1/0)")
 	cmd.Flags().StringVar(&f.pool, "pool", envOr("ROLLWAVE_POOL", "default"), "executor pool to pull host actions for")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 64, "host actions one executor runs at once")
-	cmd.Flags().DurationVar(&f.ackWait, "ack-wait", 30*time.Second, "how long an executor may go silent before its action is given to another")
+	cmd.Flags().DurationVar(&f.ackWait, "ack-wait", executor.DefaultAckWait, "how long an executor may go silent before its action is given to another")
 }
 
 func (f *runFlags) logger() (*slog.Logger, error) {

@@ -22,8 +22,11 @@ const (
 
 // Claim is the value stored under an action's key.
 type Claim struct {
-	State    State     `json:"state"`
-	Executor string    `json:"executor"`
+	State    State  `json:"state"`
+	Executor string `json:"executor"`
+	// Instance is the executor instance that holds a running claim; its
+	// heartbeat says whether the claim may be taken over.
+	Instance string    `json:"instance,omitempty"`
 	At       time.Time `json:"at"`
 	// StreamSeq and Delivery identify the delivery the holder acts on, so
 	// that an older delivery of the same message, or another message for

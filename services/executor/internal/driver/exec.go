@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -75,6 +76,10 @@ func (e Exec) Prepare(a contracts.HostAction) (Command, error) {
 		"ROLLWAVE_PREVIOUS_VERSION="+a.PreviousVersion,
 		"ROLLWAVE_ROLLOUT="+a.Rollout,
 		"ROLLWAVE_ENVIRONMENT="+a.Environment,
+		// The idempotency key: a redelivery after a crash runs the same
+		// action id and attempt again, so a script can detect it.
+		"ROLLWAVE_ACTION_ID="+a.ID,
+		"ROLLWAVE_ATTEMPT="+strconv.Itoa(a.Attempt),
 	)
 	params := data.Params
 	for _, k := range sortedKeys(params) {
@@ -147,13 +152,21 @@ func (e Exec) RunCommand(ctx context.Context, c Command) (Outcome, error) {
 	cmd.Dir = c.Dir
 	cmd.Stdout = tail
 	cmd.Stderr = tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	cmd.Cancel = func() error {
 		// The negative pid signals the whole group the program leads.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = waitDelay
-	err := cmd.Run()
+	unlock, err := startLocked(cmd)
+	if err == nil {
+		err = cmd.Wait()
+		// Whatever ended the program (exit, timeout, cancel), descendants
+		// it left in its group die with it. The group id cannot have been
+		// reused while members remain; ESRCH means none did.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	unlock()
 	out := Outcome{Output: tail.String()}
 	if cmd.ProcessState != nil {
 		code := cmd.ProcessState.ExitCode()

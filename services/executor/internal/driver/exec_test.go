@@ -81,7 +81,8 @@ func TestExecEnvironment(t *testing.T) {
 	want := map[string]string{
 		"ROLLWAVE_HOST": "web-01", "ROLLWAVE_ADDRESS": "10.0.0.1", "ROLLWAVE_APP": "overridden",
 		"ROLLWAVE_VERSION": "2.4.1", "ROLLWAVE_PREVIOUS_VERSION": "2.4.0", "ROLLWAVE_ROLLOUT": "r1",
-		"ROLLWAVE_ENVIRONMENT": "prod", "ROLLWAVE_PARAM_PORT": "9090", "ROLLWAVE_PARAM_DATA_DIR": "/srv/a",
+		"ROLLWAVE_ENVIRONMENT": "prod", "ROLLWAVE_ACTION_ID": "r1/0/web-01/attempt-1", "ROLLWAVE_ATTEMPT": "1",
+		"ROLLWAVE_PARAM_PORT": "9090", "ROLLWAVE_PARAM_DATA_DIR": "/srv/a",
 		"ROLLWAVE_PARAM_TICKET": "OPS-1", "DEPLOY_TARGET": "10.0.0.1:9090", "PATH": os.Getenv("PATH"),
 	}
 	for k, v := range want {
@@ -152,6 +153,25 @@ func TestExecTimeoutKillsProcessGroup(t *testing.T) {
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if alive(pid) {
 			return fmt.Errorf("grandchild %d still alive", pid)
+		}
+		return nil
+	})
+}
+
+func TestExecExitKillsLeftoverGroup(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "child.pid")
+	a := execAction([]string{os.Args[0], "spawnexit", pidFile}, nil, time.Minute)
+	if _, err := testExec().Run(context.Background(), a); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("grandchild never started: %v", err)
+	}
+	pid, _ := strconv.Atoi(string(b))
+	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		if alive(pid) {
+			return fmt.Errorf("grandchild %d outlived a program that exited", pid)
 		}
 		return nil
 	})

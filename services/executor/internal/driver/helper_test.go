@@ -57,6 +57,18 @@ func helper(args []string) int {
 			return 4
 		}
 		time.Sleep(time.Hour)
+	case "spawnexit":
+		// Start a grandchild in the same process group, record its pid,
+		// then exit successfully, leaving it behind.
+		child := exec.Command(os.Args[0], "sleep")
+		child.Env = os.Environ()
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 3
+		}
+		if err := os.WriteFile(rest[0], []byte(strconv.Itoa(child.Process.Pid)), 0o644); err != nil {
+			return 4
+		}
 	case "sleep":
 		time.Sleep(time.Hour)
 	default:

@@ -79,8 +79,13 @@ func Result(subject string, data []byte) (contracts.HostResult, error) {
 	if res.Phase.Index < 0 {
 		fe.Add("phase.index", "must be 0 or more, got %d", res.Phase.Index)
 	}
+	if res.Status == contracts.ResultCancelled {
+		// An executor stopped the action because the rollout was aborted:
+		// terminal and not a success, which the rollout counts as failed.
+		res.Status = contracts.ResultFailed
+	}
 	if res.Status != contracts.ResultSucceeded && res.Status != contracts.ResultFailed {
-		fe.Add("status", "must be succeeded or failed, got %q", res.Status)
+		fe.Add("status", "must be succeeded, failed or cancelled, got %q", res.Status)
 	}
 	if err := fe.Err(); err != nil {
 		return res, err

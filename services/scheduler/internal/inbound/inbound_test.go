@@ -116,6 +116,12 @@ func TestResult(t *testing.T) {
 			}
 		})
 	}
+	// A cancelled host (rollout aborted while it ran) is terminal and not
+	// a success: the rollout sees it as failed.
+	res, err := Result(subject, resultMsg(t, func(r *contracts.HostResult) { r.Status = contracts.ResultCancelled }))
+	if err != nil || res.Status != contracts.ResultFailed {
+		t.Fatalf("cancelled: Result = %q, %v; want failed", res.Status, err)
+	}
 	var unknown map[string]any
 	_ = json.Unmarshal(resultMsg(t, nil), &unknown)
 	unknown["data"].(map[string]any)["surprise"] = 1
