@@ -26,7 +26,7 @@ binary:
 build: binary
 	@for m in $(MODULES); do (cd $$m && GOWORK=off $(GO) build ./...) || exit 1; done
 
-test: test-deps lint unit fuzz rules
+test: test-deps lint unit fuzz rules compose-test
 
 # Real tools the tests drive, installed from Debian's packages when missing.
 # ROLLWAVE_REQUIRE_TOOLS makes a test fail rather than skip without them.
