@@ -7,8 +7,9 @@
 #     network of its own, every service in its own container, with the
 #     gateway published on a free port of 127.0.0.1 only;
 #  3. deploys a rollout through the gateway's HTTP API and sees it complete;
-#  4. deploys a slower one, kills the scheduler's container mid-rollout,
-#     starts it again and sees the rollout complete;
+#  4. deploys a slower one, kills mid-rollout the container of the executor
+#     acting on one of its hosts and the scheduler's container, starts the
+#     scheduler again and sees the rollout complete on the other executor;
 #  5. removes the containers, volumes, images and network it made (on any
 #     exit). Every wait is bounded and says what it waited for.
 set -euo pipefail
@@ -89,8 +90,8 @@ stack_up=1
 dc up -d --scale executor=2 >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "docker-compose up: a service did not become healthy"; }
 
 # Every service runs in a container of its own, and every one is healthy.
-wait_healthy() {
-	local deadline=$((SECONDS + $1)) ids id st bad
+wait_healthy() { # SECONDS [CONTAINERS]
+	local deadline=$((SECONDS + $1)) want=${2:-8} ids id st bad
 	while :; do
 		ids=$(dc ps -q)
 		bad=""
@@ -98,8 +99,8 @@ wait_healthy() {
 			st=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id")
 			[[ $st == *" running healthy" ]] || bad+="$st; "
 		done
-		[[ -z $bad && $(wc -w <<<"$ids") -eq 8 ]] && return 0
-		((SECONDS < deadline)) || fail "containers not all healthy within $1s: $bad($(wc -w <<<"$ids") of 8 containers)"
+		[[ -z $bad && $(wc -w <<<"$ids") -eq $want ]] && return 0
+		((SECONDS < deadline)) || fail "containers not all healthy within $1s: $bad($(wc -w <<<"$ids") of $want containers)"
 		sleep 1
 	done
 }
@@ -156,6 +157,24 @@ id=$("$CLI" deploy -f "$work/soak.yaml" -o json | jq -r .rollout)
 [[ -n $id && $id != null ]] || fail "deploy of the soak rollout printed no rollout id"
 say "rollout $id (web 2.0.0 to soak, 3 hosts one by one) accepted"
 wait_state "$id" running 60
+# First the executor acting on a host of this rollout: its unacknowledged
+# action must go to the other executor (after --ack-wait, 30 s).
+acting_executor() {
+	local c acting finished
+	for c in $(dc ps -q executor); do
+		acting=$(docker logs "$c" 2>&1 | grep -c "\"acting on host\".*\"rollout\":\"$id\"" || true)
+		finished=$(docker logs "$c" 2>&1 | grep -c "\"host action finished\".*\"rollout\":\"$id\"" || true)
+		if ((acting > finished)); then echo "$c"; return 0; fi
+	done
+	return 1
+}
+deadline=$((SECONDS + 30))
+until victim=$(acting_executor); do
+	((SECONDS < deadline)) || fail "no executor was seen acting on a host of rollout $id within 30s"
+	sleep 0.2
+done
+docker kill -s KILL "$victim" >/dev/null
+say "killed the container of the executor acting on a host of rollout $id; one executor is left"
 scheduler=$(dc ps -q scheduler)
 # The scheduler answers GET /v1/rollouts/ID, so ask before the kill.
 st=$(rollout_state "$id")
@@ -163,10 +182,21 @@ st=$(rollout_state "$id")
 docker kill -s KILL "$scheduler" >/dev/null
 say "killed the scheduler's container mid-rollout (rollout $st); starting it again"
 dc up -d --no-deps scheduler >"$work/restart.log" 2>&1 || { cat "$work/restart.log" >&2; fail "restart of the scheduler"; }
-wait_healthy 60
+deadline=$((SECONDS + 60))
+until [[ $(docker inspect -f '{{.State.Health.Status}}' "$(dc ps -q scheduler)") == healthy ]]; do
+	((SECONDS < deadline)) || fail "the restarted scheduler not healthy within 60s"
+	sleep 1
+done
 rc=0
 timeout 150 "$CLI" watch "$id" --timeout 120s >"$work/watch.log" 2>&1 || rc=$?
 ((rc == 0)) || { cat "$work/watch.log" >&2; fail "rollout $id did not complete after the scheduler restart (watch exit $rc)"; }
 wait_state "$id" completed 10
-say "rollout $id completed after the scheduler was killed and restarted"
+[[ $(docker inspect -f '{{.State.Running}}' "$victim") == false ]] || fail "the killed executor runs again: the failover was not tested"
+redelivered=0
+for c in $(dc ps -q executor); do
+	[[ $c == "$victim" ]] && continue
+	redelivered=$(docker logs "$c" 2>&1 | grep -c "\"host action finished\".*\"rollout\":\"$id\".*\"delivery\":[2-9]" || true)
+done
+((redelivered >= 1)) || fail "no action of rollout $id was redelivered to the surviving executor"
+say "rollout $id completed: the surviving executor finished the killed one's action ($redelivered redelivered), the restarted scheduler the rollout"
 say "PASS"
