@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"net/http"
-	"net/url"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -34,24 +31,7 @@ func newGateCmd(g *globals, verb, short string) *cobra.Command {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			body := contracts.ControlCommand{Actor: gateActor(as), Reason: message, Step: step}
-			var s contracts.RolloutSummary
-			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts/"+url.PathEscape(args[0])+"/"+verb, nil, body, &s)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if g.json() {
-				printRaw(out, raw)
-				return nil
-			}
-			p := painter(useColor(out))
-			fmt.Fprintf(out, "%s: %s (%s@%s in %s, hosts %s)\n", s.Rollout, p.state(string(s.State)), s.App, s.Version, s.Environment, countsShort(s.Counts))
-			return nil
+			return control(cmd, g, args[0], verb, contracts.ControlCommand{Actor: gateActor(as), Reason: message, Step: step})
 		},
 	}
 	cmd.Flags().StringVarP(&message, "message", "m", "", "why, recorded in the gate event")

@@ -65,27 +65,31 @@ func newControlCmd(g *globals, verb, short string) *cobra.Command {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)
 			}
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			body := contracts.ControlCommand{Actor: actor, Reason: reason}
-			var s contracts.RolloutSummary
-			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts/"+url.PathEscape(args[0])+"/"+verb, nil, body, &s)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if g.json() {
-				printRaw(out, raw)
-				return nil
-			}
-			p := painter(useColor(out))
-			fmt.Fprintf(out, "%s: %s (%s@%s in %s, hosts %s)\n", s.Rollout, p.state(string(s.State)), s.App, s.Version, s.Environment, countsShort(s.Counts))
-			return nil
+			return control(cmd, g, args[0], verb, contracts.ControlCommand{Actor: actor, Reason: reason})
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the rollout's events")
 	cmd.Flags().StringVar(&actor, "actor", currentUser(), "who, recorded in the rollout's events")
 	return cmd
+}
+
+// control sends a verb to a rollout and prints the rollout's state after it.
+func control(cmd *cobra.Command, g *globals, rollout, verb string, body contracts.ControlCommand) error {
+	c, err := g.client()
+	if err != nil {
+		return err
+	}
+	var s contracts.RolloutSummary
+	raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts/"+url.PathEscape(rollout)+"/"+verb, nil, body, &s)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if g.json() {
+		printRaw(out, raw)
+		return nil
+	}
+	p := painter(useColor(out))
+	fmt.Fprintf(out, "%s: %s (%s@%s in %s, hosts %s)\n", s.Rollout, p.state(string(s.State)), s.App, s.Version, s.Environment, countsShort(s.Counts))
+	return nil
 }
