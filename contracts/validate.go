@@ -302,7 +302,9 @@ func (r HostResult) Validate() error {
 	token(&fe, "rollout", r.Rollout)
 	token(&fe, "environment", r.Environment)
 	required(&fe, "host", r.Host)
-	validStatus(&fe, "status", r.Status)
+	if r.Status != ResultCancelled {
+		validStatus(&fe, "status", r.Status)
+	}
 	for i, c := range r.Checks {
 		validStatus(&fe, IndexPath("checks", i)+".status", c.Status)
 	}

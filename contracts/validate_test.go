@@ -257,3 +257,20 @@ func TestCheckURLScheme(t *testing.T) {
 		}
 	}
 }
+
+// A host action stopped by an abort reports cancelled; a check has no such
+// outcome.
+func TestHostResultCancelled(t *testing.T) {
+	r := HostResult{ActionID: "a", Rollout: "r1", Environment: "qa", Host: "h", Status: ResultCancelled}
+	if err := r.Validate(); err != nil {
+		t.Fatalf("cancelled host result: %v", err)
+	}
+	r.Checks = []CheckResult{{Name: "c", Status: ResultCancelled}}
+	if fe := AsFieldErrors(r.Validate()); len(fe) != 1 || fe[0].Field != "checks[0].status" {
+		t.Fatalf("cancelled check: %v", fe)
+	}
+	r.Checks, r.Status = nil, "exploded"
+	if fe := AsFieldErrors(r.Validate()); len(fe) != 1 || fe[0].Field != "status" {
+		t.Fatalf("unknown status: %v", fe)
+	}
+}
