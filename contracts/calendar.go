@@ -1,6 +1,9 @@
 package contracts
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // WindowKind is the kind of a calendar window.
 type WindowKind string
@@ -210,4 +213,15 @@ type WindowEvent struct {
 	Window     Window          `json:"window"`
 	Occurrence Occurrence      `json:"occurrence"`
 	At         time.Time       `json:"at"`
+}
+
+// HeldFor reports whether the reservation w is held for a rollout of team
+// with labels: by its team, or by its "key=value" label.
+func (w Window) HeldFor(team string, labels map[string]string) bool {
+	if w.Team != "" {
+		return w.Team == team
+	}
+	k, v, ok := strings.Cut(w.Label, "=")
+	got, present := labels[k]
+	return ok && present && got == v
 }

@@ -24,6 +24,9 @@ type Plan struct {
 	StartAt     *time.Time           `json:"start_at,omitempty"`
 	RequestedBy string               `json:"requested_by,omitempty"`
 	Reason      string               `json:"reason,omitempty"`
+	// Team and Labels come from the request, for calendar reservations.
+	Team   string            `json:"team,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
 	// ActionTimeout, when set, is how long the scheduler waits for a host
 	// action's result after dispatching it; a host without a result by
 	// then counts as failed. Zero waits forever.

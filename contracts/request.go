@@ -59,6 +59,10 @@ type DeployRequest struct {
 	// Requires lists the applications this release needs in the
 	// environment, with semver constraints.
 	Requires []Requirement `json:"requires,omitempty"`
+	// Team and Labels say whose rollout this is, for the calendar:
+	// a reservation held for a team or a label admits only its holders.
+	Team   string            `json:"team,omitempty"`
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

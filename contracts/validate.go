@@ -57,6 +57,16 @@ func (r DeployRequest) Validate() error {
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
 	r.validateRequires(&fe)
+	if r.Team != "" {
+		token(&fe, "team", r.Team)
+	}
+	for _, k := range sortedKeys(r.Labels) {
+		if !ValidToken(k) {
+			fe.Add(KeyPath("labels", k), "a label name must be 1-128 letters, digits, '-' or '_'")
+		} else if v := r.Labels[k]; v == "" || len(v) > 128 || strings.ContainsAny(v, "=\x00\n\r") {
+			fe.Add(KeyPath("labels", k), "a label value must be 1-128 characters without '=' or control characters, got %q", clip(v))
+		}
+	}
 	for _, name := range sortedKeys(r.Checks) {
 		field := KeyPath("checks", name)
 		if !ValidToken(name) {

@@ -70,9 +70,10 @@ func (s *Service) ask(a admission.Ask) {
 	}
 	s.asking[a.Environment] = true
 	at := s.deps.Clock.Now()
-	var tp string
+	var tp, team string
+	var labels map[string]string
 	if l, ok := s.live[a.Rollout]; ok {
-		tp = l.traceparent
+		tp, team, labels = l.traceparent, l.r.Plan.Team, l.r.Plan.Labels
 	}
 	s.wg.Add(1)
 	go func() {
@@ -81,7 +82,7 @@ func (s *Service) ask(a admission.Ask) {
 		defer cancel()
 		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(planContext(tp)))
 		adm, err := natsx.Request[contracts.Admission](ctx, s.deps.NC, contracts.APICalendarAdmit,
-			contracts.AdmitQuery{Environment: a.Environment, At: at})
+			contracts.AdmitQuery{Environment: a.Environment, At: at, Team: team, Labels: labels})
 		ans := admission.FromCalendar(a.Rollout, adm)
 		if err != nil {
 			if s.runCtx.Err() != nil {
@@ -89,7 +90,7 @@ func (s *Service) ask(a admission.Ask) {
 			}
 			if states, ok := s.calState.snapshot(); ok {
 				// Known windows keep applying; none are invented.
-				ans = admission.FromState(a.Rollout, states, a.Environment, at)
+				ans = admission.FromState(a.Rollout, states, a.Environment, at, team, labels)
 				s.log.Warn("calendar unavailable; deciding from its last published state", "environment", a.Environment,
 					"rollout", a.Rollout, "allowed", ans.Allowed, "err", err)
 			} else {

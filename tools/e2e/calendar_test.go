@@ -69,3 +69,39 @@ func TestCalendarDownFreezeStillHolds(t *testing.T) {
 	fake.Advance(time.Hour)
 	h.waitState("r-frozen", contracts.StateCompleted)
 }
+
+// A reservation admits its holder's rollouts and holds back everyone
+// else's until it ends: the request's team reaches the calendar.
+func TestReservationAdmitsOnlyItsTeam(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), clock: fake})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if _, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environment: "prod", Kind: contracts.WindowReservation, Team: "payments",
+		Start: "2026-12-01T09:00:00Z", End: "2026-12-01T11:00:00Z", Reason: "payments load test",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mine := threePhases("r-payments")
+	mine.Team = "payments"
+	h.deploy(ctx, mine)
+	h.waitState("r-payments", contracts.StateCompleted)
+
+	theirs := threePhases("r-search")
+	theirs.Team = "search"
+	h.deploy(ctx, theirs)
+	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
+		v, err := h.rollout("r-search")
+		if err != nil {
+			return err
+		}
+		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "payments") {
+			return fmt.Errorf("rollout is %s (%q), want queued behind the payments reservation", v.State, v.Reason)
+		}
+		return nil
+	})
+	fake.Advance(2 * time.Hour)
+	h.waitState("r-search", contracts.StateCompleted)
+}

@@ -2,7 +2,6 @@ package windows
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -21,14 +20,7 @@ type Query struct {
 }
 
 // holds reports whether the reservation w is held for the rollout q.
-func holds(w contracts.Window, q Query) bool {
-	if w.Team != "" {
-		return w.Team == q.Team
-	}
-	k, v, ok := strings.Cut(w.Label, "=")
-	got, present := q.Labels[k]
-	return ok && present && got == v
-}
+func holds(w contracts.Window, q Query) bool { return w.HeldFor(q.Team, q.Labels) }
 
 // state is whether the environment is open at an instant, and why.
 type state struct {

@@ -92,6 +92,8 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		Params:      maps.Clone(req.Params),
 		RequestedBy: req.RequestedBy,
 		Reason:      req.Reason,
+		Team:        req.Team,
+		Labels:      maps.Clone(req.Labels),
 	}
 	if p.Strategy == "" {
 		p.Strategy = contracts.StrategyRolling

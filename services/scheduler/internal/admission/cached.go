@@ -17,7 +17,7 @@ const StaleSuffix = " (calendar unavailable; from its last published state)"
 // instant past what it published (Through) is not known, so admission
 // fails closed there. The scheduler asks as a rollout without team or
 // labels, so any reservation covering the instant holds it back.
-func FromState(rollout string, states []contracts.WindowState, env string, at time.Time) Answer {
+func FromState(rollout string, states []contracts.WindowState, env string, at time.Time, team string, labels map[string]string) Answer {
 	var occs []contracts.Occurrence
 	byID := map[string]contracts.Window{}
 	maintained := false
@@ -39,9 +39,17 @@ func FromState(rollout string, states []contracts.WindowState, env string, at ti
 			if t.Before(o.Start) || !t.Before(o.End) {
 				continue
 			}
-			switch byID[o.WindowID].Kind {
+			w := byID[o.WindowID]
+			switch w.Kind {
 			case contracts.WindowMaintenance:
 				inMaint = true
+			case contracts.WindowReservation:
+				if w.HeldFor(team, labels) {
+					continue
+				}
+				if blocker == nil || o.End.After(blocker.End) {
+					blocker = &occs[i]
+				}
 			default: // freeze, reservation, and kinds this scheduler does not know
 				if blocker == nil || o.End.After(blocker.End) {
 					blocker = &occs[i]

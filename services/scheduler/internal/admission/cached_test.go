@@ -20,24 +20,44 @@ func TestFromState(t *testing.T) {
 		Occurrences: []contracts.Occurrence{{WindowID: "m", Start: h(1), End: h(2)}}, Through: through}
 	states := []contracts.WindowState{freeze, stop, maint}
 
-	a := FromState("r", states, "prod", at)
+	a := FromState("r", states, "prod", at, "", nil)
 	if a.Allowed || a.Until == nil || !a.Until.Equal(h(3)) || !strings.HasPrefix(a.Reason, "freeze: release until") || !strings.HasSuffix(a.Reason, StaleSuffix) {
 		t.Fatalf("frozen prod = %+v", a)
 	}
-	if a := FromState("r", states, "qa", at); !a.Allowed {
+	if a := FromState("r", states, "qa", at, "", nil); !a.Allowed {
 		t.Fatalf("qa, with nothing published for it, = %+v", a)
 	}
-	if a := FromState("r", states, "qa", h(10)); a.Allowed || !strings.HasPrefix(a.Reason, "stop: incident") {
+	if a := FromState("r", states, "qa", h(10), "", nil); a.Allowed || !strings.HasPrefix(a.Reason, "stop: incident") {
 		t.Fatalf("qa during the stop = %+v", a)
 	}
-	if a := FromState("r", states, "db", at); a.Allowed || !a.Until.Equal(h(1)) || !strings.HasPrefix(a.Reason, "outside every maintenance window") {
+	if a := FromState("r", states, "db", at, "", nil); a.Allowed || !a.Until.Equal(h(1)) || !strings.HasPrefix(a.Reason, "outside every maintenance window") {
 		t.Fatalf("db outside maintenance = %+v", a)
 	}
-	if a := FromState("r", states, "cache", h(1)); !a.Allowed {
+	if a := FromState("r", states, "cache", h(1), "", nil); !a.Allowed {
 		t.Fatalf("cache inside maintenance = %+v", a)
 	}
 	// Past what the calendar published nothing is known: fail closed.
-	if a := FromState("r", states, "prod", through.Add(time.Hour)); a.Allowed || a.Reason != ReasonCalendarUnavailable {
+	if a := FromState("r", states, "prod", through.Add(time.Hour), "", nil); a.Allowed || a.Reason != ReasonCalendarUnavailable {
 		t.Fatalf("past the horizon = %+v", a)
+	}
+
+	// A reservation admits its holders, by team or by label, and holds
+	// everyone else back.
+	res := contracts.WindowState{Window: contracts.Window{ID: "r", Environment: "staging", Kind: contracts.WindowReservation, Team: "payments"},
+		Occurrences: []contracts.Occurrence{{WindowID: "r", Start: h(-1), End: h(4)}}, Through: through}
+	byLabel := contracts.WindowState{Window: contracts.Window{ID: "l", Environment: "perf", Kind: contracts.WindowReservation, Label: "suite=load"},
+		Occurrences: []contracts.Occurrence{{WindowID: "l", Start: h(-1), End: h(4)}}, Through: through}
+	states = []contracts.WindowState{res, byLabel}
+	if a := FromState("r", states, "staging", at, "payments", nil); !a.Allowed {
+		t.Fatalf("the holding team = %+v", a)
+	}
+	if a := FromState("r", states, "staging", at, "search", nil); a.Allowed || !a.Until.Equal(h(4)) {
+		t.Fatalf("another team = %+v", a)
+	}
+	if a := FromState("r", states, "perf", at, "", map[string]string{"suite": "load"}); !a.Allowed {
+		t.Fatalf("the holding label = %+v", a)
+	}
+	if a := FromState("r", states, "perf", at, "", map[string]string{"suite": "smoke"}); a.Allowed {
+		t.Fatalf("another label = %+v", a)
 	}
 }
