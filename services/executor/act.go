@@ -25,13 +25,8 @@ import (
 // order, so that a crash at any point never runs a finished action again.
 func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	a := d.action
-	ctx, span := s.tracer.Start(ctx, "host "+a.Host.Name, trace.WithAttributes(
-		attribute.String("rollout", a.Rollout),
-		attribute.String("host", a.Host.Name),
-		attribute.String("version", a.Version),
-		attribute.Int("attempt", a.Attempt),
-		attribute.Int64("delivery", int64(d.delivered)),
-	))
+	ctx, span := s.tracer.Start(ctx, spanHostDeploy, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(append(s.actionAttributes(a), attribute.Int64("rollwave.delivery", int64(d.delivered)))...))
 	defer span.End()
 	s.metrics.inflight.Inc()
 	defer s.metrics.inflight.Dec()
@@ -230,11 +225,12 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 
 // runCheck runs one check of an action under its own span.
 func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
-	ctx, span := s.tracer.Start(ctx, "check "+c.Name, trace.WithAttributes(
-		attribute.String("rollout", a.Rollout), attribute.String("host", a.Host.Name), attribute.String("check", c.Name)))
+	ctx, span := s.tracer.Start(ctx, spanCheckRun, trace.WithAttributes(
+		attribute.String("rollwave.rollout", a.Rollout), attribute.String("rollwave.host", a.Host.Name),
+		attribute.String("rollwave.check.name", c.Name)))
 	defer span.End()
 	cr := s.checkResult(ctx, i, c, a)
-	span.SetAttributes(attribute.Int("attempts", cr.Attempts), attribute.String("status", string(cr.Status)))
+	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))
 	if cr.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, cr.Error)
 	}

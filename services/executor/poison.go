@@ -120,10 +120,8 @@ func (s *Service) giveUp(adv maxDeliveriesAdvisory) error {
 		return s.deleteAction(ctx, adv.StreamSeq)
 	}
 	log = log.With("rollout", a.Rollout, "action", a.ID, "host", a.Host.Name)
-	ctx, span := s.tracer.Start(natsx.ExtractTrace(ctx, raw.Header), "host "+a.Host.Name, trace.WithAttributes(
-		attribute.String("rollout", a.Rollout), attribute.String("host", a.Host.Name),
-		attribute.String("version", a.Version), attribute.Int("attempt", a.Attempt),
-		attribute.Bool("gave_up", true)))
+	ctx, span := s.tracer.Start(natsx.ExtractTrace(ctx, raw.Header), spanHostDeploy,
+		trace.WithAttributes(append(s.actionAttributes(a), attribute.Bool("rollwave.gave_up", true))...))
 	defer span.End()
 
 	now := s.clock.Now().UTC()

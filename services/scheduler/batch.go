@@ -225,6 +225,7 @@ func (b *batch) timer(id string) error {
 // phaseSpan is a phase span to record once its end is committed.
 type phaseSpan struct {
 	traceparent string
+	rollout     string
 	end         rollout.PhaseEnded
 }
 
@@ -276,7 +277,7 @@ func (b *batch) change() (store.Change, spans, error) {
 			}
 			c.Outbox = append(c.Outbox, store.OutboxRow{Subject: m.Subject, MsgID: a.ID, Data: m.Data, Header: m.Header})
 		case rollout.PhaseEnded:
-			sp.phases = append(sp.phases, phaseSpan{traceparent: st.rec.Traceparent, end: eff})
+			sp.phases = append(sp.phases, phaseSpan{traceparent: st.rec.Traceparent, rollout: st.rec.Rollout.ID(), end: eff})
 		}
 	}
 	return c, sp, nil

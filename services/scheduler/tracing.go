@@ -26,7 +26,7 @@ func (s *Service) traceparentOf(msg jetstream.Msg, rollout string) string {
 	ctx := natsx.ExtractTrace(context.Background(), msg.Headers())
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		var span trace.Span
-		ctx, span = s.tracer.Start(context.Background(), "rollout "+rollout, trace.WithNewRoot(),
+		ctx, span = s.tracer.Start(context.Background(), "rollout", trace.WithNewRoot(),
 			trace.WithAttributes(attribute.String("rollwave.rollout", rollout)))
 		span.End()
 	}
@@ -77,8 +77,10 @@ func (s *Service) emitSpans(b *batch, sp spans) {
 			continue
 		}
 		ctx = telemetry.WithSpanID(ctx, phaseSpanID(sc.TraceID(), p.end.Phase.ID))
-		_, span := s.tracer.Start(ctx, "phase "+p.end.Phase.Name, trace.WithTimestamp(p.end.StartedAt),
+		_, span := s.tracer.Start(ctx, "phase.run", trace.WithTimestamp(p.end.StartedAt),
 			trace.WithAttributes(
+				attribute.String("rollwave.rollout", p.rollout),
+				attribute.String("rollwave.phase.name", p.end.Phase.Name),
 				attribute.Int("rollwave.phase.index", p.end.Phase.Index),
 				attribute.String("rollwave.step.id", p.end.Phase.ID),
 				attribute.String("rollwave.phase.state", string(p.end.State)),

@@ -51,10 +51,10 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 				spans = append(spans, s)
 			}
 		}
-		if n := count(spans, "phase "); n != 2 {
+		if n := count(spans, "phase.run"); n != 2 {
 			return fmt.Errorf("%d phase spans", n)
 		}
-		if n := count(spans, "host "); n != 5 {
+		if n := count(spans, "host.deploy"); n != 5 {
 			return fmt.Errorf("%d host spans", n)
 		}
 		return nil
@@ -68,7 +68,7 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 		if !ok {
 			return "<missing " + s.Parent.SpanID().String() + ">"
 		}
-		return p.Name
+		return label(p)
 	}
 	// Every span of the trace hangs off the tree rooted at the request.
 	var edges []string
@@ -76,10 +76,9 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 		if s.Name == "deploy.request" {
 			continue
 		}
-		switch {
-		case s.Name == "plan", s.Name == "admission", strings.HasPrefix(s.Name, "phase "),
-			strings.HasPrefix(s.Name, "host "), strings.HasPrefix(s.Name, "check "):
-			edges = append(edges, parent(s)+" -> "+s.Name)
+		switch s.Name {
+		case "plan", "admission", "phase.run", "host.deploy", "check.run":
+			edges = append(edges, parent(s)+" -> "+label(s))
 		}
 	}
 	sort.Strings(edges)
@@ -101,10 +100,22 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 	}
 	// Each service reports under its own name.
 	wantService := map[string]string{"plan": "rollwave-planner", "admission": "rollwave-scheduler",
-		"phase ": "rollwave-scheduler", "host ": "rollwave-executor", "check ": "rollwave-executor"}
+		"phase.run": "rollwave-scheduler", "host.deploy": "rollwave-executor", "check.run": "rollwave-executor"}
 	for _, s := range spans {
+		// Span names are few and fixed: what varies is in attributes.
+		if _, known := wantService[s.Name]; !known && s.Name != "deploy.request" && !strings.Contains(s.Name, ".") {
+			t.Errorf("span name %q is not one of the fixed operation names", s.Name)
+		}
+		if s.Name == "host.deploy" {
+			for _, k := range []string{"rollwave.app", "rollwave.version", "rollwave.environment", "rollwave.rollout",
+				"rollwave.action.id", "messaging.system", "messaging.destination.name"} {
+				if attr(s, k) == "" {
+					t.Errorf("host span %s lacks %s", label(s), k)
+				}
+			}
+		}
 		for prefix, want := range wantService {
-			if strings.HasPrefix(s.Name, prefix) {
+			if s.Name == prefix {
 				if got := s.Resource.Set().Encoded(attribute.DefaultEncoder()); !strings.Contains(got, "service.name="+want) {
 					t.Errorf("span %q: resource %s, want service.name %s", s.Name, got, want)
 				}
@@ -112,18 +123,40 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 		}
 	}
 	for _, s := range spans {
-		if strings.HasPrefix(s.Name, "phase ") && !s.EndTime.After(s.StartTime) {
+		if s.Name == "phase.run" && !s.EndTime.After(s.StartTime) {
 			t.Fatalf("%s has no duration", s.Name)
 		}
 	}
 }
 
-func count(spans tracetest.SpanStubs, prefix string) int {
+func count(spans tracetest.SpanStubs, name string) int {
 	n := 0
 	for _, s := range spans {
-		if strings.HasPrefix(s.Name, prefix) {
+		if s.Name == name {
 			n++
 		}
 	}
 	return n
+}
+
+func attr(s tracetest.SpanStub, key string) string {
+	for _, kv := range s.Attributes {
+		if string(kv.Key) == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
+}
+
+// label names a span with what it is about: "host web-01", "phase canary".
+func label(s tracetest.SpanStub) string {
+	switch s.Name {
+	case "phase.run":
+		return "phase " + attr(s, "rollwave.phase.name")
+	case "host.deploy":
+		return "host " + attr(s, "rollwave.host")
+	case "check.run":
+		return "check " + attr(s, "rollwave.check.name")
+	}
+	return s.Name
 }
