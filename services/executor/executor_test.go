@@ -99,9 +99,9 @@ func TestActionWithCheck(t *testing.T) {
 	natstest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
 		for _, s := range rec.Ended() {
 			switch s.Name() {
-			case "host web-01":
+			case "host.deploy":
 				host = s
-			case "check healthz":
+			case "check.run":
 				chk = s
 			}
 		}
@@ -120,8 +120,9 @@ func TestActionWithCheck(t *testing.T) {
 	for _, kv := range host.Attributes() {
 		attrs[kv.Key] = kv.Value
 	}
-	if attrs["rollout"].AsString() != "r1" || attrs["host"].AsString() != "web-01" || attrs["version"].AsString() != "2.4.1" ||
-		attrs["attempt"].AsInt64() != 1 {
+	if attrs["rollwave.rollout"].AsString() != "r1" || attrs["rollwave.host"].AsString() != "web-01" ||
+		attrs["rollwave.version"].AsString() != "2.4.1" || attrs["rollwave.attempt"].AsInt64() != 1 ||
+		attrs["rollwave.action.id"].AsString() != a.ID || attrs["messaging.system"].AsString() != "nats" {
 		t.Fatalf("host span attributes = %v", host.Attributes())
 	}
 
