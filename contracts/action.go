@@ -61,11 +61,14 @@ type HostResult struct {
 	Error       string       `json:"error,omitempty"`
 	ExitCode    *int         `json:"exit_code,omitempty"`
 	// Output is the tail of the driver's combined output.
-	Output     string        `json:"output,omitempty"`
-	Checks     []CheckResult `json:"checks,omitempty"`
-	StartedAt  time.Time     `json:"started_at"`
-	FinishedAt time.Time     `json:"finished_at"`
-	Executor   string        `json:"executor"`
+	Output string        `json:"output,omitempty"`
+	Checks []CheckResult `json:"checks,omitempty"`
+	// Installed says the driver's install step succeeded: the host runs
+	// Version even when a check then failed.
+	Installed  bool      `json:"installed,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Executor   string    `json:"executor"`
 	// Deliveries is how many times the action was delivered before this
 	// result; more than 1 means an executor died or stalled on it.
 	Deliveries int `json:"deliveries,omitempty"`

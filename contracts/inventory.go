@@ -54,6 +54,9 @@ type HostVersion struct {
 	// Drift marks a host whose agent reports another version than the
 	// last rollout set.
 	Drift bool `json:"drift,omitempty"`
+	// Unverified marks a version whose install succeeded but whose checks
+	// failed: the host runs it, and it is not known to be healthy.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 // TargetsQuery asks discovery for one environment's hosts.

@@ -59,3 +59,20 @@ func InTx(ctx context.Context, db *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
 	}
 	return nil
 }
+
+// AddColumn adds a column to a table of a database created by an older
+// version, where CREATE TABLE IF NOT EXISTS left the old columns; a column
+// already there is left alone.
+func AddColumn(ctx context.Context, db *sqlx.DB, table, column, decl string) error {
+	var n int
+	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column); err != nil {
+		return fmt.Errorf("inspect %s: %w", table, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+decl); err != nil {
+		return fmt.Errorf("add %s.%s: %w", table, column, err)
+	}
+	return nil
+}

@@ -25,6 +25,7 @@ var schema = []string{
 		version     TEXT NOT NULL,
 		rollout     TEXT NOT NULL DEFAULT '',
 		updated_at  TEXT NOT NULL,
+		unverified  INTEGER NOT NULL DEFAULT 0,
 		PRIMARY KEY (environment, host, app)
 	)`,
 	// version_history keeps every version a result recorded, in the same
@@ -55,6 +56,10 @@ func openStore(ctx context.Context, path string) (*store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := sqlitedb.AddColumn(ctx, db, "host_versions", "unverified", "INTEGER NOT NULL DEFAULT 0"); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return &store{db: db}, nil
 }
 
@@ -79,11 +84,12 @@ func (s *store) apply(ctx context.Context, stream string, seq uint64, updates []
 	return sqlitedb.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
 		for _, u := range updates {
 			_, err := tx.ExecContext(ctx, `
-				INSERT INTO host_versions (environment, host, app, version, rollout, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?)
+				INSERT INTO host_versions (environment, host, app, version, rollout, updated_at, unverified)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (environment, host, app) DO UPDATE SET
-					version = excluded.version, rollout = excluded.rollout, updated_at = excluded.updated_at`,
-				u.Environment, u.Host, u.App, u.Version, u.Rollout, u.UpdatedAt.UTC().Format(time.RFC3339Nano))
+					version = excluded.version, rollout = excluded.rollout, updated_at = excluded.updated_at,
+					unverified = excluded.unverified`,
+				u.Environment, u.Host, u.App, u.Version, u.Rollout, u.UpdatedAt.UTC().Format(time.RFC3339Nano), u.Unverified)
 			if err != nil {
 				return fmt.Errorf("record version of %s on %s/%s: %w", u.App, u.Environment, u.Host, err)
 			}
@@ -107,7 +113,7 @@ type hostVersions map[string]map[string]contracts.HostVersion
 // versions returns the recorded versions by environment, optionally of one
 // environment and one app ("" means all).
 func (s *store) versions(ctx context.Context, env, app string) (map[string]hostVersions, error) {
-	q := `SELECT environment, host, app, version, rollout, updated_at FROM host_versions WHERE 1 = 1`
+	q := `SELECT environment, host, app, version, rollout, updated_at, unverified FROM host_versions WHERE 1 = 1`
 	var args []any
 	if env != "" {
 		q += ` AND environment = ?`
@@ -124,6 +130,7 @@ func (s *store) versions(ctx context.Context, env, app string) (map[string]hostV
 		Version     string `db:"version"`
 		Rollout     string `db:"rollout"`
 		UpdatedAt   string `db:"updated_at"`
+		Unverified  bool   `db:"unverified"`
 	}
 	if err := s.db.SelectContext(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("read versions: %w", err)
@@ -140,7 +147,7 @@ func (s *store) versions(ctx context.Context, env, app string) (map[string]hostV
 		if out[r.Environment][r.Host] == nil {
 			out[r.Environment][r.Host] = map[string]contracts.HostVersion{}
 		}
-		out[r.Environment][r.Host][r.App] = contracts.HostVersion{Version: r.Version, Rollout: r.Rollout, UpdatedAt: at}
+		out[r.Environment][r.Host][r.App] = contracts.HostVersion{Version: r.Version, Rollout: r.Rollout, UpdatedAt: at, Unverified: r.Unverified}
 	}
 	return out, nil
 }

@@ -213,6 +213,7 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	if err != nil {
 		return finish(name + ": " + err.Error()), name
 	}
+	res.Installed = true
 	for i, c := range a.Checks {
 		cr := s.runCheck(ctx, i, c, a)
 		res.Checks = append(res.Checks, cr)

@@ -152,3 +152,16 @@ func TestSourceDriverFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestInventoryMarksUnverifiedVersions(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APIDiscoveryInventory, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.Inventory{Environments: []contracts.Environment{{Name: "prod", Hosts: []contracts.Host{
+			{Name: "web-01", Address: "10.0.0.1", Versions: map[string]contracts.HostVersion{"web": {Version: "2.4.1", Unverified: true}}},
+		}}}}, nil
+	})
+	code, out, errOut := a.run("inventory")
+	if code != 0 || !strings.Contains(out, "2.4.1 UNVERIFIED(check failed)") {
+		t.Fatalf("code %d, stderr %q, out:\n%s", code, errOut, out)
+	}
+}

@@ -65,6 +65,8 @@ func printInventoryMatrix(app string) func(io.Writer, contracts.Inventory) {
 						drift++
 					case v.Version == "" && v.Reported != "":
 						cells[i] = fmt.Sprintf("?(reports %s)", v.Reported)
+					case v.Unverified:
+						cells[i] = v.Version + " UNVERIFIED(check failed)"
 					default:
 						cells[i] = v.Version
 					}

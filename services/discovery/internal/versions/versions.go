@@ -20,6 +20,8 @@ type Update struct {
 	// UpdatedAt is when the deployment finished, taken from the result so
 	// that rebuilding from the stream gives the same answer.
 	UpdatedAt time.Time
+	// Unverified: installed, but a check failed.
+	Unverified bool
 }
 
 // FromMessage reads a message of the RESULTS stream. It returns ok=false
@@ -37,7 +39,12 @@ func FromMessage(b []byte) (u Update, ok bool, err error) {
 	if err := r.Validate(); err != nil {
 		return Update{}, false, fmt.Errorf("host result %s: %w", env.ID, err)
 	}
-	if r.Status != contracts.ResultSucceeded {
+	// A host whose install succeeded runs the new version even when a check
+	// failed (checks run only after a successful install, so a result with
+	// checks was installed even from an executor that predates Installed);
+	// only a failed install leaves the old version.
+	installed := r.Status == contracts.ResultSucceeded || r.Installed || len(r.Checks) > 0
+	if !installed || r.Status == contracts.ResultCancelled {
 		return Update{}, false, nil
 	}
 	var fe contracts.FieldErrors
@@ -61,5 +68,6 @@ func FromMessage(b []byte) (u Update, ok bool, err error) {
 		Version:     r.Version,
 		Rollout:     r.Rollout,
 		UpdatedAt:   at.UTC(),
+		Unverified:  r.Status != contracts.ResultSucceeded,
 	}, true, nil
 }

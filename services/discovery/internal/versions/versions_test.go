@@ -43,8 +43,23 @@ func TestFromMessage(t *testing.T) {
 		{"finish time missing falls back to envelope time", func(t *testing.T) []byte {
 			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) { r.FinishedAt = time.Time{} }))
 		}, Update{Environment: "qa", Host: "web-01", App: "web", Version: "1.2.3", Rollout: "r1", UpdatedAt: finished.Add(time.Minute)}, true, ""},
-		{"failed changes nothing", func(t *testing.T) []byte {
+		{"failed install changes nothing", func(t *testing.T) []byte {
 			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) { r.Status = contracts.ResultFailed }))
+		}, Update{}, false, ""},
+		{"installed but a check failed: the host runs it, unverified", func(t *testing.T) []byte {
+			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) {
+				r.Status, r.Installed = contracts.ResultFailed, true
+				r.Checks = []contracts.CheckResult{{Name: "healthz", Status: contracts.ResultFailed}}
+			}))
+		}, Update{Environment: "qa", Host: "web-01", App: "web", Version: "1.2.3", Rollout: "r1", UpdatedAt: finished, Unverified: true}, true, ""},
+		{"a failed check from an executor without installed", func(t *testing.T) []byte {
+			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) {
+				r.Status = contracts.ResultFailed
+				r.Checks = []contracts.CheckResult{{Name: "healthz", Status: contracts.ResultFailed}}
+			}))
+		}, Update{Environment: "qa", Host: "web-01", App: "web", Version: "1.2.3", Rollout: "r1", UpdatedAt: finished, Unverified: true}, true, ""},
+		{"cancelled changes nothing", func(t *testing.T) []byte {
+			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) { r.Status = contracts.ResultCancelled }))
 		}, Update{}, false, ""},
 		{"not json", func(*testing.T) []byte { return []byte("{") }, Update{}, false, "decode result envelope"},
 		{"other type", func(t *testing.T) []byte { return msg(t, contracts.TypeHostAction, result(nil)) }, Update{}, false, "type"},

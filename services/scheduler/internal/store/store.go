@@ -109,7 +109,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	s := &Store{db: db}
 	for _, col := range []string{"deadline", "gate", "gate_passed"} {
-		if err := addColumn(ctx, db, "rollouts", col, "TEXT NOT NULL DEFAULT ''"); err != nil {
+		if err := sqlitedb.AddColumn(ctx, db, "rollouts", col, "TEXT NOT NULL DEFAULT ''"); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -163,22 +163,6 @@ func (s *Store) prepare(ctx context.Context) error {
 				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
 	if err != nil {
 		return fmt.Errorf("prepare statements: %w", err)
-	}
-	return nil
-}
-
-// addColumn adds a column to a table of a database created by an older
-// version, where CREATE TABLE IF NOT EXISTS left the old columns.
-func addColumn(ctx context.Context, db *sqlx.DB, table, column, decl string) error {
-	var n int
-	if err := db.GetContext(ctx, &n, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column); err != nil {
-		return fmt.Errorf("inspect %s: %w", table, err)
-	}
-	if n > 0 {
-		return nil
-	}
-	if _, err := db.ExecContext(ctx, `ALTER TABLE `+table+` ADD COLUMN `+column+` `+decl); err != nil {
-		return fmt.Errorf("add %s.%s: %w", table, column, err)
 	}
 	return nil
 }
