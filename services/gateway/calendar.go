@@ -97,15 +97,8 @@ func encodeICS(w http.ResponseWriter, resp any) {
 }
 
 func decodeCalendarImport(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := requireJSON(r); err != nil {
-		return nil, err
-	}
-	b, err := readBody(w, r)
+	in, err := strictBody[contracts.CalendarImport](w, r, "")
 	if err != nil {
-		return nil, err
-	}
-	var in contracts.CalendarImport
-	if err := contracts.DecodeStrict(b, &in); err != nil {
 		return nil, err
 	}
 	return in, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
@@ -34,18 +33,8 @@ func (a *natsAPI) Graph(ctx context.Context, q contracts.GraphQuery) (contracts.
 }
 
 func decodeGraph(w http.ResponseWriter, r *http.Request) (any, error) {
-	if err := requireJSON(r); err != nil {
-		return nil, err
-	}
-	b, err := readBody(w, r)
+	q, err := strictBody[contracts.GraphQuery](w, r, "the environment and applications as JSON")
 	if err != nil {
-		return nil, err
-	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, contracts.Invalid("", "the body is empty; send the environment and applications as JSON")
-	}
-	var q contracts.GraphQuery
-	if err := contracts.DecodeStrict(b, &q); err != nil {
 		return nil, err
 	}
 	return q, nil

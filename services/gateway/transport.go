@@ -219,19 +219,27 @@ func decodeListWindows(_ http.ResponseWriter, r *http.Request) (any, error) {
 	return decodeWindowQuery(r)
 }
 
-func decodeAddWindow(w http.ResponseWriter, r *http.Request) (any, error) {
+// strictBody reads a JSON body into a T, strictly. With a non-empty
+// emptyHint, a blank body is refused saying what to send.
+func strictBody[T any](w http.ResponseWriter, r *http.Request, emptyHint string) (T, error) {
+	var v T
 	if err := requireJSON(r); err != nil {
-		return nil, err
+		return v, err
 	}
 	b, err := readBody(w, r)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, contracts.Invalid("", "the body is empty; send a window as JSON")
+	if emptyHint != "" && len(strings.TrimSpace(string(b))) == 0 {
+		return v, contracts.Invalid("", "the body is empty; send %s", emptyHint)
 	}
-	var in contracts.WindowInput
-	if err := contracts.DecodeStrict(b, &in); err != nil {
+	err = contracts.DecodeStrict(b, &v)
+	return v, err
+}
+
+func decodeAddWindow(w http.ResponseWriter, r *http.Request) (any, error) {
+	in, err := strictBody[contracts.WindowInput](w, r, "a window as JSON")
+	if err != nil {
 		return nil, err
 	}
 	if in.Environment == "" {
