@@ -2,16 +2,13 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
-	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/calendar"
@@ -46,26 +43,8 @@ func TestCalendarDownFreezeStillHolds(t *testing.T) {
 	}
 
 	h.deploy(ctx, threePhases("r-frozen"))
-	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
-		v, err := h.rollout("r-frozen")
-		if err != nil {
-			return err
-		}
-		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "christmas") || !strings.Contains(v.Reason, "calendar unavailable") {
-			return fmt.Errorf("rollout is %s (%q), want queued for the published christmas freeze", v.State, v.Reason)
-		}
-		return nil
-	})
-	fake.Advance(time.Hour)
-	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
-		if fake.Waiters() == 0 {
-			return fmt.Errorf("scheduler not waiting on the clock")
-		}
-		return nil
-	})
-	if v, _ := h.rollout("r-frozen"); v.State != contracts.StateQueued {
-		t.Fatalf("admitted during the freeze: %s", v.State)
-	}
+	h.waitQueued("r-frozen", "christmas", "calendar unavailable")
+	h.stillQueuedAfter(fake, time.Hour, "r-frozen")
 	fake.Advance(time.Hour)
 	h.waitState("r-frozen", contracts.StateCompleted)
 }
@@ -92,16 +71,7 @@ func TestReservationAdmitsOnlyItsTeam(t *testing.T) {
 	theirs := threePhases("r-search")
 	theirs.Team = "search"
 	h.deploy(ctx, theirs)
-	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
-		v, err := h.rollout("r-search")
-		if err != nil {
-			return err
-		}
-		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "payments") {
-			return fmt.Errorf("rollout is %s (%q), want queued behind the payments reservation", v.State, v.Reason)
-		}
-		return nil
-	})
+	h.waitQueued("r-search", "payments")
 	fake.Advance(2 * time.Hour)
 	h.waitState("r-search", contracts.StateCompleted)
 }

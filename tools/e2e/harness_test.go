@@ -19,6 +19,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/executor"
 	"github.com/rollwave/rollwave/tools/internal/stack"
@@ -116,6 +117,44 @@ func (h *harness) rollout(id string) (contracts.RolloutView, error) {
 
 // waitState waits until the rollout is in state; on time-out it reports
 // where every host stands.
+// waitQueued waits until the rollout is queued for a reason that names
+// every one of why.
+func (h *harness) waitQueued(id string, why ...string) {
+	h.t.Helper()
+	natstest.CheckFor(h.t, waitLong, 10*time.Millisecond, func() error {
+		v, err := h.rollout(id)
+		if err != nil {
+			return err
+		}
+		if v.State != contracts.StateQueued {
+			return fmt.Errorf("rollout is %s (%q), want queued for %q", v.State, v.Reason, why)
+		}
+		for _, w := range why {
+			if !strings.Contains(v.Reason, w) {
+				return fmt.Errorf("rollout is queued for %q, want a reason naming %q", v.Reason, why)
+			}
+		}
+		return nil
+	})
+}
+
+// stillQueuedAfter advances the fake clock by d, waits until the scheduler
+// has looked again (it waits on the clock), and checks the rollout still
+// waits.
+func (h *harness) stillQueuedAfter(fake *clock.Fake, d time.Duration, id string) {
+	h.t.Helper()
+	fake.Advance(d)
+	natstest.CheckFor(h.t, waitLong, 10*time.Millisecond, func() error {
+		if fake.Waiters() == 0 {
+			return fmt.Errorf("scheduler not waiting on the clock")
+		}
+		return nil
+	})
+	if v, _ := h.rollout(id); v.State != contracts.StateQueued {
+		h.t.Fatalf("admitted while blocked: %s", v.State)
+	}
+}
+
 func (h *harness) waitState(id string, state contracts.State) contracts.RolloutView {
 	h.t.Helper()
 	var v contracts.RolloutView

@@ -235,27 +235,9 @@ func TestFreezeQueuesUntilItEnds(t *testing.T) {
 	h.deploy(ctx, threePhases("r-frozen"))
 	// A planned rollout is queued at once; the reason follows the
 	// calendar's answer.
-	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
-		v, err := h.rollout("r-frozen")
-		if err != nil {
-			return err
-		}
-		if v.State != contracts.StateQueued || !strings.Contains(v.Reason, "christmas") {
-			return fmt.Errorf("rollout is %s (%q), want queued for the christmas freeze", v.State, v.Reason)
-		}
-		return nil
-	})
-	fake.Advance(time.Hour)
+	h.waitQueued("r-frozen", "christmas")
 	// Still frozen one hour in: the scheduler looked again and kept waiting.
-	natstest.CheckFor(t, waitLong, 10*time.Millisecond, func() error {
-		if fake.Waiters() == 0 {
-			return fmt.Errorf("scheduler not waiting on the clock")
-		}
-		return nil
-	})
-	if v, _ := h.rollout("r-frozen"); v.State != contracts.StateQueued {
-		t.Fatalf("admitted during the freeze: %s", v.State)
-	}
+	h.stillQueuedAfter(fake, time.Hour, "r-frozen")
 	fake.Advance(time.Hour)
 	h.waitState("r-frozen", contracts.StateCompleted)
 	evs := eventNames(h.events("r-frozen"))
