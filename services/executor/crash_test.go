@@ -20,6 +20,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/proctest"
 	"github.com/rollwave/rollwave/pkg/service"
 )
 
@@ -133,22 +134,6 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 	_ = cmd.Wait()
 }
 
-// alive reports whether pid runs; a zombie counts as dead.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
-}
-
 func readPid(t *testing.T, path string) int {
 	t.Helper()
 	var pid int
@@ -171,12 +156,12 @@ func TestKill9LeavesNoChild(t *testing.T) {
 	ex := spawnExecutor(t, h, "exec-a")
 	h.publish(context.Background(), contracts.DefaultPool, action("r-orphan", "web-01", execDriver("pidsleep", pidFile)), "m1")
 	pid := readPid(t, pidFile)
-	if !alive(pid) {
+	if !proctest.Alive(pid) {
 		t.Fatalf("program %d not running before the kill", pid)
 	}
 	kill9(t, ex)
 	natstest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("program %d outlived its executor", pid)
 		}
 		return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/proctest"
 	"github.com/rollwave/rollwave/services/executor/internal/claim"
 )
 
@@ -101,7 +102,7 @@ func TestLostHeartbeatFencesRunningActions(t *testing.T) {
 	cut := time.Now()
 	ex.deps.NC.Close() // cut off: heartbeats fail from now on
 	natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("program %d still runs", pid)
 		}
 		return nil
@@ -183,7 +184,7 @@ func TestAbortCancelsInFlightAndLater(t *testing.T) {
 		t.Fatalf("result = %+v, want cancelled", r.HostResult)
 	}
 	natstest.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("program %d survived the abort", pid)
 		}
 		return nil
@@ -231,7 +232,7 @@ func TestFencedExecutorRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	natstest.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if alive(first) {
+		if proctest.Alive(first) {
 			return fmt.Errorf("program %d not fenced", first)
 		}
 		return nil
@@ -246,7 +247,7 @@ func TestFencedExecutorRecovers(t *testing.T) {
 			return err
 		}
 		pid, err := strconv.Atoi(string(b))
-		if err != nil || pid == first || !alive(pid) {
+		if err != nil || pid == first || !proctest.Alive(pid) {
 			return errors.New("action not run again")
 		}
 		second = pid

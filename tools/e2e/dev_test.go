@@ -3,8 +3,6 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rollwave/rollwave/pkg/proctest"
 )
 
 // After kill -9 of `rollwave dev`, none of the sample apps it deployed
@@ -70,7 +70,7 @@ func TestDevKilledLeavesNoSampleApps(t *testing.T) {
 			t.Fatal(err)
 		}
 		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || !alive(pid) {
+		if err != nil || !proctest.Alive(pid) {
 			t.Fatalf("%s: pid %q not running", f, b)
 		}
 		pids = append(pids, pid)
@@ -89,7 +89,7 @@ func TestDevKilledLeavesNoSampleApps(t *testing.T) {
 	for {
 		var left []int
 		for _, pid := range pids {
-			if alive(pid) {
+			if proctest.Alive(pid) {
 				left = append(left, pid)
 			}
 		}
@@ -101,21 +101,4 @@ func TestDevKilledLeavesNoSampleApps(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// alive reports whether pid runs (a zombie waiting for its reaper does not).
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// The state follows the parenthesised command name.
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
 }

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/proctest"
 )
 
 func execAction(command []string, env map[string]string, timeout time.Duration) contracts.HostAction {
@@ -151,7 +151,7 @@ func TestExecTimeoutKillsProcessGroup(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(string(b))
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("grandchild %d still alive", pid)
 		}
 		return nil
@@ -170,7 +170,7 @@ func TestExecExitKillsLeftoverGroup(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(string(b))
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("grandchild %d outlived a program that exited", pid)
 		}
 		return nil
@@ -204,27 +204,11 @@ func TestExecCancelKillsProcessGroup(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
-		if alive(pid) {
+		if proctest.Alive(pid) {
 			return fmt.Errorf("grandchild %d still alive", pid)
 		}
 		return nil
 	})
-}
-
-// alive reports whether pid runs; a zombie (killed, not yet reaped by
-// whoever inherited it) counts as dead.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z'
-	}
-	return true
 }
 
 func TestExecOutputTailBounded(t *testing.T) {
