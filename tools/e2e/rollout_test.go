@@ -115,7 +115,15 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	}
 	// By now the gateway has counted a request: every metric the dashboard
 	// and the alerts use is exported.
-	checkReferencedMetricsExist(t, httpGet(t, "http://"+h.st.MetricsAddr+"/metrics"))
+	exposition := httpGet(t, "http://"+h.st.MetricsAddr+"/metrics")
+	checkReferencedMetricsExist(t, exposition)
+	// Label values never name a host or a rollout: cardinality stays bounded
+	// however many of them there are.
+	for _, id := range []string{"r-three", "web-01", "web-10"} {
+		if strings.Contains(exposition, `"`+id+`"`) {
+			t.Errorf("a metric label carries %q:\n%s", id, grepLines(exposition, id))
+		}
+	}
 	// Discovery recorded the new version on every host.
 	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
 		env, err := natsx.Request[contracts.Environment](ctx, h.st.NC, contracts.APIDiscoveryTargets, contracts.TargetsQuery{Environment: "prod", App: "web"})
