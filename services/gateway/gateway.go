@@ -152,7 +152,7 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))
 	}
-	return s.instrument(mux, jsonErrors(mux, s.log))
+	return s.instrument(jsonErrors(mux, s.log))
 }
 
 // eventsRoute streams events for as long as the client stays.

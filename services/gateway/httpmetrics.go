@@ -12,15 +12,18 @@ const unmatchedRoute = "unmatched"
 // instrument counts every HTTP request by route pattern and status, and
 // times those that are not event streams (a stream lasts as long as its
 // client wants). Route patterns, not paths, keep the labels bounded.
-func (s *Service) instrument(mux *http.ServeMux, next http.Handler) http.Handler {
+//
+// The route is the pattern the mux recorded on the request while serving
+// it, so the route is looked up once per request, not twice.
+func (s *Service) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, route := mux.Handler(r)
-		if route == "" {
-			route = unmatchedRoute
-		}
 		start := s.clock.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = unmatchedRoute
+		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
