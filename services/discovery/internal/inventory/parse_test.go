@@ -166,7 +166,11 @@ func TestParseErrors(t *testing.T) {
 		{"empty env name", "environments:\n  - name: \"\"\n", []string{"environments[0].name: must not be empty (line 2)"}},
 		{"empty address", host("      - name: web-02\n        address: ''\n"), []string{"environments[0].hosts[1].address: must not be empty (line 7)"}},
 		{"blank address", host("      - name: web-02\n        address: ' '\n"), []string{"environments[0].hosts[1].address: must not be blank (line 7)"}},
-		{"address with space", host("      - name: web-02\n        address: 'a b'\n"), []string{`environments[0].hosts[1].address: must not contain spaces or control characters, got "a b" (line 7)`}},
+		{"address with space", host("      - name: web-02\n        address: 'a b'\n"), []string{`environments[0].hosts[1].address: "a b" is neither a DNS name*(line 7)`}},
+		{"address with a command", host("      - name: web-02\n        address: 127.0.0.1:1;touch x\n"), []string{`environments[0].hosts[1].address: "127.0.0.1:1;touch x" has a port that is not a number 1-65535; an address is host[:port]*(line 7)`}},
+		{"address with a substitution", host("      - name: web-02\n        address: $(touch x)\n"), []string{`environments[0].hosts[1].address: "$(touch x)" is neither a DNS name*(line 7)`}},
+		{"address IPv6 unbracketed", host("      - name: web-02\n        address: '::1'\n"), []string{`environments[0].hosts[1].address: "::1" looks like an IPv6 address; write it in brackets*(line 7)`}},
+		{"address port out of range", host("      - name: web-02\n        address: web-02:70000\n"), []string{`environments[0].hosts[1].address: "web-02:70000" has a port that is not a number 1-65535*(line 7)`}},
 		{"host name underscore", host("      - name: web_02\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name*; got "web_02" (line 6)`}},
 		{"host name leading dash", host("      - name: -web\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name`}},
 		{"host name empty label", host("      - name: web..example\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name`}},
@@ -501,7 +505,8 @@ environments:
 	}{
 		{contracts.Host{Name: "STATIC-01", Address: "x"}, `host "STATIC-01" is listed twice`},
 		{contracts.Host{Name: "bad name", Address: "x"}, `host "bad name": name must be an RFC 1123`},
-		{contracts.Host{Name: "h", Address: "a b"}, `host "h": address must not contain spaces`},
+		{contracts.Host{Name: "h", Address: "a b"}, `host "h": address "a b" is neither a DNS name`},
+		{contracts.Host{Name: "h", Address: "127.0.0.1:1;touch x"}, `host "h": address "127.0.0.1:1;touch x" has a port that is not a number 1-65535`},
 	} {
 		if _, err := env.WithSourceHosts([]contracts.Host{tc.h}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("WithSourceHosts(%+v) = %v, want %q", tc.h, err, tc.want)
