@@ -20,6 +20,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/proctest"
+	"github.com/rollwave/rollwave/services/executor/internal/sshdtest"
 )
 
 // helperBin is the test binary, which doubles as the remote program: sshd
@@ -36,7 +37,7 @@ func helperBin(t *testing.T) string {
 // helperSSHEnv makes the remote test binary act as the helper.
 var helperSSHEnv = map[string]string{"ROLLWAVE_DRIVER_TEST_HELPER": "1", "GORACE": "atexit_sleep_ms=0"}
 
-func sshAction(s *sshd, knownHosts string, command []string) contracts.HostAction {
+func sshAction(s *sshdtest.Server, knownHosts string, command []string) contracts.HostAction {
 	return contracts.HostAction{
 		ID: "r1/deploy/web-01/attempt-2", Rollout: "r1", Environment: "prod", App: "web",
 		Version: "2.4.1", PreviousVersion: "2.4.0", Attempt: 2,
@@ -45,16 +46,16 @@ func sshAction(s *sshd, knownHosts string, command []string) contracts.HostActio
 			Params: map[string]string{"data-dir": "/srv/a"}},
 		Params: map[string]string{"ticket": "OPS-1"},
 		Driver: contracts.DriverSpec{SSH: &contracts.SSHDriver{
-			User: s.user, Command: command, Env: helperSSHEnv, Port: s.port,
-			KeyFile: s.clientKey, KnownHosts: knownHosts}},
+			User: s.User, Command: command, Env: helperSSHEnv, Port: s.Port,
+			KeyFile: s.ClientKey, KnownHosts: knownHosts}},
 	}
 }
 
 func testSSH(log *slog.Logger) SSH { return SSH{OutputTail: 4096, Log: log} }
 
 func TestSSHDeployArgvAndEnvArriveExactly(t *testing.T) {
-	s := startSSHD(t)
-	kh := s.knownHosts(t, s.hostKeys[ssh.KeyAlgoED25519])
+	s := sshdtest.Start(t)
+	kh := s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519])
 	words := []string{"two words", "it's", `"double"`, "$HOME", "new\nline", "*", "", "back\\slash", "--flag", "x=y"}
 	a := sshAction(s, kh, append([]string{helperBin(t), "args", "{{.Host.Name}}", "{{.Version}}", "{{index .Params \"ticket\"}}"}, words...))
 	out, err := testSSH(nil).Run(context.Background(), a)
@@ -95,8 +96,8 @@ func TestSSHDeployArgvAndEnvArriveExactly(t *testing.T) {
 }
 
 func TestSSHFailureReportsExitCodeAndOutput(t *testing.T) {
-	s := startSSHD(t)
-	a := sshAction(s, s.knownHosts(t, s.hostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "exit", "7"})
+	s := sshdtest.Start(t)
+	a := sshAction(s, s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "exit", "7"})
 	out, err := testSSH(nil).Run(context.Background(), a)
 	if err == nil || !strings.Contains(err.Error(), "exited with code 7") {
 		t.Fatalf("err = %v", err)
@@ -109,9 +110,9 @@ func TestSSHFailureReportsExitCodeAndOutput(t *testing.T) {
 // known_hosts may hold any one of the host's keys: the client asks for
 // the algorithm it can verify, not the server's first choice.
 func TestSSHVerifiesWhicheverHostKeyIsKnown(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	for _, algo := range []string{ssh.KeyAlgoED25519, ssh.KeyAlgoECDSA256} {
-		a := sshAction(s, s.knownHosts(t, s.hostKeys[algo]), []string{helperBin(t), "args", "ok"})
+		a := sshAction(s, s.KnownHosts(t, s.HostKeys[algo]), []string{helperBin(t), "args", "ok"})
 		if out, err := testSSH(nil).Run(context.Background(), a); err != nil {
 			t.Fatalf("known_hosts with only %s: %v (output %q)", algo, err, out.Output)
 		}
@@ -119,16 +120,16 @@ func TestSSHVerifiesWhicheverHostKeyIsKnown(t *testing.T) {
 }
 
 func TestSSHRefusesUnknownHostKey(t *testing.T) {
-	s := startSSHD(t)
-	other := newKey(t, filepath.Join(t.TempDir(), "other"))
+	s := sshdtest.Start(t)
+	other := sshdtest.NewKey(t, filepath.Join(t.TempDir(), "other"))
 	for _, tc := range []struct {
 		name string
 		kh   string
 		want string
 	}{
-		{"empty known_hosts", s.knownHosts(t), "is unknown"},
-		{"another key", s.knownHosts(t, other), "does NOT match"},
-		{"missing file", filepath.Join(s.dir, "nope"), "driver.ssh.known_hosts"},
+		{"empty known_hosts", s.KnownHosts(t), "is unknown"},
+		{"another key", s.KnownHosts(t, other), "does NOT match"},
+		{"missing file", filepath.Join(s.Dir, "nope"), "driver.ssh.known_hosts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			marker := filepath.Join(t.TempDir(), "ran")
@@ -145,10 +146,10 @@ func TestSSHRefusesUnknownHostKey(t *testing.T) {
 }
 
 func TestSSHRefusesWrongClientKey(t *testing.T) {
-	s := startSSHD(t)
-	a := sshAction(s, s.knownHosts(t, s.hostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "args"})
+	s := sshdtest.Start(t)
+	a := sshAction(s, s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "args"})
 	a.Driver.SSH.KeyFile = filepath.Join(t.TempDir(), "stranger")
-	newKey(t, a.Driver.SSH.KeyFile)
+	sshdtest.NewKey(t, a.Driver.SSH.KeyFile)
 	_, err := testSSH(nil).Run(context.Background(), a)
 	if err == nil || !strings.Contains(err.Error(), "refused the key") {
 		t.Fatalf("err = %v", err)
@@ -194,16 +195,16 @@ func waitGone(t *testing.T, pids ...int) {
 
 // longAction starts a shell on the host that records its pid, starts a
 // helper that records the pid of a grandchild it forks, and hangs.
-func longAction(t *testing.T, s *sshd) (a contracts.HostAction, shellPid, grandchildPid string) {
+func longAction(t *testing.T, s *sshdtest.Server) (a contracts.HostAction, shellPid, grandchildPid string) {
 	dir := t.TempDir()
 	shellPid, grandchildPid = filepath.Join(dir, "shell.pid"), filepath.Join(dir, "grandchild.pid")
-	a = sshAction(s, s.knownHosts(t, s.hostKeys[ssh.KeyAlgoED25519]),
+	a = sshAction(s, s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519]),
 		[]string{"sh", "-c", `echo $$ > "$1"; "$2" spawn "$3"; echo unreachable`, "sh", shellPid, helperBin(t), grandchildPid})
 	return a, shellPid, grandchildPid
 }
 
 func TestSSHCancelKillsTheRemoteProcesses(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	a, shellFile, childFile := longAction(t, s)
 	ctx, cancel := context.WithCancel(context.Background())
 	type result struct {
@@ -233,7 +234,7 @@ func TestSSHCancelKillsTheRemoteProcesses(t *testing.T) {
 }
 
 func TestSSHTimeoutFailsAndKills(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	a, shellFile, childFile := longAction(t, s)
 	a.Driver.SSH.Timeout = contracts.Duration(3 * time.Second)
 	start := time.Now()
@@ -251,7 +252,7 @@ func TestSSHTimeoutFailsAndKills(t *testing.T) {
 }
 
 func TestSSHInsecureWarnsOnEveryAction(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	a := sshAction(s, "", []string{helperBin(t), "args"})
@@ -285,7 +286,7 @@ func TestSSHConnectTimeout(t *testing.T) {
 	}()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key")
-	newKey(t, key)
+	sshdtest.NewKey(t, key)
 	kh := filepath.Join(dir, "known_hosts")
 	if err := os.WriteFile(kh, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -349,9 +350,9 @@ func TestShellQuote(t *testing.T) {
 // What a successful program leaves running in its group dies with the
 // session, as with exec.
 func TestSSHLeftoverDescendantsDie(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	pidFile := filepath.Join(t.TempDir(), "grandchild.pid")
-	a := sshAction(s, s.knownHosts(t, s.hostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "spawnexit", pidFile})
+	a := sshAction(s, s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519]), []string{helperBin(t), "spawnexit", pidFile})
 	if out, err := testSSH(nil).Run(context.Background(), a); err != nil {
 		t.Fatalf("%v (output %q)", err, out.Output)
 	}
@@ -362,7 +363,7 @@ func TestSSHLeftoverDescendantsDie(t *testing.T) {
 // host: the connection drops, sshd closes the session's stdin, and the
 // guard kills the group. So a takeover never overlaps the old run.
 func TestSSHExecutorKilledLeavesNoRemoteProcess(t *testing.T) {
-	s := startSSHD(t)
+	s := sshdtest.Start(t)
 	a, shellFile, childFile := longAction(t, s)
 	b, err := json.Marshal(a)
 	if err != nil {

@@ -1,4 +1,7 @@
-package driver
+// Package sshdtest runs a real OpenSSH server for tests: on a random
+// loopback port, as the current user, with its own host keys, client key
+// and configuration in a temporary directory.
+package sshdtest
 
 import (
 	"bufio"
@@ -26,18 +29,19 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 )
 
-// sshd is a real OpenSSH server the test runs on a loopback port as the
-// current user, with its own keys and configuration in a temporary
-// directory.
-type sshd struct {
-	dir  string
-	port int
-	// hostKeys are the server's public host keys by type.
-	hostKeys map[string]ssh.PublicKey
-	// clientKey is the path of a private key the server accepts.
-	clientKey string
-	user      string
-	log       *syncBuffer
+// Server is a running sshd.
+type Server struct {
+	// Dir holds the server's files; tests may put theirs there too.
+	Dir  string
+	Port int
+	// HostKeys are the server's public host keys by type: an ed25519
+	// (ssh.KeyAlgoED25519) and an ECDSA P-256 (ssh.KeyAlgoECDSA256) one.
+	HostKeys map[string]ssh.PublicKey
+	// ClientKey is the path of a private key the server accepts.
+	ClientKey string
+	// User is the login name the server accepts the key for.
+	User string
+	log  *syncBuffer
 }
 
 type syncBuffer struct {
@@ -59,7 +63,7 @@ func (s *syncBuffer) String() string {
 
 // sshdPath finds OpenSSH's server or skips the test; with
 // ROLLWAVE_REQUIRE_TOOLS set, a missing server fails it instead.
-func sshdPath(t *testing.T) string {
+func sshdPath(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd"} {
 		if _, err := os.Stat(p); err == nil {
@@ -79,7 +83,7 @@ func sshdPath(t *testing.T) string {
 
 // writeKey writes a private key in OpenSSH form, readable by its owner only
 // (sshd refuses host keys others can read).
-func writeKey(t *testing.T, path string, key crypto.PrivateKey) {
+func writeKey(t testing.TB, path string, key crypto.PrivateKey) {
 	t.Helper()
 	block, err := ssh.MarshalPrivateKey(key, "")
 	if err != nil {
@@ -90,8 +94,9 @@ func writeKey(t *testing.T, path string, key crypto.PrivateKey) {
 	}
 }
 
-// newKey makes an ed25519 key pair and writes its private half to path.
-func newKey(t *testing.T, path string) ssh.PublicKey {
+// NewKey makes an ed25519 key pair and writes its private half to path,
+// readable by its owner only.
+func NewKey(t testing.TB, path string) ssh.PublicKey {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -105,9 +110,10 @@ func newKey(t *testing.T, path string) ssh.PublicKey {
 	return sp
 }
 
-// startSSHD starts sshd with an ed25519 and an ECDSA host key, and a client
-// key it accepts.
-func startSSHD(t *testing.T) *sshd {
+// Start starts sshd with an ed25519 and an ECDSA host key and a client key
+// it accepts, and stops it when the test ends. Without OpenSSH's sshd the
+// test is skipped, or fails when ROLLWAVE_REQUIRE_TOOLS is set.
+func Start(t testing.TB) *Server {
 	t.Helper()
 	bin := sshdPath(t)
 	u, err := user.Current()
@@ -122,8 +128,8 @@ func startSSHD(t *testing.T) *sshd {
 		}
 	}
 	dir := t.TempDir()
-	s := &sshd{dir: dir, hostKeys: map[string]ssh.PublicKey{}, user: u.Username, log: &syncBuffer{}}
-	s.hostKeys[ssh.KeyAlgoED25519] = newKey(t, filepath.Join(dir, "host_ed25519"))
+	s := &Server{Dir: dir, HostKeys: map[string]ssh.PublicKey{}, User: u.Username, log: &syncBuffer{}}
+	s.HostKeys[ssh.KeyAlgoED25519] = NewKey(t, filepath.Join(dir, "host_ed25519"))
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -133,14 +139,14 @@ func startSSHD(t *testing.T) *sshd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.hostKeys[ssh.KeyAlgoECDSA256] = ecPub
-	s.clientKey = filepath.Join(dir, "client_key")
-	clientPub := newKey(t, s.clientKey)
+	s.HostKeys[ssh.KeyAlgoECDSA256] = ecPub
+	s.ClientKey = filepath.Join(dir, "client_key")
+	clientPub := NewKey(t, s.ClientKey)
 	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), ssh.MarshalAuthorizedKey(clientPub), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(t)
+		s.Port = freePort(t)
 		err := s.run(t, bin)
 		if err == nil {
 			return s
@@ -151,7 +157,7 @@ func startSSHD(t *testing.T) *sshd {
 	}
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -161,15 +167,15 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// run starts sshd on s.port and waits until it greets.
-func (s *sshd) run(t *testing.T, bin string) error {
-	conf := filepath.Join(s.dir, "sshd_config")
+// run starts sshd on s.Port and waits until it greets.
+func (s *Server) run(t testing.TB, bin string) error {
+	conf := filepath.Join(s.Dir, "sshd_config")
 	lines := []string{
-		fmt.Sprintf("ListenAddress 127.0.0.1:%d", s.port),
-		"HostKey " + filepath.Join(s.dir, "host_ed25519"),
-		"HostKey " + filepath.Join(s.dir, "host_ecdsa"),
-		"PidFile " + filepath.Join(s.dir, "sshd.pid"),
-		"AuthorizedKeysFile " + filepath.Join(s.dir, "authorized_keys"),
+		fmt.Sprintf("ListenAddress 127.0.0.1:%d", s.Port),
+		"HostKey " + filepath.Join(s.Dir, "host_ed25519"),
+		"HostKey " + filepath.Join(s.Dir, "host_ecdsa"),
+		"PidFile " + filepath.Join(s.Dir, "sshd.pid"),
+		"AuthorizedKeysFile " + filepath.Join(s.Dir, "authorized_keys"),
 		"StrictModes no",
 		"UsePAM no",
 		"PasswordAuthentication no",
@@ -205,7 +211,7 @@ func (s *sshd) run(t *testing.T, bin string) error {
 			return fmt.Errorf("sshd exited: %v", err)
 		default:
 		}
-		if greets(s.port) {
+		if greets(s.Port) {
 			t.Cleanup(func() {
 				stop()
 				if t.Failed() {
@@ -216,7 +222,7 @@ func (s *sshd) run(t *testing.T, bin string) error {
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return fmt.Errorf("sshd did not greet on port %d within 30s", s.port)
+			return fmt.Errorf("sshd did not greet on port %d within 30s", s.Port)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -233,16 +239,16 @@ func greets(port int) bool {
 	return err == nil && strings.HasPrefix(line, "SSH-2.0-")
 }
 
-// knownHosts writes a known_hosts file listing the given host keys for the
+// KnownHosts writes a known_hosts file listing the given host keys for the
 // server's address and returns its path.
-func (s *sshd) knownHosts(t *testing.T, keys ...ssh.PublicKey) string {
+func (s *Server) KnownHosts(t testing.TB, keys ...ssh.PublicKey) string {
 	t.Helper()
-	addr := knownhosts.Normalize(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)))
+	addr := knownhosts.Normalize(net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
 	var b strings.Builder
 	for _, k := range keys {
 		b.WriteString(knownhosts.Line([]string{addr}, k) + "\n")
 	}
-	f, err := os.CreateTemp(s.dir, "known_hosts")
+	f, err := os.CreateTemp(s.Dir, "known_hosts")
 	if err != nil {
 		t.Fatal(err)
 	}
