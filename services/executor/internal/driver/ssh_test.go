@@ -390,3 +390,36 @@ func TestSSHExecutorKilledLeavesNoRemoteProcess(t *testing.T) {
 	<-exited
 	waitGone(t, shell, child)
 }
+
+// Without known_hosts, the executor user's ~/.ssh/known_hosts is read.
+func TestSSHDefaultKnownHosts(t *testing.T) {
+	s := sshdtest.Start(t)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	a := sshAction(s, "", []string{helperBin(t), "args"})
+	if _, err := testSSH(nil).Run(context.Background(), a); err == nil || !strings.Contains(err.Error(), filepath.Join(home, ".ssh", "known_hosts")) {
+		t.Fatalf("err = %v, want the default known_hosts named", err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	kh, err := os.ReadFile(s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoECDSA256]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), kh, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := testSSH(nil).Run(context.Background(), a); err != nil {
+		t.Fatalf("%v (output %q)", err, out.Output)
+	}
+}
+
+func TestSSHMissingProgram(t *testing.T) {
+	s := sshdtest.Start(t)
+	a := sshAction(s, s.KnownHosts(t, s.HostKeys[ssh.KeyAlgoED25519]), []string{"/nonexistent/deploy", "x"})
+	out, err := testSSH(nil).Run(context.Background(), a)
+	if err == nil || !strings.Contains(err.Error(), "exited with code 127") || !strings.Contains(out.Output, "/nonexistent/deploy") {
+		t.Fatalf("err = %v, output %q", err, out.Output)
+	}
+}
