@@ -181,9 +181,10 @@ func (s SSH) logger() *slog.Logger {
 }
 
 // RunCommand connects, runs the command and waits for it. On timeout or
-// when ctx ends, the remote process group is sent SIGKILL (sshd signals
-// the group of the session, which it made a process group leader), then
-// the session and connection are closed.
+// when ctx ends, it asks sshd to SIGKILL the session and closes the
+// session's stdin, on which remoteGuard kills the remote process group;
+// it waits up to sshKillWait for the exit to be confirmed, then closes the
+// session and the connection.
 func (s SSH) RunCommand(ctx context.Context, c SSHCommand) (Outcome, error) {
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
