@@ -2,7 +2,9 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,4 +68,55 @@ func TestSSHAbortKillsTheRemoteProcess(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSSHKill9RedispatchesWithoutOverlap: an executor process killed in
+// the middle of a slow ssh action takes its remote run with it, so the run
+// of the restarted executor never overlaps it (the remote script holds an
+// exclusive lock and logs any overlap), receives the same idempotency
+// key, and comes within 5s of the restart.
+func TestSSHKill9RedispatchesWithoutOverlap(t *testing.T) {
+	s := sshdtest.Start(t)
+	h := newHarness(t)
+	dir := t.TempDir()
+	logPath, lockPath := filepath.Join(dir, "log"), filepath.Join(dir, "lock")
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Longer than the takeover delay: a surviving first run would overlap.
+	d := sshDriver(t, s, bin, "span", logPath, lockPath, "6s")
+	d.SSH.Env = map[string]string{"ROLLWAVE_EXECUTOR_TEST_HELPER": "1", "GORACE": "atexit_sleep_ms=0"}
+	a := action("r-ssh-crash", "web-01", d)
+
+	ex := spawnExecutor(t, h, "exec-a")
+	h.publish(context.Background(), contracts.DefaultPool, a, "m1")
+	natstest.CheckFor(t, 30*time.Second, 10*time.Millisecond, func() error {
+		if len(readSpanLog(t, logPath).starts) < 1 {
+			return errors.New("remote program not started")
+		}
+		return nil
+	})
+	kill9(t, ex)
+	restart := time.Now()
+	spawnExecutor(t, h, "exec-a")
+	got := h.waitResults("r-ssh-crash", 1, 60*time.Second)
+	if got[0].Status != contracts.ResultSucceeded || !strings.Contains(got[0].Output, "deployed") {
+		t.Fatalf("result = %+v", got[0].HostResult)
+	}
+	l := readSpanLog(t, logPath)
+	if l.overlaps != 0 {
+		t.Fatalf("%d remote runs started while another ran", l.overlaps)
+	}
+	if len(l.starts) != 2 || len(l.ends) != 1 || !l.ends[0].After(l.starts[1]) {
+		t.Fatalf("starts %v, ends %v; want the killed run, never ended, and one complete run", l.starts, l.ends)
+	}
+	if want := a.ID + " 1"; l.keys[0] != want || l.keys[1] != want {
+		t.Fatalf("idempotency keys %q, want %q on both runs", l.keys, want)
+	}
+	delay := l.starts[1].Sub(restart)
+	t.Logf("re-dispatched %v after the restart", delay)
+	if delay > 5*time.Second {
+		t.Fatalf("re-dispatched %v after the restart, want within 5s", delay)
+	}
 }
