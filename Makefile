@@ -30,7 +30,7 @@ test: test-deps lint unit fuzz rules compose-test
 
 # Real tools the tests drive, installed from Debian's packages when missing.
 # ROLLWAVE_REQUIRE_TOOLS makes a test fail rather than skip without them.
-TEST_PACKAGES := prometheus
+TEST_PACKAGES := prometheus openssh-server
 export ROLLWAVE_REQUIRE_TOOLS := 1
 
 test-deps:

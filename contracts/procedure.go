@@ -26,8 +26,12 @@ func (p Procedure) Validate(field string) FieldErrors {
 // requester's choosing, or returns "" when it runs none. The simulated
 // driver runs nothing and stays allowed.
 func RequestCommandField(d *DriverSpec) string {
-	if d != nil && d.Exec != nil {
+	switch {
+	case d == nil:
+	case d.Exec != nil:
 		return "driver.exec.command"
+	case d.SSH != nil:
+		return "driver.ssh.command"
 	}
 	return ""
 }

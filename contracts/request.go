@@ -313,6 +313,7 @@ type HTTPCheck struct {
 type DriverSpec struct {
 	Sim  *SimDriver  `json:"sim,omitempty"`
 	Exec *ExecDriver `json:"exec,omitempty"`
+	SSH  *SSHDriver  `json:"ssh,omitempty"`
 }
 
 // Name returns the name of the variant that is set.
@@ -322,6 +323,8 @@ func (d DriverSpec) Name() string {
 		return "sim"
 	case d.Exec != nil:
 		return "exec"
+	case d.SSH != nil:
+		return "ssh"
 	}
 	return ""
 }

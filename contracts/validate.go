@@ -231,13 +231,22 @@ func (c CheckSpec) Validate(field string) FieldErrors {
 // "driver" or "environments[0].hosts[3].driver".
 func (d DriverSpec) Validate(field string) FieldErrors {
 	var fe FieldErrors
+	set := 0
+	for _, v := range []bool{d.Sim != nil, d.Exec != nil, d.SSH != nil} {
+		if v {
+			set++
+		}
+	}
 	switch {
-	case d.Sim == nil && d.Exec == nil:
-		fe.Add(field, "must set exactly one of: sim, exec")
+	case set == 0:
+		fe.Add(field, "must set exactly one of: sim, exec, ssh")
 		return fe
-	case d.Sim != nil && d.Exec != nil:
-		fe.Add(field, "must set exactly one of: sim, exec; both are set")
+	case set > 1:
+		fe.Add(field, "must set exactly one of: sim, exec, ssh; %d are set", set)
 		return fe
+	}
+	if d.SSH != nil {
+		validateSSH(&fe, field+".ssh", d.SSH)
 	}
 	if s := d.Sim; s != nil {
 		sf := field + ".sim"

@@ -116,7 +116,7 @@ func TestValidate(t *testing.T) {
 		{"check timeout", func(r *DeployRequest) { http(r).Timeout = -1 }, []string{"checks.healthz.http.timeout"}, "negative"},
 		{"check deadline", func(r *DeployRequest) { http(r).Deadline = -1 }, []string{"checks.healthz.http.deadline"}, "negative"},
 		{"driver empty", func(r *DeployRequest) { r.Driver = &DriverSpec{} }, []string{"driver"}, "exactly one of: sim, exec"},
-		{"driver both", func(r *DeployRequest) { r.Driver.Sim = &SimDriver{} }, []string{"driver"}, "both are set"},
+		{"driver both", func(r *DeployRequest) { r.Driver.Sim = &SimDriver{} }, []string{"driver"}, "2 are set"},
 		{"driver absent", func(r *DeployRequest) { r.Driver = nil }, nil, ""},
 		{"sim failure rate high", func(r *DeployRequest) { sim(r, SimDriver{FailureRate: 1.5}) }, []string{"driver.sim.failure_rate"}, "between 0 and 1"},
 		{"sim failure rate low", func(r *DeployRequest) { sim(r, SimDriver{FailureRate: -0.1}) }, []string{"driver.sim.failure_rate"}, "between 0 and 1"},

@@ -2,6 +2,8 @@ package discovery
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,13 +128,20 @@ func TestAgentAnnouncementsAreChecked(t *testing.T) {
 		{contracts.AgentAnnounceSubject("production"), contracts.AgentAnnouncement{Host: "h-01", Environment: "qa"}},
 		{contracts.AgentAnnounceSubject("qa"), contracts.AgentAnnouncement{Host: "bad host", Environment: "qa"}},
 		{contracts.AgentAnnounceSubject("qa"), contracts.AgentAnnouncement{Host: "h-01", Environment: "qa", Groups: []string{"a b"}}},
+		{contracts.AgentAnnounceSubject("qa"), contracts.AgentAnnouncement{Host: "h-01", Environment: "qa", Address: "127.0.0.1:1;touch x"}},
+		{contracts.AgentAnnounceSubject("qa"), contracts.AgentAnnouncement{Host: "h-01", Environment: "qa", Address: "$(touch x)"}},
+		{contracts.AgentAnnounceSubject("qa"), contracts.AgentAnnouncement{Host: "h-01", Environment: "qa", Address: "::1"}},
 	} {
 		b, err := contracts.Marshal(contracts.TypeAgentAnnouncement, "x", "test", "", time.Now(), tc.ann)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.announce(tc.subject, b); err == nil {
+		err = s.announce(tc.subject, b)
+		switch {
+		case err == nil:
 			t.Errorf("announcement %+v on %s accepted", tc.ann, tc.subject)
+		case tc.ann.Address != "" && !strings.Contains(err.Error(), "address "+strconv.Quote(tc.ann.Address)):
+			t.Errorf("announcement with address %q refused with %q, which does not name the address", tc.ann.Address, err)
 		}
 	}
 	// Unknown fields are ignored: newer agents may send more.

@@ -180,6 +180,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		drivers: map[string]driver.Driver{
 			"sim":  driver.Sim{Clock: deps.Clock},
 			"exec": driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
+			"ssh":  driver.SSH{OutputTail: cfg.OutputTail, Log: deps.Log.With("service", "executor", "executor", cfg.ID, "driver", "ssh")},
 		},
 		http: check.HTTP{Clock: deps.Clock, Client: &http.Client{
 			// A check compares the status the URL itself answers with.

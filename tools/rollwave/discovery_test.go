@@ -146,7 +146,7 @@ func TestSourceDriverFlag(t *testing.T) {
 	if d, err := sourceDriver(""); d != nil || err != nil {
 		t.Fatalf("empty: %+v %v", d, err)
 	}
-	for _, bad := range []string{`{"sim":{},"exec":{"command":["x"]}}`, `{"ssh":{}}`, `not json`} {
+	for _, bad := range []string{`{"sim":{},"exec":{"command":["x"]}}`, `{"ssh":{}}`, `{"telnet":{}}`, `not json`} {
 		if _, err := sourceDriver(bad); err == nil {
 			t.Errorf("sourceDriver(%s) accepted", bad)
 		}

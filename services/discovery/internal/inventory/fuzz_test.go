@@ -15,6 +15,7 @@ func FuzzParse(f *testing.F) {
 		"",
 		"environments: []",
 		"environments: [{name: qa, hosts: [{name: a, address: b}]}]",
+		"environments: [{name: qa, hosts: [{name: a, address: '127.0.0.1:1;touch x'}, {name: b, address: '[::1]:22'}]}]",
 		"environments: [{name: qa, driver: {sim: {median: 1s, fail_hosts: [a]}}}]",
 		"environments: [{name: qa, driver: {exec: {command: [x, '{{.Host.Name}}'], env: {A: b}}}}]",
 		"environments: [{name: qa, allow_request_commands: true, procedures: {d: {driver: {exec: {command: [x]}}, apps: [web]}}}]",
@@ -61,7 +62,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatal("hosts not sorted")
 			}
 			for _, h := range env.Hosts {
-				if hostNameProblem(h.Name) != "" || h.Address == "" || !contracts.ValidToken(h.Pool) {
+				if hostNameProblem(h.Name) != "" || contracts.AddressProblem(h.Address) != "" || !contracts.ValidToken(h.Pool) {
 					t.Fatalf("invalid host accepted: %+v", h)
 				}
 				if h.Driver != nil && h.Driver.Name() == "" {

@@ -505,16 +505,12 @@ func hostNameProblem(name string) string {
 	return ""
 }
 
-// addressProblem rejects addresses that could not be dialled or that would
-// corrupt templates and logs: blank or with spaces or control characters.
+// addressProblem checks a host address as host[:port] (contracts.SplitAddress):
+// it reaches templates, check URLs and dial calls, so "127.0.0.1:1;touch x"
+// is refused here rather than trusted to every consumer.
 func addressProblem(addr string) string {
 	if strings.TrimSpace(addr) == "" {
 		return "must not be blank"
 	}
-	for _, r := range addr {
-		if r <= ' ' || r == 0x7f || r == '\uFFFD' {
-			return fmt.Sprintf("must not contain spaces or control characters, got %q", addr)
-		}
-	}
-	return ""
+	return contracts.AddressProblem(addr)
 }

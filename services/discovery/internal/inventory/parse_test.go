@@ -166,7 +166,11 @@ func TestParseErrors(t *testing.T) {
 		{"empty env name", "environments:\n  - name: \"\"\n", []string{"environments[0].name: must not be empty (line 2)"}},
 		{"empty address", host("      - name: web-02\n        address: ''\n"), []string{"environments[0].hosts[1].address: must not be empty (line 7)"}},
 		{"blank address", host("      - name: web-02\n        address: ' '\n"), []string{"environments[0].hosts[1].address: must not be blank (line 7)"}},
-		{"address with space", host("      - name: web-02\n        address: 'a b'\n"), []string{`environments[0].hosts[1].address: must not contain spaces or control characters, got "a b" (line 7)`}},
+		{"address with space", host("      - name: web-02\n        address: 'a b'\n"), []string{`environments[0].hosts[1].address: "a b" is neither a DNS name*(line 7)`}},
+		{"address with a command", host("      - name: web-02\n        address: 127.0.0.1:1;touch x\n"), []string{`environments[0].hosts[1].address: "127.0.0.1:1;touch x" has a port that is not a number 1-65535; an address is host[:port]*(line 7)`}},
+		{"address with a substitution", host("      - name: web-02\n        address: $(touch x)\n"), []string{`environments[0].hosts[1].address: "$(touch x)" is neither a DNS name*(line 7)`}},
+		{"address IPv6 unbracketed", host("      - name: web-02\n        address: '::1'\n"), []string{`environments[0].hosts[1].address: "::1" looks like an IPv6 address; write it in brackets*(line 7)`}},
+		{"address port out of range", host("      - name: web-02\n        address: web-02:70000\n"), []string{`environments[0].hosts[1].address: "web-02:70000" has a port that is not a number 1-65535*(line 7)`}},
 		{"host name underscore", host("      - name: web_02\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name*; got "web_02" (line 6)`}},
 		{"host name leading dash", host("      - name: -web\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name`}},
 		{"host name empty label", host("      - name: web..example\n        address: a\n"), []string{`environments[0].hosts[1].name: must be an RFC 1123 host name`}},
@@ -181,10 +185,15 @@ func TestParseErrors(t *testing.T) {
 		{"labels empty key", host("        labels: {'': x}\n"), []string{"environments[0].hosts[0].labels: has an empty key (line 6)"}},
 		{"host pool", host("        pool: 'a.b'\n"), []string{"environments[0].hosts[0].pool: must be 1-128"}},
 		{"driver not a map", host("        driver: sim\n"), []string{"environments[0].hosts[0].driver: must be a mapping, got a scalar (line 6)"}},
-		{"driver empty", host("        driver: {}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec (line 6)"}},
-		{"driver null variant", host("        driver: {sim: }\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec (line 6)"}},
-		{"driver two variants", host("        driver: {sim: {}, exec: {command: [x]}}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec; both are set (line 6)"}},
-		{"driver unknown", "environments:\n  - name: qa\n    driver:\n      ssh: {user: root}\n", []string{"environments[0].driver.ssh: is not a known driver (line 4)"}},
+		{"driver empty", host("        driver: {}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh (line 6)"}},
+		{"driver null variant", host("        driver: {sim: }\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh (line 6)"}},
+		{"driver two variants", host("        driver: {sim: {}, exec: {command: [x]}}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh; 2 are set (line 6)"}},
+		{"driver unknown", "environments:\n  - name: qa\n    driver:\n      telnet: {user: root}\n", []string{"environments[0].driver.telnet: is not a known driver (line 4)"}},
+		{"ssh driver incomplete", "environments:\n  - name: qa\n    driver:\n      ssh: {user: 'root;id', command: [x]}\n", []string{
+			`environments[0].driver.ssh.user: must be a login name*(line 4)`,
+			"environments[0].driver.ssh.key_file: is required*(line 4)"}},
+		{"ssh driver unknown field", "environments:\n  - name: qa\n    driver:\n      ssh:\n        user: deploy\n        keyfile: /k\n", []string{"environments[0].driver.ssh.keyfile: is not a known field (line 6)"}},
+		{"ssh driver port type", "environments:\n  - name: qa\n    driver:\n      ssh:\n        user: deploy\n        port: ssh\n", []string{"environments[0].driver.ssh.port: *(line 6)"}},
 		{"driver unknown field", host("        driver: {sim: {median: 1s, medain: 2s}}\n"), []string{"environments[0].hosts[0].driver.sim.medain: is not a known field (line 6)"}},
 		{"driver bad duration", host("        driver:\n          sim:\n            median: soon\n"), []string{`environments[0].hosts[0].driver.sim.median: *"soon"*(line 8)`}},
 		{"driver bad type", host("        driver: {sim: {failure_rate: high}}\n"), []string{"environments[0].hosts[0].driver.sim.failure_rate: must be a number*(line 6)"}},
@@ -501,10 +510,42 @@ environments:
 	}{
 		{contracts.Host{Name: "STATIC-01", Address: "x"}, `host "STATIC-01" is listed twice`},
 		{contracts.Host{Name: "bad name", Address: "x"}, `host "bad name": name must be an RFC 1123`},
-		{contracts.Host{Name: "h", Address: "a b"}, `host "h": address must not contain spaces`},
+		{contracts.Host{Name: "h", Address: "a b"}, `host "h": address "a b" is neither a DNS name`},
+		{contracts.Host{Name: "h", Address: "127.0.0.1:1;touch x"}, `host "h": address "127.0.0.1:1;touch x" has a port that is not a number 1-65535`},
 	} {
 		if _, err := env.WithSourceHosts([]contracts.Host{tc.h}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("WithSourceHosts(%+v) = %v, want %q", tc.h, err, tc.want)
 		}
+	}
+}
+
+func TestParseSSHProcedure(t *testing.T) {
+	doc := `environments:
+  - name: qa
+    procedures:
+      deploy:
+        driver:
+          ssh:
+            user: deploy
+            command: [/opt/deploy, '{{.Version}}']
+            env: {MODE: fast}
+            port: 2222
+            key_file: /etc/rollwave/id_ed25519
+            known_hosts: /etc/rollwave/known_hosts
+            timeout: 5m
+            connect_timeout: 10s
+    hosts:
+      - {name: web-01, address: '10.0.0.1:8080'}
+`
+	inv, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := inv.Environments[0].Procedures["deploy"].Driver.SSH
+	want := &contracts.SSHDriver{User: "deploy", Command: []string{"/opt/deploy", "{{.Version}}"}, Env: map[string]string{"MODE": "fast"},
+		Port: 2222, KeyFile: "/etc/rollwave/id_ed25519", KnownHosts: "/etc/rollwave/known_hosts",
+		Timeout: contracts.Duration(5 * time.Minute), ConnectTimeout: contracts.Duration(10 * time.Second)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ssh driver %+v, want %+v", got, want)
 	}
 }

@@ -1,5 +1,5 @@
 // Package driver does the work of a host action: the sim driver pretends,
-// the exec driver runs a program.
+// the exec driver runs a program, the ssh driver runs one on the host.
 package driver
 
 import (
@@ -27,14 +27,13 @@ type Outcome struct {
 // set.
 func Select(spec contracts.DriverSpec, drivers map[string]Driver) (string, Driver, error) {
 	set := 0
-	if spec.Sim != nil {
-		set++
-	}
-	if spec.Exec != nil {
-		set++
+	for _, v := range []bool{spec.Sim != nil, spec.Exec != nil, spec.SSH != nil} {
+		if v {
+			set++
+		}
 	}
 	if set != 1 {
-		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec must be set, got %d", set)
+		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec, ssh must be set, got %d", set)
 	}
 	name := spec.Name()
 	d, ok := drivers[name]

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -68,23 +67,7 @@ func (e Exec) Prepare(a contracts.HostAction) (Command, error) {
 		return Command{}, contracts.Invalid("driver.exec.command[0]", "renders to an empty program name")
 	}
 	c.Env = append(c.Env, e.Env...)
-	c.Env = append(c.Env,
-		"ROLLWAVE_HOST="+a.Host.Name,
-		"ROLLWAVE_ADDRESS="+a.Host.Address,
-		"ROLLWAVE_APP="+a.App,
-		"ROLLWAVE_VERSION="+a.Version,
-		"ROLLWAVE_PREVIOUS_VERSION="+a.PreviousVersion,
-		"ROLLWAVE_ROLLOUT="+a.Rollout,
-		"ROLLWAVE_ENVIRONMENT="+a.Environment,
-		// The idempotency key: a redelivery after a crash runs the same
-		// action id and attempt again, so a script can detect it.
-		"ROLLWAVE_ACTION_ID="+a.ID,
-		"ROLLWAVE_ATTEMPT="+strconv.Itoa(a.Attempt),
-	)
-	params := data.Params
-	for _, k := range sortedKeys(params) {
-		c.Env = append(c.Env, "ROLLWAVE_PARAM_"+EnvName(k)+"="+params[k])
-	}
+	c.Env = append(c.Env, actionEnv(a, data.Params)...)
 	for _, k := range sortedKeys(spec.Env) {
 		field := fmt.Sprintf("driver.exec.env[%q]", k)
 		if k == "" || strings.ContainsAny(k, "=\x00") {

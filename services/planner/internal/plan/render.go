@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/render"
@@ -90,12 +91,20 @@ func renderProblems(req contracts.DeployRequest, phases [][]string, planned map[
 	return r.problems
 }
 
-// driver renders an exec driver's argv and environment. A request's own
-// driver is named by its path; a procedure's by "procedure" and a host's
-// inventory driver by "driver", with the template's own path in the message.
+// driver renders an exec or ssh driver's argv and environment. A request's
+// own driver is named by its path; a procedure's by "procedure" and a
+// host's inventory driver by "driver", with the template's own path in the
+// message.
 func (r *renderer) driver(from string, spec contracts.DriverSpec, d render.Data) {
-	x := spec.Exec
-	if x == nil {
+	var command []string
+	var env map[string]string
+	var base string
+	switch {
+	case spec.Exec != nil:
+		command, env, base = spec.Exec.Command, spec.Exec.Env, "driver.exec"
+	case spec.SSH != nil:
+		command, env, base = spec.SSH.Command, spec.SSH.Env, "driver.ssh"
+	default:
 		return
 	}
 	fieldOf := func(path string) string {
@@ -107,14 +116,20 @@ func (r *renderer) driver(from string, spec contracts.DriverSpec, d render.Data)
 		}
 		return "driver"
 	}
-	for i, arg := range x.Command {
-		name := fmt.Sprintf("driver.exec.command[%d]", i)
-		if out, ok := r.render(fieldOf(name), name, arg, d); ok && i == 0 && out == "" {
+	for i, arg := range command {
+		name := fmt.Sprintf("%s.command[%d]", base, i)
+		out, ok := r.render(fieldOf(name), name, arg, d)
+		switch {
+		case !ok || i != 0:
+		case out == "":
 			r.add(fieldOf(name), "%s renders to an empty program name for host %q", name, d.Host.Name)
+		case spec.SSH != nil && (strings.ContainsRune(out, '=') || strings.HasPrefix(out, "-")):
+			// The remote env(1) would read it as an assignment or option.
+			r.add(fieldOf(name), "%s renders to %q for host %q; a program name must not hold '=' or start with '-'", name, out, d.Host.Name)
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(x.Env)) {
-		r.render(fieldOf(contracts.KeyPath("driver.exec.env", k)), fmt.Sprintf("driver.exec.env[%q]", k), x.Env[k], d)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		r.render(fieldOf(contracts.KeyPath(base+".env", k)), fmt.Sprintf("%s.env[%q]", base, k), env[k], d)
 	}
 }
 
