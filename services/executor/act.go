@@ -14,8 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
-	"github.com/rollwave/rollwave/pkg/render"
-	"github.com/rollwave/rollwave/services/executor/internal/check"
 	"github.com/rollwave/rollwave/services/executor/internal/claim"
 	"github.com/rollwave/rollwave/services/executor/internal/driver"
 )
@@ -217,7 +215,12 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	for i, c := range a.Checks {
 		cr := s.runCheck(ctx, i, c, a)
 		res.Checks = append(res.Checks, cr)
+		// An inconclusive check fails the host too: it is not known to be
+		// healthy.
 		if cr.Status != contracts.ResultSucceeded {
+			if cr.Status == contracts.ResultInconclusive {
+				return finish(fmt.Sprintf("check %s inconclusive: %s", c.Name, cr.Error)), name
+			}
 			return finish(fmt.Sprintf("check %s: %s", c.Name, cr.Error)), name
 		}
 	}
@@ -239,20 +242,5 @@ func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a
 }
 
 func (s *Service) checkResult(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
-	field := fmt.Sprintf("checks[%d].spec", i)
-	failed := func(msg string) contracts.CheckResult {
-		return contracts.CheckResult{Name: c.Name, Status: contracts.ResultFailed, Error: msg}
-	}
-	if c.Spec.HTTP == nil {
-		return failed(field + ": exactly one of http must be set")
-	}
-	settings, err := check.Settings(field+".http", *c.Spec.HTTP)
-	if err != nil {
-		return failed(err.Error())
-	}
-	url, err := render.String(field+".http.url", c.Spec.HTTP.URL, render.DataOf(a))
-	if err != nil {
-		return failed(err.Error())
-	}
-	return s.http.Run(ctx, c.Name, url, settings)
+	return s.checks.Run(ctx, fmt.Sprintf("checks[%d].spec", i), c, a)
 }
