@@ -175,7 +175,7 @@ func TestFailedActions(t *testing.T) {
 		{a: simFail, wantErr: "sim: simulated failure: host is in fail_hosts"},
 		{a: failingCheck, wantErr: "check healthz: deadline 50ms passed"},
 		{a: badCheckURL, wantErr: "check ping: template checks[0].spec.http.url"},
-		{a: noCheckVariant, wantErr: "check empty: checks[0].spec: exactly one of http must be set"},
+		{a: noCheckVariant, wantErr: "check empty: checks[0].spec: must set exactly one of: http, tcp, command, prometheus, nats"},
 		{a: noHost, wantErr: "host.name: is required"},
 	}
 	for i, tt := range tests {
