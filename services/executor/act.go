@@ -231,7 +231,7 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
 	ctx, span := s.tracer.Start(ctx, spanCheckRun, trace.WithAttributes(
 		attribute.String("rollwave.rollout", a.Rollout), attribute.String("rollwave.host", a.Host.Name),
-		attribute.String("rollwave.check.name", c.Name)))
+		attribute.String("rollwave.check.name", c.Name), attribute.String("rollwave.check.kind", c.Spec.Kind())))
 	defer span.End()
 	cr := s.checkResult(ctx, i, c, a)
 	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))

@@ -116,6 +116,15 @@ func TestActionWithCheck(t *testing.T) {
 	if chk.Parent().SpanID() != host.SpanContext().SpanID() {
 		t.Fatal("check span is not a child of the host span")
 	}
+	kind := ""
+	for _, kv := range chk.Attributes() {
+		if kv.Key == "rollwave.check.kind" {
+			kind = kv.Value.AsString()
+		}
+	}
+	if kind != "http" {
+		t.Fatalf("check span kind %q, want http", kind)
+	}
 	attrs := map[attribute.Key]attribute.Value{}
 	for _, kv := range host.Attributes() {
 		attrs[kv.Key] = kv.Value
