@@ -234,6 +234,11 @@ func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a
 		attribute.String("rollwave.check.name", c.Name), attribute.String("rollwave.check.kind", c.Spec.Kind())))
 	defer span.End()
 	cr := s.checkResult(ctx, i, c, a)
+	kind := c.Spec.Kind()
+	if kind == "" {
+		kind = "invalid"
+	}
+	s.metrics.checks.WithLabelValues(kind, string(cr.Status)).Inc()
 	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))
 	if cr.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, cr.Error)

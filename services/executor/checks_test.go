@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natstest"
@@ -57,7 +59,8 @@ func TestActionWithEveryCheckKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.start(Config{ID: "exec-1", AckWait: 5 * time.Second}, execOpts{})
+	reg := prometheus.NewRegistry()
+	ex := h.start(Config{ID: "exec-1", AckWait: 5 * time.Second}, execOpts{metrics: reg})
 
 	checks := []contracts.NamedCheck{
 		{Name: "port", Spec: contracts.CheckSpec{TCP: &contracts.TCPCheck{Address: "{{.Host.Address}}:" + port}}},
@@ -92,5 +95,13 @@ func TestActionWithEveryCheckKind(t *testing.T) {
 	}
 	if !strings.Contains(bad.Checks[2].Error, "too little traffic") {
 		t.Fatalf("check error %q", bad.Checks[2].Error)
+	}
+	for _, c := range []struct {
+		kind, status string
+		want         float64
+	}{{"tcp", "succeeded", 2}, {"command", "succeeded", 2}, {"nats", "succeeded", 1}, {"nats", "inconclusive", 1}} {
+		if got := testutil.ToFloat64(ex.metrics.checks.WithLabelValues(c.kind, c.status)); got != c.want {
+			t.Errorf("checks_total{kind=%q,status=%q} = %v, want %v", c.kind, c.status, got, c.want)
+		}
 	}
 }
