@@ -44,7 +44,17 @@ const (
 	// was aborted. It is terminal and not a success; a consumer that knows
 	// only succeeded and failed may treat it as failed.
 	ResultCancelled ResultStatus = "cancelled"
+	// ResultInconclusive is a check's status only: the check could not
+	// tell (an empty query result, a verifier that cannot decide). A
+	// measurement of an analysis counts it neither as a pass nor as a
+	// failure; a host action's checks treat it as a failure, since the
+	// host is not known to be healthy.
+	ResultInconclusive ResultStatus = "inconclusive"
 )
+
+// Conclusive reports whether a check status counts as a pass or a failure
+// in a measurement: every status but inconclusive does.
+func (s ResultStatus) Conclusive() bool { return s != ResultInconclusive }
 
 // HostResult reports how a host action ended.
 type HostResult struct {

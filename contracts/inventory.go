@@ -14,6 +14,10 @@ type Environment struct {
 	// driver). Off by default: whoever can send a request would otherwise
 	// run any program on the executors.
 	AllowRequestCommands bool `json:"allow_request_commands,omitempty"`
+	// Checks are operator-defined checks by name: a request's
+	// phases[].checks may name them like its own, and only here may a
+	// command check come from when request commands are not allowed.
+	Checks map[string]CheckSpec `json:"checks,omitempty"`
 	// AppsDeclared says the inventory names which applications run on
 	// which hosts (Host.Apps): a rollout of an app targets only its hosts.
 	// Without it, every host runs every application.

@@ -290,9 +290,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// CheckSpec is one automatic verification. Exactly one variant is set.
+// CheckSpec is one automatic verification. Exactly one variant is set
+// (the kinds other than http are in checks.go).
 type CheckSpec struct {
-	HTTP *HTTPCheck `json:"http,omitempty"`
+	HTTP       *HTTPCheck       `json:"http,omitempty"`
+	TCP        *TCPCheck        `json:"tcp,omitempty"`
+	Command    *CommandCheck    `json:"command,omitempty"`
+	Prometheus *PrometheusCheck `json:"prometheus,omitempty"`
+	NATS       *NATSCheck       `json:"nats,omitempty"`
 }
 
 // HTTPCheck polls a URL until it answers with Status Consecutive times in a

@@ -53,7 +53,7 @@ func validateSchema(s *jsonschema.Schema, b []byte) error {
 }
 
 func TestSchemaLookup(t *testing.T) {
-	want := []string{"admission", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "window-input"}
+	want := []string{"admission", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "verification-reply", "verification-request", "window-input"}
 	if got := SchemaNames(); !slices.Equal(got, want) {
 		t.Fatalf("SchemaNames() = %v, want %v", got, want)
 	}
@@ -113,11 +113,16 @@ var codecs = map[string]codec{
 		decode:   func(b []byte) (any, error) { return DecodeHostResult(b) },
 		newValue: func() any { return new(HostResult) },
 	},
-	"control-command":    strictCodec[ControlCommand](),
-	"window-input":       strictCodec[WindowInput](),
-	"admission":          strictCodec[Admission](),
-	"agent-announcement": strictCodec[AgentAnnouncement](),
-	"inventory-event":    strictCodec[InventoryEvent](),
+	"control-command":      strictCodec[ControlCommand](),
+	"window-input":         strictCodec[WindowInput](),
+	"admission":            strictCodec[Admission](),
+	"agent-announcement":   strictCodec[AgentAnnouncement](),
+	"inventory-event":      strictCodec[InventoryEvent](),
+	"verification-request": strictCodec[VerificationRequest](),
+	"verification-reply": {
+		decode:   func(b []byte) (any, error) { return DecodeVerificationReply(b) },
+		newValue: func() any { return new(VerificationReply) },
+	},
 }
 
 // Golden files are named <schema>[.<variant>].json for a bare payload and
@@ -243,6 +248,17 @@ func TestInvalidPayloads(t *testing.T) {
 		{"check status", "deploy-request", req(phases + `,"checks":{"h":{"http":{"url":"x","status":700}}}`), "checks.h.http.status"},
 		{"check negative timeout", "deploy-request", req(phases + `,"checks":{"h":{"http":{"url":"x","timeout":"-2s"}}}`), "checks.h.http.timeout"},
 		{"check duration", "deploy-request", req(phases + `,"checks":{"h":{"http":{"url":"x","timeout":"2 seconds"}}}`), "checks.h.http.timeout"},
+		{"check with two kinds", "deploy-request", req(phases + `,"checks":{"h":{"http":{"url":"http://x"},"tcp":{"address":"x:1"}}}`), "checks.h"},
+		{"tcp without address", "deploy-request", req(phases + `,"checks":{"h":{"tcp":{"timeout":"1s"}}}`), "checks.h.tcp.address"},
+		{"command without argv", "deploy-request", req(phases + `,"checks":{"h":{"command":{"command":[]}}}`), "checks.h.command.command"},
+		{"prometheus op", "deploy-request", req(phases + `,"checks":{"h":{"prometheus":{"url":"http://p:9090","query":"up","op":"=<","threshold":1}}}`), "checks.h.prometheus.op"},
+		{"prometheus threshold", "deploy-request", req(phases + `,"checks":{"h":{"prometheus":{"url":"http://p:9090","query":"up","op":"=="}}}`), "checks.h.prometheus.threshold"},
+		{"prometheus threshold type", "deploy-request", req(phases + `,"checks":{"h":{"prometheus":{"url":"http://p:9090","query":"up","op":"==","threshold":"1"}}}`), "checks.h.prometheus.threshold"},
+		{"nats unknown field", "deploy-request", req(phases + `,"checks":{"h":{"nats":{"subject":"verify.web","queue":"q"}}}`), "checks.h.nats.queue"},
+		{"reply status", "verification-reply", `{"status":"passed"}`, "status"},
+		{"reply without status", "verification-reply", `{"reason":"x"}`, "status"},
+		{"reply unknown field", "verification-reply", `{"status":"pass","details":{}}`, "details"},
+		{"reply reason type", "verification-reply", `{"status":"pass","reason":1}`, "reason"},
 		{"two drivers", "deploy-request", req(phases + `,"driver":{"sim":{},"exec":{"command":["x"]}}`), "driver"},
 		{"no driver variant", "deploy-request", req(phases + `,"driver":{}`), "driver"},
 		{"unknown driver", "deploy-request", req(phases + `,"driver":{"telnet":{}}`), "driver.telnet"},
@@ -340,6 +356,13 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"defs", "/$defs/selector", Selector{}},
 		{"defs", "/$defs/check", CheckSpec{}},
 		{"defs", "/$defs/httpcheck", HTTPCheck{}},
+		{"defs", "/$defs/tcpcheck", TCPCheck{}},
+		{"defs", "/$defs/commandcheck", CommandCheck{}},
+		{"defs", "/$defs/prometheuscheck", PrometheusCheck{}},
+		{"defs", "/$defs/natscheck", NATSCheck{}},
+		{"verification-request", "", VerificationRequest{}},
+		{"verification-request", "/properties/host", VerificationHost{}},
+		{"verification-reply", "", VerificationReply{}},
 		{"defs", "/$defs/driver", DriverSpec{}},
 		{"defs", "/$defs/simdriver", SimDriver{}},
 		{"defs", "/$defs/execdriver", ExecDriver{}},

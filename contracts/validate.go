@@ -156,8 +156,10 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 		checks := map[string]int{}
 		for j, c := range ph.Checks {
 			cf := IndexPath(field+".checks", j)
-			if _, ok := r.Checks[c]; !ok {
-				fe.Add(cf, "%q is not defined under checks", clip(c))
+			// A name the request does not define may be one the
+			// environment's operators define: the planner resolves it.
+			if _, ok := r.Checks[c]; !ok && !ValidToken(c) {
+				fe.Add(cf, "%q is not defined under checks, and a check name %s", clip(c), tokenRule)
 				continue
 			}
 			if k, dup := checks[c]; dup {
@@ -194,37 +196,6 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 	default:
 		fe.Add(field+".on_failure", "must be one of %q or %q, got %q", OnFailurePause, OnFailureAbort, clip(string(f.OnFailure)))
 	}
-}
-
-// Validate checks a check definition; field is its JSON path, such as
-// "checks.healthz".
-func (c CheckSpec) Validate(field string) FieldErrors {
-	var fe FieldErrors
-	if c.HTTP == nil {
-		fe.Add(field, "must set exactly one of: http")
-		return fe
-	}
-	h, hf := c.HTTP, field+".http"
-	switch {
-	case h.URL == "":
-		fe.Add(hf+".url", "is required")
-	default:
-		if msg := templateProblem(h.URL); msg != "" {
-			fe.Add(hf+".url", "%s", msg)
-		} else if msg := urlSchemeProblem(h.URL); msg != "" {
-			fe.Add(hf+".url", "%s", msg)
-		}
-	}
-	if h.Status != 0 && (h.Status < 100 || h.Status > 599) {
-		fe.Add(hf+".status", "must be an HTTP status between 100 and 599, got %d", h.Status)
-	}
-	if h.Consecutive < 0 {
-		fe.Add(hf+".consecutive", "must not be negative, got %d", h.Consecutive)
-	}
-	nonNegative(&fe, hf+".interval", h.Interval)
-	nonNegative(&fe, hf+".timeout", h.Timeout)
-	nonNegative(&fe, hf+".deadline", h.Deadline)
-	return fe
 }
 
 // Validate checks a driver definition; field is its JSON path, such as
@@ -325,7 +296,9 @@ func (r HostResult) Validate() error {
 		validStatus(&fe, "status", r.Status)
 	}
 	for i, c := range r.Checks {
-		validStatus(&fe, IndexPath("checks", i)+".status", c.Status)
+		if c.Status != ResultInconclusive {
+			validStatus(&fe, IndexPath("checks", i)+".status", c.Status)
+		}
 	}
 	return fe.Err()
 }

@@ -94,7 +94,7 @@ func TestValidate(t *testing.T) {
 			r.Phases[2].Batch.Steps[0], r.Phases[2].Batch.Steps[2] = Size{}, Size{Percent: 101}
 		},
 			[]string{"phases[2].batch[0]", "phases[2].batch[2]"}, "at least 1"},
-		{"phase check undefined", func(r *DeployRequest) { r.Phases[0].Checks = []string{"healthz", "smoke"} }, []string{"phases[0].checks[1]"}, `"smoke" is not defined under checks`},
+		{"phase check undefined and not a name", func(r *DeployRequest) { r.Phases[0].Checks = []string{"healthz", "smo ke"} }, []string{"phases[0].checks[1]"}, `"smo ke" is not defined under checks`},
 		{"phase check repeated", func(r *DeployRequest) { r.Phases[0].Checks = []string{"healthz", "healthz"} }, []string{"phases[0].checks[1]"}, "already listed"},
 		{"max_failed 0", func(r *DeployRequest) { r.Failure.MaxFailed = Size{} }, nil, ""},
 		{"max_failed 100%", func(r *DeployRequest) { r.Failure.MaxFailed = Size{Percent: 100} }, nil, ""},

@@ -14,8 +14,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
-	"github.com/rollwave/rollwave/pkg/render"
-	"github.com/rollwave/rollwave/services/executor/internal/check"
 	"github.com/rollwave/rollwave/services/executor/internal/claim"
 	"github.com/rollwave/rollwave/services/executor/internal/driver"
 )
@@ -217,7 +215,12 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	for i, c := range a.Checks {
 		cr := s.runCheck(ctx, i, c, a)
 		res.Checks = append(res.Checks, cr)
+		// An inconclusive check fails the host too: it is not known to be
+		// healthy.
 		if cr.Status != contracts.ResultSucceeded {
+			if cr.Status == contracts.ResultInconclusive {
+				return finish(fmt.Sprintf("check %s inconclusive: %s", c.Name, cr.Error)), name
+			}
 			return finish(fmt.Sprintf("check %s: %s", c.Name, cr.Error)), name
 		}
 	}
@@ -228,9 +231,14 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
 	ctx, span := s.tracer.Start(ctx, spanCheckRun, trace.WithAttributes(
 		attribute.String("rollwave.rollout", a.Rollout), attribute.String("rollwave.host", a.Host.Name),
-		attribute.String("rollwave.check.name", c.Name)))
+		attribute.String("rollwave.check.name", c.Name), attribute.String("rollwave.check.kind", c.Spec.Kind())))
 	defer span.End()
 	cr := s.checkResult(ctx, i, c, a)
+	kind := c.Spec.Kind()
+	if kind == "" {
+		kind = "invalid"
+	}
+	s.metrics.checks.WithLabelValues(kind, string(cr.Status)).Inc()
 	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))
 	if cr.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, cr.Error)
@@ -239,20 +247,5 @@ func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a
 }
 
 func (s *Service) checkResult(ctx context.Context, i int, c contracts.NamedCheck, a contracts.HostAction) contracts.CheckResult {
-	field := fmt.Sprintf("checks[%d].spec", i)
-	failed := func(msg string) contracts.CheckResult {
-		return contracts.CheckResult{Name: c.Name, Status: contracts.ResultFailed, Error: msg}
-	}
-	if c.Spec.HTTP == nil {
-		return failed(field + ": exactly one of http must be set")
-	}
-	settings, err := check.Settings(field+".http", *c.Spec.HTTP)
-	if err != nil {
-		return failed(err.Error())
-	}
-	url, err := render.String(field+".http.url", c.Spec.HTTP.URL, render.DataOf(a))
-	if err != nil {
-		return failed(err.Error())
-	}
-	return s.http.Run(ctx, c.Name, url, settings)
+	return s.checks.Run(ctx, fmt.Sprintf("checks[%d].spec", i), c, a)
 }

@@ -124,7 +124,7 @@ type Service struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	drivers map[string]driver.Driver
-	http    check.HTTP
+	checks  check.Runner
 
 	mu       sync.Mutex
 	state    int // 0 new, 1 started, 2 stopped
@@ -182,10 +182,16 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 			"exec": driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
 			"ssh":  driver.SSH{OutputTail: cfg.OutputTail, Log: deps.Log.With("service", "executor", "executor", cfg.ID, "driver", "ssh")},
 		},
-		http: check.HTTP{Clock: deps.Clock, Client: &http.Client{
-			// A check compares the status the URL itself answers with.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}},
+		checks: check.Runner{
+			HTTP: check.HTTP{Clock: deps.Clock, Client: &http.Client{
+				// A check compares the status the URL itself answers with.
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			}},
+			TCP:        check.TCP{Clock: deps.Clock},
+			Command:    check.Command{Clock: deps.Clock, Env: cfg.ExecEnv},
+			Prometheus: check.Prometheus{Clock: deps.Clock, Client: &http.Client{}},
+			NATS:       check.NATS{Clock: deps.Clock, Conn: deps.NC},
+		},
 	}
 	return s, nil
 }

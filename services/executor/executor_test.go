@@ -116,6 +116,15 @@ func TestActionWithCheck(t *testing.T) {
 	if chk.Parent().SpanID() != host.SpanContext().SpanID() {
 		t.Fatal("check span is not a child of the host span")
 	}
+	kind := ""
+	for _, kv := range chk.Attributes() {
+		if kv.Key == "rollwave.check.kind" {
+			kind = kv.Value.AsString()
+		}
+	}
+	if kind != "http" {
+		t.Fatalf("check span kind %q, want http", kind)
+	}
 	attrs := map[attribute.Key]attribute.Value{}
 	for _, kv := range host.Attributes() {
 		attrs[kv.Key] = kv.Value
@@ -175,7 +184,7 @@ func TestFailedActions(t *testing.T) {
 		{a: simFail, wantErr: "sim: simulated failure: host is in fail_hosts"},
 		{a: failingCheck, wantErr: "check healthz: deadline 50ms passed"},
 		{a: badCheckURL, wantErr: "check ping: template checks[0].spec.http.url"},
-		{a: noCheckVariant, wantErr: "check empty: checks[0].spec: exactly one of http must be set"},
+		{a: noCheckVariant, wantErr: "check empty: checks[0].spec: must set exactly one of: http, tcp, command, prometheus, nats"},
 		{a: noHost, wantErr: "host.name: is required"},
 	}
 	for i, tt := range tests {

@@ -13,6 +13,7 @@ type metrics struct {
 	redeliveries prometheus.Counter
 	rejected     prometheus.Counter
 	gaveUp       prometheus.Counter
+	checks       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -47,6 +48,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if m.gaveUp, err = promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rollwave_executor_gave_up_total", Help: "Actions failed after reaching their delivery limit.",
 	})); err != nil {
+		return nil, err
+	}
+	if m.checks, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rollwave_executor_checks_total", Help: "Checks run, by kind and outcome (succeeded, failed, inconclusive).",
+	}, []string{"kind", "status"})); err != nil {
 		return nil, err
 	}
 	return m, nil

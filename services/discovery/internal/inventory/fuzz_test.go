@@ -26,6 +26,7 @@ func FuzzParse(f *testing.F) {
 		"a: &a [*a, *a]\n",
 		"--- {}\n--- {}\n",
 		"environments: [{name: qa, position: 0x10}]",
+		"environments: [{name: qa, checks: {db: {tcp: {address: 'a:1', timeout: 2s}}, s: {command: {command: [x, '{{.Host.Name}}']}}, p: {prometheus: {url: 'http://p', query: up, op: '>=', threshold: 1}}}}]",
 	} {
 		f.Add([]byte(seed))
 	}

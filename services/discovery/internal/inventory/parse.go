@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "checks")
 	if !ok {
 		return Environment{}, false
 	}
@@ -389,6 +389,9 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	}
 	if e, ok := f["procedures"]; ok {
 		env.Procedures = p.procedures(join(path, "procedures"), e.val)
+	}
+	if e, ok := f["checks"]; ok {
+		env.Checks = p.checks(join(path, "checks"), e.val)
 	}
 	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
 		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)

@@ -13,7 +13,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 )
 
-// Defaults of an HTTP check.
+// Defaults of an HTTP check; tcp shares them.
 const (
 	DefaultStatus      = http.StatusOK
 	DefaultConsecutive = 1
@@ -35,41 +35,24 @@ type HTTP struct {
 
 // HTTPSettings is an HTTPCheck with its defaults applied.
 type HTTPSettings struct {
-	Status      int
-	Consecutive int
-	Interval    time.Duration
-	Timeout     time.Duration
-	Deadline    time.Duration
+	Status int
+	Polling
 }
 
 // Settings applies the defaults to spec and checks the values, naming the
 // field at fault under prefix (such as "checks[0].spec.http").
 func Settings(prefix string, spec contracts.HTTPCheck) (HTTPSettings, error) {
-	s := HTTPSettings{Status: spec.Status, Consecutive: spec.Consecutive, Interval: spec.Interval.D(),
-		Timeout: spec.Timeout.D(), Deadline: spec.Deadline.D()}
+	s := HTTPSettings{Status: spec.Status}
 	var fe contracts.FieldErrors
 	if s.Status == 0 {
 		s.Status = DefaultStatus
 	} else if s.Status < 100 || s.Status > 599 {
 		fe.Add(prefix+".status", "must be an HTTP status between 100 and 599, got %d", s.Status)
 	}
-	if s.Consecutive == 0 {
-		s.Consecutive = DefaultConsecutive
-	} else if s.Consecutive < 0 {
-		fe.Add(prefix+".consecutive", "must be at least 1, got %d", s.Consecutive)
-	}
-	for _, d := range []struct {
-		field string
-		v     *time.Duration
-		def   time.Duration
-	}{{"interval", &s.Interval, DefaultInterval}, {"timeout", &s.Timeout, DefaultTimeout}, {"deadline", &s.Deadline, DefaultDeadline}} {
-		switch {
-		case *d.v == 0:
-			*d.v = d.def
-		case *d.v < 0:
-			fe.Add(prefix+"."+d.field, "must not be negative, got %v", *d.v)
-		}
-	}
+	p, err := PollingOf(prefix, spec.Consecutive, spec.Interval, spec.Timeout, spec.Deadline,
+		PollingDefaults{Timeout: DefaultTimeout, Deadline: DefaultDeadline})
+	fe = append(fe, contracts.AsFieldErrors(err)...)
+	s.Polling = p
 	return s, fe.Err()
 }
 
@@ -77,49 +60,20 @@ func Settings(prefix string, spec contracts.HTTPCheck) (HTTPSettings, error) {
 // times in a row or the deadline passes. It never returns an error: the
 // outcome, with the last problem seen, is in the result.
 func (h HTTP) Run(ctx context.Context, name, rawURL string, s HTTPSettings) contracts.CheckResult {
-	start := h.Clock.Now()
-	res := contracts.CheckResult{Name: name, Status: contracts.ResultFailed}
-	finish := func(status contracts.ResultStatus, errText string) contracts.CheckResult {
-		res.Status, res.Error = status, errText
-		res.Duration = contracts.Duration(h.Clock.Now().Sub(start))
-		return res
-	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return finish(contracts.ResultFailed, fmt.Sprintf("url %q is not an http or https URL", rawURL))
+		return contracts.CheckResult{Name: name, Status: contracts.ResultFailed, Error: fmt.Sprintf("url %q is not an http or https URL", rawURL)}
 	}
-	deadline := start.Add(s.Deadline)
-	inRow := 0
-	var last string
-	for {
-		res.Attempts++
+	return poll(ctx, h.Clock, name, s.Polling, func(ctx context.Context, _ int) (contracts.ResultStatus, string) {
 		status, err := h.try(ctx, u.String(), s.Timeout)
 		switch {
 		case err != nil:
-			inRow, last = 0, err.Error()
+			return contracts.ResultFailed, err.Error()
 		case status != s.Status:
-			inRow, last = 0, fmt.Sprintf("status %d, want %d", status, s.Status)
-		default:
-			inRow++
-			if inRow >= s.Consecutive {
-				return finish(contracts.ResultSucceeded, "")
-			}
+			return contracts.ResultFailed, fmt.Sprintf("status %d, want %d", status, s.Status)
 		}
-		if ctx.Err() != nil {
-			return finish(contracts.ResultFailed, fmt.Sprintf("interrupted after %d attempts: %v", res.Attempts, ctx.Err()))
-		}
-		if h.Clock.Now().Add(s.Interval).After(deadline) {
-			if last == "" {
-				last = fmt.Sprintf("only %d of %d successes in a row", inRow, s.Consecutive)
-			}
-			return finish(contracts.ResultFailed, fmt.Sprintf("deadline %v passed after %d attempts; last: %s", s.Deadline, res.Attempts, last))
-		}
-		select {
-		case <-h.Clock.After(s.Interval):
-		case <-ctx.Done():
-			return finish(contracts.ResultFailed, fmt.Sprintf("interrupted after %d attempts: %v", res.Attempts, ctx.Err()))
-		}
-	}
+		return contracts.ResultSucceeded, ""
+	})
 }
 
 func (h HTTP) try(ctx context.Context, u string, timeout time.Duration) (int, error) {

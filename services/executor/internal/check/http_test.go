@@ -151,7 +151,7 @@ func TestHTTPCheckCancelled(t *testing.T) {
 
 func TestSettings(t *testing.T) {
 	s, err := Settings("checks[0].spec.http", contracts.HTTPCheck{})
-	want := HTTPSettings{Status: 200, Consecutive: 1, Interval: time.Second, Timeout: 2 * time.Second, Deadline: time.Minute}
+	want := HTTPSettings{Status: 200, Polling: Polling{Consecutive: 1, Interval: time.Second, Timeout: 2 * time.Second, Deadline: time.Minute}}
 	if err != nil || s != want {
 		t.Fatalf("defaults = %+v, %v", s, err)
 	}

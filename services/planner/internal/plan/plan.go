@@ -60,6 +60,8 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	driver, procProblems := Procedure(req, env)
 	problems = append(problems, procProblems...)
 	requestDriver := driver != nil || procProblems != nil
+	checks, checkProblems := Checks(req, env)
+	problems = append(problems, checkProblems...)
 	var driverless []string
 	for _, phase := range assigned {
 		for _, name := range phase {
@@ -88,7 +90,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		Phases:      make([]contracts.PlannedPhase, len(req.Phases)),
 		Hosts:       make(map[string]contracts.PlannedHost),
 		OnFailure:   req.Failure.OnFailure,
-		Checks:      maps.Clone(req.Checks),
+		Checks:      checks,
 		Params:      maps.Clone(req.Params),
 		RequestedBy: req.RequestedBy,
 		Reason:      req.Reason,
@@ -123,7 +125,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 			from = "procedure"
 		}
 	}
-	if problems := renderProblems(req, assigned, p.Hosts, from); len(problems) > 0 {
+	if problems := renderProblems(req, checks, assigned, p.Hosts, from); len(problems) > 0 {
 		return contracts.Plan{}, problems
 	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())

@@ -52,10 +52,11 @@ func (r *renderer) add(field, format string, args ...any) {
 	}
 }
 
-// renderProblems renders the driver and the checks of every assigned host.
+// renderProblems renders the driver and the checks (resolved by Checks) of
+// every assigned host.
 // driverField names where a request-level driver came from ("driver" or
 // "procedure"); "" means each host's inventory driver.
-func renderProblems(req contracts.DeployRequest, phases [][]string, planned map[string]contracts.PlannedHost, driverField string) contracts.FieldErrors {
+func renderProblems(req contracts.DeployRequest, checks map[string]contracts.CheckSpec, phases [][]string, planned map[string]contracts.PlannedHost, driverField string) contracts.FieldErrors {
 	r := &renderer{compiled: map[string]*render.Template{}, reported: map[string]int{}}
 	for i, names := range phases {
 		for _, name := range names {
@@ -68,18 +69,7 @@ func renderProblems(req contracts.DeployRequest, phases [][]string, planned map[
 			})
 			r.driver(driverField, ph.Driver, d)
 			for j, check := range req.Phases[i].Checks {
-				spec := req.Checks[check].HTTP
-				if spec == nil {
-					continue
-				}
-				field := fmt.Sprintf("phases[%d].checks[%d].url", i, j)
-				u, ok := r.render(field, "checks."+check+".http.url", spec.URL, d)
-				if !ok {
-					continue
-				}
-				if msg := checkURLProblem(u); msg != "" {
-					r.add(field, "check %q renders %s for host %q", check, msg, name)
-				}
+				r.check(fmt.Sprintf("phases[%d].checks[%d]", i, j), check, checks[check], d)
 			}
 		}
 	}
