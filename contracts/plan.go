@@ -31,6 +31,8 @@ type Plan struct {
 	// action's result after dispatching it; a host without a result by
 	// then counts as failed. Zero waits forever.
 	ActionTimeout Duration `json:"action_timeout,omitempty"`
+	// LifecycleOverride is set when the request skipped the lifecycle.
+	LifecycleOverride *LifecycleOverride `json:"lifecycle_override,omitempty"`
 }
 
 // TotalHosts counts the hosts in all phases.

@@ -42,6 +42,8 @@ func (d discoveryClient) Targets(ctx context.Context, env, app string) (contract
 type planning struct {
 	inventory inventory
 	clock     clock.Clock
+	// releases is set once the rollout record is open (Start).
+	releases releaseLog
 }
 
 // plan returns the plan, or the reasons the request cannot be planned, or
@@ -69,6 +71,12 @@ func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contr
 		return contracts.Plan{}, nil, err
 	case len(unmet) > 0:
 		return contracts.Plan{}, unmet, nil
+	}
+	switch refused, err := p.checkLifecycle(ctx, req, env, &pl); {
+	case err != nil:
+		return contracts.Plan{}, nil, err
+	case len(refused) > 0:
+		return contracts.Plan{}, refused, nil
 	}
 	return pl, nil, nil
 }

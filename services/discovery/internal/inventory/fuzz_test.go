@@ -25,6 +25,8 @@ func FuzzParse(f *testing.F) {
 		"a: &a [*a, *a]\n",
 		"--- {}\n--- {}\n",
 		"environments: [{name: qa, position: 0x10}]",
+		"lifecycle: [qa, prod]\napp_lifecycles: {web: [prod], docs: []}\nenvironments: [{name: qa}, {name: prod}]",
+		"lifecycle: [qa, qa, nope, '', [x]]\napp_lifecycles: {Web: x}\nenvironments: [{name: qa}]",
 	} {
 		f.Add([]byte(seed))
 	}
