@@ -29,6 +29,8 @@ type Endpoints struct {
 	DiscoveryStatus endpoint.Endpoint
 	Graph           endpoint.Endpoint
 	History         endpoint.Endpoint
+	// RolloutHistory is in rollouthistory.go.
+	RolloutHistory endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -83,6 +85,9 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		History: wrap("history", func(ctx context.Context, req any) (any, error) {
 			return api.History(ctx, req.(contracts.HistoryQuery))
+		}),
+		RolloutHistory: wrap("rollout_history", func(ctx context.Context, req any) (any, error) {
+			return api.RolloutHistory(ctx, req.(contracts.RolloutHistoryQuery))
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))
