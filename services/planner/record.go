@@ -7,11 +7,13 @@ import (
 	"github.com/rollwave/rollwave/pkg/natsx"
 )
 
-// recordHandlers serve the rollout record: history (and promotions).
+// recordHandlers serve the rollout record: history and promotions.
 func (s *Service) recordHandlers() []natsx.Handler {
 	return []natsx.Handler{
 		{Subject: contracts.APIPlannerHistory, Decode: natsx.DecodeJSON[contracts.RolloutHistoryQuery](),
 			Endpoint: s.gate.Middleware(natsx.Typed(s.History))},
+		{Subject: contracts.APIPlannerPromote, Decode: natsx.DecodeJSON[contracts.PromoteRequest](),
+			Endpoint: s.gate.Middleware(natsx.Typed(s.Promote))},
 	}
 }
 

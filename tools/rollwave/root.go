@@ -117,6 +117,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newDiscoveryCmd(g),
 		newGraphCmd(g),
 		newRolloutHistoryCmd(g),
+		newPromoteCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())
