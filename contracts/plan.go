@@ -99,6 +99,9 @@ type PlannedHost struct {
 type PreviewReply struct {
 	Plan    *Plan        `json:"plan,omitempty"`
 	Reasons []FieldError `json:"reasons,omitempty"`
+	// Calendar and Estimate come with a plan (preview.go).
+	Calendar []PreviewCalendar `json:"calendar,omitempty"`
+	Estimate *Estimate         `json:"estimate,omitempty"`
 }
 
 // StepID returns the id of a step named name: the name itself, which the

@@ -117,7 +117,8 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.planning = &planning{inventory: discoveryClient{nc: deps.NC, timeout: cfg.DiscoveryTimeout}, clock: s.clock}
+	s.planning = &planning{inventory: discoveryClient{nc: deps.NC, timeout: cfg.DiscoveryTimeout}, clock: s.clock,
+		calendar: calendarClient{nc: deps.NC, timeout: min(cfg.DiscoveryTimeout, previewCalendarTimeout)}}
 	return s, nil
 }
 
@@ -152,7 +153,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("planner: %w", err)
 	}
 	s.releases, s.follow = rel, follow
-	s.planning.releases = completions{store: rel, follow: follow}
+	s.planning.releases, s.planning.runs = completions{store: rel, follow: follow}, rel
 	closeAll := func() {
 		follow.stop()
 		_ = rel.Close()

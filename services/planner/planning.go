@@ -42,8 +42,11 @@ func (d discoveryClient) Targets(ctx context.Context, env, app string) (contract
 type planning struct {
 	inventory inventory
 	clock     clock.Clock
-	// releases is set once the rollout record is open (Start).
+	// releases and runs are set once the rollout record is open (Start).
 	releases releaseLog
+	runs     runHistory
+	// calendar answers previews' calendar questions.
+	calendar admitter
 }
 
 // plan returns the plan, or the reasons the request cannot be planned, or
@@ -111,7 +114,9 @@ func (p *planning) Preview(ctx context.Context, req contracts.DeployRequest) (co
 	case reasons != nil:
 		return contracts.PreviewReply{Reasons: reasons}, nil
 	}
-	return contracts.PreviewReply{Plan: &pl}, nil
+	reply := contracts.PreviewReply{Plan: &pl}
+	p.annotate(ctx, req, &reply)
+	return reply, nil
 }
 
 // makePreviewEndpoint adapts a previewer to a go-kit endpoint.

@@ -118,6 +118,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newGraphCmd(g),
 		newRolloutHistoryCmd(g),
 		newPromoteCmd(g),
+		newPlanCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())
