@@ -426,6 +426,9 @@ func TestDeploymentsInventory(t *testing.T) {
 			}
 		}
 	}
+	if got := inv.LifecycleFor("web", "production"); !reflect.DeepEqual(got, []string{"qa", "staging", "production"}) {
+		t.Fatalf("lifecycle = %v", got)
+	}
 }
 
 func TestParseSources(t *testing.T) {
