@@ -24,27 +24,53 @@ type releaseLog interface {
 // records what was skipped. An error means the record could not be read,
 // which may pass.
 func (p *planning) checkLifecycle(ctx context.Context, req contracts.DeployRequest, env contracts.Environment, pl *contracts.Plan) (contracts.FieldErrors, error) {
-	at := slices.Index(env.Lifecycle, req.Environment)
-	if at <= 0 {
-		return nil, nil
+	reasons, skipped, err := p.lifecycle(ctx, req, env.Lifecycle)
+	if skipped != nil {
+		pl.LifecycleOverride = skipped
 	}
-	before := env.Lifecycle[at-1]
+	return reasons, err
+}
+
+// lifecycle decides a request against the order of environments it
+// belongs to: nil when it may go, the reason when not, and the override
+// record when an override let it through.
+func (p *planning) lifecycle(ctx context.Context, req contracts.DeployRequest, order []string) (contracts.FieldErrors, *contracts.LifecycleOverride, error) {
+	at := slices.Index(order, req.Environment)
+	if at <= 0 {
+		return nil, nil, nil
+	}
+	before := order[at-1]
 	if p.releases == nil {
-		return nil, fmt.Errorf("lifecycle of %s: no rollout record", req.Environment)
+		return nil, nil, fmt.Errorf("lifecycle of %s: no rollout record", req.Environment)
 	}
 	ok, err := p.releases.Completed(ctx, req.App, req.Version, before)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("lifecycle of %s: %w", req.Environment, err)
+		return nil, nil, fmt.Errorf("lifecycle of %s: %w", req.Environment, err)
 	case ok:
-		return nil, nil
+		return nil, nil, nil
 	case req.Override != nil && req.Override.Lifecycle:
-		pl.LifecycleOverride = &contracts.LifecycleOverride{Missing: before, Reason: req.Override.Reason, By: req.RequestedBy}
-		return nil, nil
+		return nil, &contracts.LifecycleOverride{Missing: before, Reason: req.Override.Reason, By: req.RequestedBy}, nil
 	}
 	return contracts.FieldErrors{{Field: "environment", Code: contracts.CodeLifecycle,
 		Message: fmt.Sprintf("%s@%s has not completed in %s, which comes before %s in the lifecycle %s: deploy it to %s first, or override with override.lifecycle and override.reason",
-			req.App, req.Version, before, req.Environment, strings.Join(env.Lifecycle, " → "), before)}}, nil
+			req.App, req.Version, before, req.Environment, strings.Join(order, " → "), before)}}, nil, nil
+}
+
+// lifecycleRefusal is the lifecycle check alone, for claims: the gateway
+// can then answer 422 before anything is published. Whatever cannot be
+// read lets the request through to the consumer, which checks again.
+func (p *planning) lifecycleRefusal(ctx context.Context, req contracts.DeployRequest) *contracts.Error {
+	env, err := p.inventory.Targets(ctx, req.Environment, req.App)
+	if err != nil || len(env.Lifecycle) == 0 {
+		return nil
+	}
+	reasons, _, err := p.lifecycle(ctx, req, env.Lifecycle)
+	if err != nil || len(reasons) == 0 {
+		return nil
+	}
+	r := reasons[0]
+	return &contracts.Error{Code: r.Code, Field: r.Field, Message: r.Message}
 }
 
 // overrideNote is the planned event's reason when the lifecycle was

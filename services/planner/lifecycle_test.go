@@ -194,3 +194,26 @@ func TestLifecycleSurvivesPlannerRestart(t *testing.T) {
 		t.Fatalf("event = %+v", ev)
 	}
 }
+
+func TestClaimRefusesALifecycleViolationBeforeTakingTheID(t *testing.T) {
+	h := newHarness(t)
+	h.serveDiscovery(staging(), prodInLifecycle())
+	h.startPlanner(Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	req := deployRequest("r-claim")
+	_, err := natsx.Request[contracts.ClaimReply](ctx, h.nc, contracts.APIPlannerClaim, req)
+	if e := contracts.AsError(err); e == nil || e.Code != contracts.CodeLifecycle || e.Field != "environment" || !strings.Contains(e.Message, "staging") {
+		t.Fatalf("claim before staging: %v", err)
+	}
+	// The id was not taken: the same id with an override is claimed.
+	req.Override = &contracts.Override{Lifecycle: true, Reason: "hotfix"}
+	reply, err := natsx.Request[contracts.ClaimReply](ctx, h.nc, contracts.APIPlannerClaim, req)
+	if err != nil || reply.Rollout != "r-claim" || reply.Existing {
+		t.Fatalf("claim with override: %+v, %v", reply, err)
+	}
+	// The first environment takes any release.
+	if _, err := natsx.Request[contracts.ClaimReply](ctx, h.nc, contracts.APIPlannerClaim, stagingRequest("r-claim-stg", "1.0.0")); err != nil {
+		t.Fatalf("claim for staging: %v", err)
+	}
+}

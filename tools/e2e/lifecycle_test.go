@@ -77,6 +77,18 @@ func TestPromotionThroughTheLifecycle(t *testing.T) {
 	if _, err := h.rollout("r-prod-early"); err == nil {
 		t.Fatal("a refused promotion made a rollout")
 	}
+	// A plain deploy request to prod over HTTP is refused the same way,
+	// before anything is published; the id stays free.
+	requests := streamMsgs(t, h, contracts.StreamRequests)
+	direct := spec
+	direct.ID, direct.Environment = "r-prod-direct", "prod"
+	status, out = h.api(http.MethodPost, "/v1/rollouts", direct)
+	if status != http.StatusUnprocessableEntity || out["code"] != string(contracts.CodeLifecycle) || out["field"] != "environment" {
+		t.Fatalf("deploy to prod before staging: %d %v", status, out)
+	}
+	if n := streamMsgs(t, h, contracts.StreamRequests); n != requests {
+		t.Fatalf("a refused request was published: %d -> %d", requests, n)
+	}
 
 	// The same with an override: planned with the reason in the events.
 	status, out = promote("r-prod-hotfix", "prod", &contracts.Override{Lifecycle: true, Reason: "hotfix for INC-42"})
