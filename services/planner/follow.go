@@ -19,6 +19,10 @@ import (
 // followBatch bounds the events applied in one transaction.
 const followBatch = 256
 
+// catchUpTimeout bounds the wait for the rollout record to apply a
+// completion already in the stream.
+const catchUpTimeout = 10 * time.Second
+
 // followedEvents are the event types the rollout record keeps.
 var followedEvents = []contracts.EventType{contracts.EventPlanned, contracts.EventStarted,
 	contracts.EventCompleted, contracts.EventFailed, contracts.EventAborted}
@@ -228,6 +232,10 @@ func (c completions) Completed(ctx context.Context, app, version, env string) (b
 	if err != nil || ok {
 		return ok, err
 	}
+	// Bounded: a record that cannot apply must not hold the consumer; the
+	// request is retried later.
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
 	if err := c.follow.caughtUp(ctx, contracts.EventFilter(env, "", contracts.EventCompleted)); err != nil {
 		return false, err
 	}
