@@ -90,5 +90,8 @@ Examples:
 	f.StringVar(&id, "id", "", "rollout id (default: a new one)")
 	f.BoolVar(&wait, "wait", false, "follow the rollout until it settles")
 	f.DurationVar(&limit, "timeout", 0, "with --wait: give up after this long (exit 4); 0 waits until the rollout settles")
+	_ = cmd.RegisterFlagCompletionFunc("to", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		return complete(cmd, g, environments)
+	})
 	return cmd
 }

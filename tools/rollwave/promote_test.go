@@ -69,3 +69,16 @@ func TestPromote(t *testing.T) {
 		t.Fatal("a bad command line reached the API")
 	}
 }
+
+func TestPromoteCompletesTheTargetEnvironment(t *testing.T) {
+	a := startAPI(t)
+	a.respond(contracts.APIDiscoveryInventory, func(*nats.Msg) (any, *contracts.Error) {
+		return contracts.Inventory{Environments: []contracts.Environment{{Name: "qa"}, {Name: "production"}}}, nil
+	})
+	for _, args := range [][]string{{"__complete", "promote", "web", "1.0.0", "--to", ""}, {"__complete", "history", "--env", ""}} {
+		code, out, errOut := a.run(args...)
+		if code != 0 || !strings.Contains(out, "production\t") || !strings.Contains(out, ":4\n") {
+			t.Errorf("%v: code %d, out %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
