@@ -18,6 +18,9 @@ const (
 	CodeUnavailable  Code = "unavailable"
 	CodeTimeout      Code = "timeout"
 	CodeInternal     Code = "internal"
+	// CodeLifecycle: the release has not completed in the environment
+	// before this one in its lifecycle.
+	CodeLifecycle Code = "lifecycle"
 )
 
 // codeInfo is the table of error codes.
@@ -32,6 +35,7 @@ var codeInfo = map[Code]struct {
 	CodeUnavailable:  {503, "a service needed to answer is unavailable"},
 	CodeTimeout:      {504, "a service did not answer in time"},
 	CodeInternal:     {500, "internal error"},
+	CodeLifecycle:    {422, "the release has not passed the environment before this one"},
 }
 
 // HTTPStatus returns the HTTP status of a code, 500 for unknown codes.
@@ -89,7 +93,11 @@ func AsError(err error) *Error {
 	var fe FieldErrors
 	if errors.As(err, &fe) && len(fe) > 0 {
 		first := fe[0]
-		return &Error{Code: CodeInvalid, Field: first.Field, Message: first.Message}
+		code := CodeInvalid
+		if first.Code != "" {
+			code = first.Code
+		}
+		return &Error{Code: code, Field: first.Field, Message: first.Message}
 	}
 	return &Error{Code: CodeInternal, Message: CodeInternal.DefaultMessage()}
 }
@@ -104,6 +112,9 @@ func IsCode(err error, code Code) bool {
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// Code classifies the problem when it is more than invalid input,
+	// such as CodeLifecycle.
+	Code Code `json:"code,omitempty"`
 }
 
 func (f FieldError) String() string { return f.Field + ": " + f.Message }

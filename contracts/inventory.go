@@ -22,6 +22,10 @@ type Environment struct {
 	// which hosts (Host.Apps): a rollout of an app targets only its hosts.
 	// Without it, every host runs every application.
 	AppsDeclared bool `json:"apps_declared,omitempty"`
+	// Lifecycle is the order of environments that applies to the queried
+	// application, when it includes this one: a release goes to an
+	// environment only after it completed in the one before.
+	Lifecycle []string `json:"lifecycle,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.

@@ -31,6 +31,8 @@ type Plan struct {
 	// action's result after dispatching it; a host without a result by
 	// then counts as failed. Zero waits forever.
 	ActionTimeout Duration `json:"action_timeout,omitempty"`
+	// LifecycleOverride is set when the request skipped the lifecycle.
+	LifecycleOverride *LifecycleOverride `json:"lifecycle_override,omitempty"`
 }
 
 // TotalHosts counts the hosts in all phases.
@@ -97,6 +99,9 @@ type PlannedHost struct {
 type PreviewReply struct {
 	Plan    *Plan        `json:"plan,omitempty"`
 	Reasons []FieldError `json:"reasons,omitempty"`
+	// Calendar and Estimate come with a plan (preview.go).
+	Calendar []PreviewCalendar `json:"calendar,omitempty"`
+	Estimate *Estimate         `json:"estimate,omitempty"`
 }
 
 // StepID returns the id of a step named name: the name itself, which the

@@ -63,6 +63,8 @@ type DeployRequest struct {
 	// a reservation held for a team or a label admits only its holders.
 	Team   string            `json:"team,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// Override bypasses the lifecycle check, with a reason (lifecycle.go).
+	Override *Override `json:"override,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

@@ -57,6 +57,7 @@ func (r DeployRequest) Validate() error {
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
 	r.validateRequires(&fe)
+	r.Override.validate(&fe, "override")
 	if r.Team != "" {
 		token(&fe, "team", r.Team)
 	}

@@ -39,6 +39,7 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 	}
 	out := env.Contract()
 	s.withLiveness(&out)
+	out.Lifecycle = s.inv.Load().LifecycleFor(q.App, env.Name)
 	if q.App == "" {
 		return out, nil
 	}

@@ -340,7 +340,8 @@ func (s *Service) compose() (inventory.Inventory, map[string]error) {
 		}
 		byEnv[src.env] = append(byEnv[src.env], src.hosts...)
 	}
-	out := inventory.Inventory{}
+	// Lifecycles come from the YAML inventory alone.
+	out := inventory.Inventory{Lifecycle: r.base.Lifecycle, AppLifecycles: r.base.AppLifecycles}
 	problems := map[string]error{}
 	seen := map[string]bool{}
 	known := map[string]bool{}

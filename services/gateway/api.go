@@ -36,6 +36,8 @@ type API interface {
 	DiscoveryStatus(ctx context.Context) (contracts.DiscoveryStatus, error)
 	Graph(ctx context.Context, q contracts.GraphQuery) (contracts.DependencyGraph, error)
 	History(ctx context.Context, q contracts.HistoryQuery) (contracts.History, error)
+	RolloutHistory(ctx context.Context, q contracts.RolloutHistoryQuery) (contracts.RolloutHistory, error)
+	Promote(ctx context.Context, p contracts.PromoteRequest) (PromoteResult, error)
 }
 
 // Receipt answers an accepted deploy request.

@@ -29,6 +29,9 @@ type Endpoints struct {
 	DiscoveryStatus endpoint.Endpoint
 	Graph           endpoint.Endpoint
 	History         endpoint.Endpoint
+	// RolloutHistory is in rollouthistory.go, Promote in promote.go.
+	RolloutHistory endpoint.Endpoint
+	Promote        endpoint.Endpoint
 }
 
 // Request values of the endpoints that take more than a contract type.
@@ -83,6 +86,16 @@ func MakeEndpoints(api API, timeout time.Duration, m *metrics) Endpoints {
 		}),
 		History: wrap("history", func(ctx context.Context, req any) (any, error) {
 			return api.History(ctx, req.(contracts.HistoryQuery))
+		}),
+		RolloutHistory: wrap("rollout_history", func(ctx context.Context, req any) (any, error) {
+			return api.RolloutHistory(ctx, req.(contracts.RolloutHistoryQuery))
+		}),
+		Promote: wrap("promote", func(ctx context.Context, req any) (any, error) {
+			res, err := api.Promote(ctx, req.(contracts.PromoteRequest))
+			if err == nil && res.Receipt != nil {
+				m.published.WithLabelValues(strconv.FormatBool(res.Receipt.Duplicate)).Inc()
+			}
+			return res, err
 		}),
 		ListWindows: wrap("list_windows", func(ctx context.Context, req any) (any, error) {
 			return api.ListWindows(ctx, req.(contracts.WindowListQuery))

@@ -18,6 +18,8 @@
 //	GET    /v1/inventory?environment=
 //	GET    /v1/discovery/status
 //	GET    /v1/inventory/history?environment=&host=&app=&limit=
+//	GET    /v1/history?app=&environment=&limit=   past rollouts, newest first (the planner's record)
+//	POST   /v1/promote                  PromoteRequest {app, version, to, reason, override} -> 202 {rollout, stream_seq, duplicate, from, from_environment}; 422 with reasons; 404 no completed rollout
 //	POST   /v1/graph                  {"environment", "apps": [{"app", "version", "requires"}]}
 //	GET    /v1/calendar/windows?environment=
 //	POST   /v1/calendar/windows         WindowInput -> 201 Window
@@ -141,6 +143,8 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	handle("GET /v1/discovery/status", decodeNothing, e.DiscoveryStatus, jsonStatus(http.StatusOK))
 	handle("POST /v1/graph", decodeGraph, e.Graph, jsonStatus(http.StatusOK))
 	handle("GET /v1/inventory/history", decodeHistory, e.History, jsonStatus(http.StatusOK))
+	handle("GET /v1/history", decodeRolloutHistory, e.RolloutHistory, jsonStatus(http.StatusOK))
+	handle("POST /v1/promote", decodePromote, e.Promote, encodePromote)
 	handle("GET /v1/calendar/windows", decodeListWindows, e.ListWindows, jsonStatus(http.StatusOK))
 	handle("POST /v1/calendar/windows", decodeAddWindow, e.AddWindow, jsonStatus(http.StatusCreated))
 	handle("DELETE /v1/calendar/windows/{id}", decodeRemoveWindow, e.RemoveWindow, noContent)

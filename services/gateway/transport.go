@@ -96,6 +96,10 @@ func encodePreview(w http.ResponseWriter, resp any) {
 	body := errorBody{Code: contracts.CodeInvalid, Message: "the planner would reject this request", Reasons: pr.Reasons}
 	if len(pr.Reasons) > 0 {
 		body.Field, body.Message = pr.Reasons[0].Field, pr.Reasons[0].Message
+		if c := pr.Reasons[0].Code; c != "" {
+			// Such as lifecycle: still 422, with a code a client can act on.
+			body.Code = c
+		}
 	}
 	if body.Reasons == nil {
 		body.Reasons = []contracts.FieldError{}

@@ -102,7 +102,14 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 func (s *Service) planned(ctx context.Context, log *slog.Logger, span trace.Span, msg jetstream.Msg, md *jetstream.MsgMetadata, req contracts.DeployRequest, p contracts.Plan) {
 	ev := contracts.Event{
 		Rollout: req.ID, Environment: req.Environment, App: req.App, Version: req.Version,
-		State: contracts.StatePlanned, Plan: &p, Actor: req.RequestedBy,
+		State: contracts.StatePlanned, Plan: &p, Actor: req.RequestedBy, Reason: overrideNote(p),
+	}
+	if ev.Reason != "" {
+		log.Warn("lifecycle overridden", "missing", p.LifecycleOverride.Missing, "reason", p.LifecycleOverride.Reason, "by", p.LifecycleOverride.By)
+	}
+	// Promotions reuse the request of a completed rollout.
+	if !s.accept(ctx, log, msg, md, req) {
+		return
 	}
 	subject := contracts.EventSubject(req.Environment, req.ID, contracts.EventPlanned)
 	// A planned request is valid, so its id was claimed.

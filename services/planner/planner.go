@@ -21,6 +21,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/planner/internal/releases"
 	"github.com/rollwave/rollwave/services/planner/internal/requests"
 )
 
@@ -39,7 +40,8 @@ type Config struct {
 	MaxRetryBackoff time.Duration
 	// DBPath is the SQLite file recording each request id with the digest
 	// of its request, so that ids stay single-use beyond the broker's
-	// duplicate window. Required.
+	// duplicate window, and the record of rollouts learned from the events
+	// (lifecycles, history, promotions). Required.
 	DBPath string
 }
 
@@ -67,6 +69,8 @@ type Service struct {
 	metrics  *metrics
 	planning *planning
 	store    *requests.Store
+	releases *releases.Store
+	follow   *follower
 	gate     natsx.Gate
 
 	mu       sync.Mutex
@@ -113,7 +117,8 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.metrics = m
-	s.planning = &planning{inventory: discoveryClient{nc: deps.NC, timeout: cfg.DiscoveryTimeout}, clock: s.clock}
+	s.planning = &planning{inventory: discoveryClient{nc: deps.NC, timeout: cfg.DiscoveryTimeout}, clock: s.clock,
+		calendar: calendarClient{nc: deps.NC, timeout: min(cfg.DiscoveryTimeout, previewCalendarTimeout)}}
 	return s, nil
 }
 
@@ -136,19 +141,38 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("planner: %w", err)
 	}
 	s.store = store
-	iter, err := s.subscribe(ctx)
+	rel, err := releases.Open(ctx, s.cfg.DBPath)
 	if err != nil {
 		_ = store.Close()
+		return fmt.Errorf("planner: %w", err)
+	}
+	follow := &follower{js: s.js, store: rel, log: s.log, clock: s.clock, retry: s.cfg.RetryBackoff}
+	if err := follow.start(ctx); err != nil {
+		_ = rel.Close()
+		_ = store.Close()
+		return fmt.Errorf("planner: %w", err)
+	}
+	s.releases, s.follow = rel, follow
+	s.planning.releases, s.planning.runs = completions{store: rel, follow: follow}, rel
+	closeAll := func() {
+		follow.stop()
+		_ = rel.Close()
+		_ = store.Close()
+	}
+	iter, err := s.subscribe(ctx)
+	if err != nil {
+		closeAll()
 		return fmt.Errorf("planner: %w", err)
 	}
 	s.gate.Service = "planner"
 	s.gate.Open()
 	server := natsx.NewServer(s.nc, "planner", natsx.WithTracer(s.tp), natsx.WithLogger(s.log))
-	for _, h := range []natsx.Handler{previewHandler(s.planning), graphHandler(s.planning), claimHandler(claimer{store: store, svc: s}, s.gate.Middleware)} {
+	for _, h := range append([]natsx.Handler{previewHandler(s.planning), graphHandler(s.planning), claimHandler(claimer{store: store, svc: s}, s.gate.Middleware)},
+		s.recordHandlers()...) {
 		if err := server.Handle(h); err != nil {
 			server.Close()
 			iter.Stop()
-			_ = store.Close()
+			closeAll()
 			return fmt.Errorf("planner: %w", err)
 		}
 	}
@@ -203,6 +227,10 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("planner: close request record: %w", cerr)
+	}
+	s.follow.stop()
+	if cerr := s.releases.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("planner: close rollout record: %w", cerr)
 	}
 	if err == nil {
 		s.log.Info("planner stopped")

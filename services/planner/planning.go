@@ -42,6 +42,11 @@ func (d discoveryClient) Targets(ctx context.Context, env, app string) (contract
 type planning struct {
 	inventory inventory
 	clock     clock.Clock
+	// releases and runs are set once the rollout record is open (Start).
+	releases releaseLog
+	runs     runHistory
+	// calendar answers previews' calendar questions.
+	calendar admitter
 }
 
 // plan returns the plan, or the reasons the request cannot be planned, or
@@ -69,6 +74,12 @@ func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contr
 		return contracts.Plan{}, nil, err
 	case len(unmet) > 0:
 		return contracts.Plan{}, unmet, nil
+	}
+	switch refused, err := p.checkLifecycle(ctx, req, env, &pl); {
+	case err != nil:
+		return contracts.Plan{}, nil, err
+	case len(refused) > 0:
+		return contracts.Plan{}, refused, nil
 	}
 	return pl, nil, nil
 }
@@ -103,7 +114,9 @@ func (p *planning) Preview(ctx context.Context, req contracts.DeployRequest) (co
 	case reasons != nil:
 		return contracts.PreviewReply{Reasons: reasons}, nil
 	}
-	return contracts.PreviewReply{Plan: &pl}, nil
+	reply := contracts.PreviewReply{Plan: &pl}
+	p.annotate(ctx, req, &reply)
+	return reply, nil
 }
 
 // makePreviewEndpoint adapts a previewer to a go-kit endpoint.

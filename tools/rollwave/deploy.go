@@ -26,7 +26,7 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Long: `deploy reads a rollout spec (YAML or JSON; "-" reads standard input) and
 sends it to the API as a deploy request, printing the rollout id.
 
-  --dry-run  asks the planner for the plan (phases, batches, hosts) instead
+  --dry-run  asks the planner for the plan instead, as "rollwave plan" does
   --wait     then follows the rollout live until it settles, with --timeout
              as a limit; the exit status then says how it settled:
 ` + exitCodesHelp + `
@@ -76,7 +76,7 @@ Examples:
 					return err
 				}
 				if !g.json() && pr.Plan != nil {
-					printPlan(out, pr.Plan)
+					printPreview(out, pr, time.Now())
 				}
 				return nil
 			}

@@ -116,6 +116,9 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newVersionCmd(g),
 		newDiscoveryCmd(g),
 		newGraphCmd(g),
+		newRolloutHistoryCmd(g),
+		newPromoteCmd(g),
+		newPlanCmd(g),
 	)
 	for _, f := range extraCommands {
 		root.AddCommand(f())

@@ -27,6 +27,8 @@ func FuzzParse(f *testing.F) {
 		"--- {}\n--- {}\n",
 		"environments: [{name: qa, position: 0x10}]",
 		"environments: [{name: qa, checks: {db: {tcp: {address: 'a:1', timeout: 2s}}, s: {command: {command: [x, '{{.Host.Name}}']}}, p: {prometheus: {url: 'http://p', query: up, op: '>=', threshold: 1}}}}]",
+		"lifecycle: [qa, prod]\napp_lifecycles: {web: [prod], docs: []}\nenvironments: [{name: qa}, {name: prod}]",
+		"lifecycle: [qa, qa, nope, '', [x]]\napp_lifecycles: {Web: x}\nenvironments: [{name: qa}]",
 	} {
 		f.Add([]byte(seed))
 	}

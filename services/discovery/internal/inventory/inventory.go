@@ -17,6 +17,9 @@ import (
 // Inventory is a parsed, validated inventory.
 type Inventory struct {
 	Environments []Environment
+	// Lifecycle and AppLifecycles order environments (lifecycle.go).
+	Lifecycle     []string
+	AppLifecycles map[string][]string
 }
 
 // Environment is one environment of the inventory. Position and the

@@ -338,7 +338,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 		p.fail(rootField, root, "the inventory is empty")
 		return Inventory{}
 	}
-	f, ok := p.fields("", root, "environments")
+	f, ok := p.fields("", root, "environments", "lifecycle", "app_lifecycles")
 	if !ok {
 		return Inventory{}
 	}
@@ -367,6 +367,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 		resolve(&env)
 		inv.Environments = append(inv.Environments, env)
 	}
+	p.lifecycles(&inv, f)
 	return inv
 }
 

@@ -137,7 +137,7 @@ func TestParseErrors(t *testing.T) {
 		{"not yaml", "environments: [", []string{"(root): is not valid YAML"}},
 		{"two documents", "environments: []\n---\nenvironments: []\n", []string{"(root): holds more than one YAML document; the second starts at line 2"}},
 		{"root is a list", "- a\n", []string{"(root): must be a mapping, got a list (line 1)"}},
-		{"unknown top key", "environments: [{name: qa}]\nhosts: []\n", []string{"hosts: is not a known field (known: environments) (line 2)"}},
+		{"unknown top key", "environments: [{name: qa}]\nhosts: []\n", []string{"hosts: is not a known field (known: environments, lifecycle, app_lifecycles) (line 2)"}},
 		{"no environments key", "{}\n", []string{"environments: is required"}},
 		{"no environments", "environments: []\n", []string{"environments: must list at least one environment (line 1)"}},
 		{"environments not a list", "environments: {qa: 1}\n", []string{"environments: must be a list, got a mapping (line 1)"}},
@@ -434,6 +434,9 @@ func TestDeploymentsInventory(t *testing.T) {
 				t.Fatalf("%s/%s runs %v", e.Name, h.Name, h.Apps)
 			}
 		}
+	}
+	if got := inv.LifecycleFor("web", "production"); !reflect.DeepEqual(got, []string{"qa", "staging", "production"}) {
+		t.Fatalf("lifecycle = %v", got)
 	}
 }
 
