@@ -18,6 +18,8 @@ type Environment struct {
 	// which hosts (Host.Apps): a rollout of an app targets only its hosts.
 	// Without it, every host runs every application.
 	AppsDeclared bool `json:"apps_declared,omitempty"`
+	// OnBlocked is the environment's policy for requests that name none.
+	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.

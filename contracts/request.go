@@ -63,6 +63,9 @@ type DeployRequest struct {
 	// a reservation held for a team or a label admits only its holders.
 	Team   string            `json:"team,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// OnBlocked is what to do when the calendar keeps the rollout from
+	// starting; "" takes the environment's policy, else wait.
+	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

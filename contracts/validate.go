@@ -56,6 +56,7 @@ func (r DeployRequest) Validate() error {
 	r.validatePhases(&fe)
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
+	r.OnBlocked.validate(&fe, "on_blocked")
 	r.validateRequires(&fe)
 	if r.Team != "" {
 		token(&fe, "team", r.Team)

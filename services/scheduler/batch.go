@@ -204,6 +204,9 @@ func (b *batch) verdict(v admission.Verdict) error {
 		return err
 	}
 	in := rollout.Input{Admission: &rollout.Admission{Allowed: v.Allowed, Until: v.Until, Reason: v.Reason}}
+	if v.Blocked && st.rec.Rollout.Plan.OnBlocked == contracts.OnBlockedReject {
+		in = rejectBlocked(v)
+	}
 	if err := b.step(st, in); err != nil {
 		b.s.log.Warn("admission verdict not applied", "rollout", v.Rollout, "err", err)
 	}

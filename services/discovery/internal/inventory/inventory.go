@@ -36,6 +36,8 @@ type Environment struct {
 	// Procedures and AllowRequestCommands say how requests may deploy.
 	Procedures           map[string]contracts.Procedure
 	AllowRequestCommands bool
+	// OnBlocked is the calendar policy of requests that name none.
+	OnBlocked contracts.OnBlocked
 	// Applications, when declared, say which hosts run which application;
 	// each host's Apps is resolved from them.
 	Applications map[string]Application
@@ -58,7 +60,8 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 // the caller is not expected to change are shared.
 func (e Environment) Contract() contracts.Environment {
 	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
-		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil}
+		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil,
+		OnBlocked: e.OnBlocked}
 	copy(out.Hosts, e.Hosts)
 	return out
 }

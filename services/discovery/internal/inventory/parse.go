@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "on_blocked")
 	if !ok {
 		return Environment{}, false
 	}
@@ -392,6 +392,12 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	}
 	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
 		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)
+	}
+	if s := p.str(path, n, f, "on_blocked", false); s != "" {
+		env.OnBlocked = contracts.OnBlocked(s)
+		if err := env.OnBlocked.Validate(join(path, "on_blocked")); err != nil {
+			p.fail(join(path, "on_blocked"), f["on_blocked"].val, "%s", contracts.AsError(err).Message)
+		}
 	}
 	appsEntry, declared := f["applications"]
 	if declared {

@@ -42,6 +42,9 @@ type Answer struct {
 	Allowed bool
 	Until   *time.Time
 	Reason  string
+	// Blocked says a calendar window refused (not a calendar that could
+	// not be asked).
+	Blocked bool
 }
 
 // Verdict tells one rollout whether it starts now, or why it waits.
@@ -50,6 +53,11 @@ type Verdict struct {
 	Allowed bool
 	Until   *time.Time
 	Reason  string
+	// Blocked is set on the verdict of the rollout the calendar was asked
+	// about and refused by a window: its on_blocked policy applies. The
+	// rollouts behind it wait for the same reason but are asked about
+	// themselves once they are at the head.
+	Blocked bool
 }
 
 // Ask is a calendar question to put for the head of an environment.
@@ -121,8 +129,8 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 		if reason == "" {
 			reason = ReasonCalendarUnavailable
 		}
-		for _, e := range due {
-			d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Until: ans.Until, Reason: reason})
+		for i, e := range due {
+			d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Until: ans.Until, Reason: reason, Blocked: i == 0 && ans.Blocked})
 		}
 	}
 	return d
@@ -165,7 +173,7 @@ func FromCalendar(rollout string, a contracts.Admission) Answer {
 		until = &u
 		reason += " until " + u.Format(time.RFC3339)
 	}
-	return Answer{Rollout: rollout, Until: until, Reason: reason}
+	return Answer{Rollout: rollout, Until: until, Reason: reason, Blocked: true}
 }
 
 // Unavailable is the answer when the calendar could not be asked.

@@ -1,0 +1,30 @@
+package contracts
+
+// OnBlocked says what happens to a rollout that a calendar window (a
+// freeze, a stop, a reservation held for others, or no maintenance window)
+// keeps from starting.
+type OnBlocked string
+
+const (
+	// OnBlockedWait queues the rollout until the calendar admits it. The
+	// default.
+	OnBlockedWait OnBlocked = "wait"
+	// OnBlockedReject ends the rollout at once, naming the window, so that
+	// a pipeline learns now instead of waiting through a freeze.
+	OnBlockedReject OnBlocked = "reject"
+)
+
+// Validate reports a policy other than wait, reject or empty.
+func (p OnBlocked) Validate(field string) error {
+	var fe FieldErrors
+	p.validate(&fe, field)
+	return fe.Err()
+}
+
+func (p OnBlocked) validate(fe *FieldErrors, field string) {
+	switch p {
+	case "", OnBlockedWait, OnBlockedReject:
+	default:
+		fe.Add(field, "must be %q or %q, got %q", OnBlockedWait, OnBlockedReject, clip(string(p)))
+	}
+}
