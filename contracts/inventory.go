@@ -20,6 +20,9 @@ type Environment struct {
 	AppsDeclared bool `json:"apps_declared,omitempty"`
 	// OnBlocked is the environment's policy for requests that name none.
 	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
+	// OnFreeze is the environment's freeze policy for requests that name
+	// none.
+	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.

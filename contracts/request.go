@@ -66,6 +66,9 @@ type DeployRequest struct {
 	// OnBlocked is what to do when the calendar keeps the rollout from
 	// starting; "" takes the environment's policy, else wait.
 	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
+	// OnFreeze is how the rollout stops when a freeze begins while it
+	// runs; "" takes the environment's policy, else pause.
+	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

@@ -57,6 +57,7 @@ func (r DeployRequest) Validate() error {
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
 	r.OnBlocked.validate(&fe, "on_blocked")
+	r.OnFreeze.validate(&fe, "on_freeze")
 	r.validateRequires(&fe)
 	if r.Team != "" {
 		token(&fe, "team", r.Team)

@@ -38,6 +38,8 @@ type Environment struct {
 	AllowRequestCommands bool
 	// OnBlocked is the calendar policy of requests that name none.
 	OnBlocked contracts.OnBlocked
+	// OnFreeze is the freeze policy of requests that name none.
+	OnFreeze contracts.OnFreeze
 	// Applications, when declared, say which hosts run which application;
 	// each host's Apps is resolved from them.
 	Applications map[string]Application
@@ -61,7 +63,7 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 func (e Environment) Contract() contracts.Environment {
 	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
 		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil,
-		OnBlocked: e.OnBlocked}
+		OnBlocked: e.OnBlocked, OnFreeze: e.OnFreeze}
 	copy(out.Hosts, e.Hosts)
 	return out
 }

@@ -371,7 +371,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "on_blocked")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "on_blocked", "on_freeze")
 	if !ok {
 		return Environment{}, false
 	}
@@ -397,6 +397,12 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 		env.OnBlocked = contracts.OnBlocked(s)
 		if err := env.OnBlocked.Validate(join(path, "on_blocked")); err != nil {
 			p.fail(join(path, "on_blocked"), f["on_blocked"].val, "%s", contracts.AsError(err).Message)
+		}
+	}
+	if s := p.str(path, n, f, "on_freeze", false); s != "" {
+		env.OnFreeze = contracts.OnFreeze(s)
+		if err := env.OnFreeze.Validate(join(path, "on_freeze")); err != nil {
+			p.fail(join(path, "on_freeze"), f["on_freeze"].val, "%s", contracts.AsError(err).Message)
 		}
 	}
 	appsEntry, declared := f["applications"]

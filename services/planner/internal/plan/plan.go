@@ -98,6 +98,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		// The request's calendar policy wins; the environment's applies
 		// to requests that name none.
 		OnBlocked: cmp.Or(req.OnBlocked, env.OnBlocked),
+		OnFreeze:  cmp.Or(req.OnFreeze, env.OnFreeze),
 	}
 	if p.Strategy == "" {
 		p.Strategy = contracts.StrategyRolling

@@ -31,4 +31,14 @@ func TestOnBlockedPolicy(t *testing.T) {
 			t.Errorf("request %q, environment %q: plan on_blocked %q, want %q", tt.req, tt.env, p.OnBlocked, tt.want)
 		}
 	}
+	req := request(contracts.PhaseSpec{Name: "all"})
+	e := env(hosts(2))
+	e.OnFreeze = contracts.OnFreezeFinishPhase
+	if p, err := Build(req, e, now); err != nil || p.OnFreeze != contracts.OnFreezeFinishPhase {
+		t.Fatalf("environment's on_freeze not applied: %q, %v", p.OnFreeze, err)
+	}
+	req.OnFreeze = contracts.OnFreezePause
+	if p, err := Build(req, e, now); err != nil || p.OnFreeze != contracts.OnFreezePause {
+		t.Fatalf("request's on_freeze does not win: %q, %v", p.OnFreeze, err)
+	}
 }
