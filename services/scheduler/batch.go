@@ -24,6 +24,8 @@ type batch struct {
 	effects []stagedEffect
 	cursors map[string]uint64
 	replies []pendingReply
+	// holds are the calendar holds set or ended (calhold.go).
+	holds []store.HoldChange
 }
 
 type staged struct {
@@ -185,6 +187,9 @@ func (b *batch) command(req *controlRequest) error {
 		b.replies = append(b.replies, pendingReply{req: req, err: contracts.Errorf(contracts.CodeNotFound, "no rollout %q", req.rollout)})
 		return nil
 	}
+	if b.calendarCommand(req, st) {
+		return nil
+	}
 	if err := b.step(st, rollout.Input{Command: &req.cmd}); err != nil {
 		b.replies = append(b.replies, pendingReply{req: req, err: err})
 		return nil
@@ -250,6 +255,7 @@ func (b *batch) change() (store.Change, spans, error) {
 	var c store.Change
 	var sp spans
 	c.Cursors = b.cursors
+	c.Holds = b.holds
 	for _, id := range b.order {
 		st := b.staged[id]
 		c.Writes = append(c.Writes, store.NewWrite(st.saved, st.rec))
