@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
@@ -30,7 +31,8 @@ func (s *Service) checkHolds(ids []string) {
 	if !ok {
 		return // before the first full view of the bucket nothing is known
 	}
-	if ids != nil && len(s.holds) == 0 && !anyBlocking(states) {
+	now := s.deps.Clock.Now()
+	if ids != nil && len(s.holds) == 0 && !anyBlocking(states, now) {
 		return // the common case after a commit: nothing to do
 	}
 	all := ids == nil
@@ -45,7 +47,7 @@ func (s *Service) checkHolds(ids []string) {
 		}
 		runs = append(runs, runOf(l.r))
 	}
-	actions := calhold.Decide(runs, s.holds, states, s.deps.Clock.Now(), all)
+	actions := calhold.Decide(runs, s.holds, states, now, all)
 	if len(actions) > 0 {
 		s.applyAll(nil, nil, nil, actions)
 	}
@@ -61,10 +63,16 @@ func (s *Service) processHolds() {
 	s.checkHolds(ids)
 }
 
-func anyBlocking(states []contracts.WindowState) bool {
+// anyBlocking reports whether a freeze or stop covers now anywhere.
+func anyBlocking(states []contracts.WindowState, now time.Time) bool {
 	for _, st := range states {
-		if st.Window.Kind == contracts.WindowFreeze || st.Window.Kind == contracts.WindowStop {
-			return true
+		if st.Window.Kind != contracts.WindowFreeze && st.Window.Kind != contracts.WindowStop {
+			continue
+		}
+		for _, o := range st.Occurrences {
+			if !now.Before(o.Start) && now.Before(o.End) {
+				return true
+			}
 		}
 	}
 	return false

@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/natsx"
+)
+
+// slowSim is a sim driver whose actions take ten minutes of the fake
+// clock, so that rollouts stay running until the test moves the clock.
+const slowSim = "{sim: {median: 10m, p99: 20m}}"
+
+// lastEvent returns the last stored event of a type.
+func (h *harness) lastEvent(id string, typ contracts.EventType) (contracts.Event, bool) {
+	evs := h.events(id)
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Type == typ {
+			return evs[i].Event, true
+		}
+	}
+	return contracts.Event{}, false
+}
+
+// advanceUntil moves the fake clock ten minutes at a time until the
+// rollout reaches state.
+func (h *harness) advanceUntil(fake *clock.Fake, id string, state contracts.State) {
+	h.advanceBy(fake, 10*time.Minute, id, state)
+}
+
+func (h *harness) advanceBy(fake *clock.Fake, step time.Duration, id string, state contracts.State) {
+	h.t.Helper()
+	natstest.CheckFor(h.t, waitLong, 20*time.Millisecond, func() error {
+		v, err := h.rollout(id)
+		if err != nil {
+			return err
+		}
+		if v.State != state {
+			fake.Advance(step)
+			return fmt.Errorf("rollout %s is %s, want %s", id, v.State, state)
+		}
+		return nil
+	})
+}
+
+// A stop window ("rollwave freeze --all") added through the calendar
+// pauses the running rollouts of every environment, without the clock
+// moving; removing it ("rollwave unfreeze --all") resumes them, and they
+// complete.
+func TestGlobalStopPausesEveryRunningRollout(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	inv := tenHosts(slowSim) + "  - name: qa\n    driver: " + slowSim + "\n    hosts:\n" +
+		"      - {name: qa-01, address: 127.0.0.1:21001}\n      - {name: qa-02, address: 127.0.0.1:21002}\n"
+	h := newHarness(t, harnessOpts{inventory: inv, clock: fake})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	h.deploy(ctx, threePhases("r-prod"))
+	h.deploy(ctx, contracts.DeployRequest{ID: "r-qa", App: "web", Version: "2.4.1", Environment: "qa",
+		Phases: []contracts.PhaseSpec{{Name: "all", Batch: contracts.BatchSpec{Steps: []contracts.Size{{Count: 1}}}}}})
+	h.waitState("r-prod", contracts.StateRunning)
+	h.waitState("r-qa", contracts.StateRunning)
+
+	w, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environments: []string{contracts.AllEnvironments}, Kind: contracts.WindowStop,
+		Start: "2026-12-01T09:00:00Z", End: "2026-12-08T09:00:00Z", Reason: "incident 123",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r-prod", "r-qa"} {
+		h.waitState(id, contracts.StatePaused)
+		ev, _ := h.lastEvent(id, contracts.EventPaused)
+		if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "incident 123") || !strings.Contains(ev.Reason, w.ID) {
+			t.Fatalf("%s paused by %q: %q", id, ev.Actor, ev.Reason)
+		}
+	}
+	if !fake.Now().Equal(start) {
+		t.Fatal("the clock moved")
+	}
+	if _, err := natsx.Request[struct{}](ctx, h.st.NC, contracts.APICalendarRemove, contracts.WindowRemove{ID: w.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"r-prod", "r-qa"} {
+		h.waitState(id, contracts.StateRunning)
+		ev, _ := h.lastEvent(id, contracts.EventResumed)
+		if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "ended") {
+			t.Fatalf("%s resumed by %q: %q", id, ev.Actor, ev.Reason)
+		}
+	}
+	h.advanceUntil(fake, "r-prod", contracts.StateCompleted)
+	h.advanceUntil(fake, "r-qa", contracts.StateCompleted)
+}
+
+// A freeze that begins while a rollout runs pauses it at the batch
+// boundary; the batch in flight finishes, and the calendar resumes the
+// rollout when the freeze ends.
+func TestFreezeBeginningMidRollout(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	h := newHarness(t, harnessOpts{inventory: tenHosts(slowSim), clock: fake})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if _, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environment: "prod", Start: "2026-12-01T09:01:00Z", End: "2026-12-01T12:00:00Z", Reason: "board demo",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.deploy(ctx, threePhases("r-mid"))
+	h.waitState("r-mid", contracts.StateRunning)
+	// Minute by minute: the canary takes several minutes at least.
+	h.advanceBy(fake, time.Minute, "r-mid", contracts.StatePaused)
+	ev, _ := h.lastEvent("r-mid", contracts.EventPaused)
+	if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "board demo") {
+		t.Fatalf("paused by %q: %q", ev.Actor, ev.Reason)
+	}
+	if v, _ := h.rollout("r-mid"); v.Counts.Succeeded != 0 {
+		t.Fatalf("paused only after the canary: %+v", v.Counts)
+	}
+	// The canary in flight finishes during the freeze; nothing else starts.
+	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
+		if _, ok := h.lastEvent("r-mid", contracts.EventHostSucceeded); !ok {
+			fake.Advance(10 * time.Minute)
+			return fmt.Errorf("the canary has not finished")
+		}
+		return nil
+	})
+	if v, _ := h.rollout("r-mid"); v.State != contracts.StatePaused || v.Counts.Succeeded != 1 || v.Counts.Running != 0 {
+		t.Fatalf("during the freeze: %s, %+v", v.State, v.Counts)
+	}
+	h.advanceUntil(fake, "r-mid", contracts.StateCompleted)
+	ev, _ = h.lastEvent("r-mid", contracts.EventResumed)
+	if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "board demo") {
+		t.Fatalf("resumed by %q: %q", ev.Actor, ev.Reason)
+	}
+}
+
+// An environment whose inventory says on_blocked: reject ends a request
+// the calendar blocks at once, naming the window.
+func TestOnBlockedRejectFromTheEnvironment(t *testing.T) {
+	start := time.Date(2026, 12, 24, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	inv := strings.Replace(tenHosts("{sim: {}}"), "  - name: prod\n", "  - name: prod\n    on_blocked: reject\n", 1)
+	h := newHarness(t, harnessOpts{inventory: inv, clock: fake})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	if _, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environment: "prod", Start: "2026-12-24T00:00:00Z", End: "2026-12-27T00:00:00Z", Reason: "christmas",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.deploy(ctx, threePhases("r-rejected"))
+	v := h.waitState("r-rejected", contracts.StateAborted)
+	if !strings.Contains(v.Reason, "on_blocked: reject") || !strings.Contains(v.Reason, "christmas") {
+		t.Fatalf("reason %q", v.Reason)
+	}
+	// The request's own policy wins over the environment's.
+	wait := threePhases("r-waits")
+	wait.OnBlocked = contracts.OnBlockedWait
+	h.deploy(ctx, wait)
+	h.waitQueued("r-waits", "christmas")
+}
