@@ -112,6 +112,8 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
 		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
 		newCalendarCmd(g),
+		newFreezeCmd(g),
+		newUnfreezeCmd(g),
 		newInventoryCmd(g),
 		newVersionCmd(g),
 		newDiscoveryCmd(g),
