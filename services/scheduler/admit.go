@@ -84,6 +84,11 @@ func (s *Service) ask(a admission.Ask) {
 		adm, err := natsx.Request[contracts.Admission](ctx, s.deps.NC, contracts.APICalendarAdmit,
 			contracts.AdmitQuery{Environment: a.Environment, At: at, Team: team, Labels: labels})
 		ans := admission.FromCalendar(a.Rollout, adm)
+		if w, stopped := s.calState.lineStopAt(at); stopped && err == nil && ans.Allowed {
+			// The line stop is not the calendar's: it holds whatever the
+			// calendar answers.
+			ans = admission.FromCalendar(a.Rollout, contracts.Admission{Window: &w})
+		}
 		if err != nil {
 			if s.runCtx.Err() != nil {
 				return

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -25,13 +26,18 @@ func windowState(id string, kind contracts.WindowKind, envs []string, from, to t
 // the calendar does when the window is removed.
 func (e *env) unpublishState(id string) {
 	e.t.Helper()
+	e.unpublishStateKey(contracts.CalendarStateKey(id))
+}
+
+func (e *env) unpublishStateKey(key string) {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	kv, err := e.js.KeyValue(ctx, contracts.CalendarStateBucket)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := kv.Delete(ctx, contracts.CalendarStateKey(id)); err != nil {
+	if err := kv.Delete(ctx, key); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -291,4 +297,54 @@ func TestWaitingRolloutsStartInArrivalOrderWhenTheWindowOpens(t *testing.T) {
 		e.finish(1)
 		e.waitFor(id, contracts.EventCompleted, 1)
 	}
+}
+
+// putLineStop writes the line stop key as the gateway does for rollwave
+// freeze --all.
+func (e *env) putLineStop(reason string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	kv, err := e.js.KeyValue(ctx, contracts.CalendarStateBucket)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := json.Marshal(contracts.LineStop{Reason: reason, CreatedBy: "alice", Since: e.clock.Now()})
+	if _, err := kv.Put(ctx, contracts.LineStopKey, b); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// The line stop key pauses running rollouts in every environment and holds
+// back new ones even though the calendar admits them (it is not the
+// calendar's); deleting it resumes and admits them.
+func TestLineStopKey(t *testing.T) {
+	e := newEnv(t)
+	e.calendar() // admits everything
+	e.publishState()
+	e.start()
+	e.publishPlanned(newPlan("r-prod", "prod", [][]string{{"h1"}}, [][]string{{"h2"}}))
+	e.publishPlanned(newPlan("r-qa", "qa", [][]string{{"q1"}}, [][]string{{"q2"}}))
+	e.waitFor("r-prod", contracts.EventStarted, 1)
+	e.waitFor("r-qa", contracts.EventStarted, 1)
+	e.putLineStop("incident 123")
+	for _, id := range []string{"r-prod", "r-qa"} {
+		p := lastOf(t, e.waitFor(id, contracts.EventPaused, 1), contracts.EventPaused)
+		if p.Actor != scheduler.ActorCalendar || p.Reason != "stop line-stop (incident 123) until the line is released" {
+			t.Fatalf("%s paused by %q: %q", id, p.Actor, p.Reason)
+		}
+	}
+	e.publishPlanned(newPlan("r-new", "stage", [][]string{{"s1"}}))
+	q := lastOf(t, e.tickUntil("r-new", contracts.EventQueued, 1), contracts.EventQueued)
+	if q.Reason != "stop: incident 123" {
+		t.Fatalf("r-new queued for %q", q.Reason)
+	}
+	e.unpublishStateKey(contracts.LineStopKey)
+	for _, id := range []string{"r-prod", "r-qa"} {
+		r := lastOf(t, e.waitFor(id, contracts.EventResumed, 1), contracts.EventResumed)
+		if r.Reason != "stop line-stop (incident 123) ended" {
+			t.Fatalf("%s resumed for %q", id, r.Reason)
+		}
+	}
+	e.tickUntil("r-new", contracts.EventStarted, 1)
 }

@@ -28,6 +28,31 @@ type calendarState struct {
 	// resumed. replaying collects the keys seen while it is not set.
 	replayed  bool
 	replaying map[string]bool
+	// lineStop is the stop of the line written to contracts.LineStopKey
+	// (rollwave freeze --all), nil when none.
+	lineStop *contracts.LineStop
+}
+
+// states returns the windows with the line stop as one more stop window.
+// The caller holds mu.
+func (c *calendarState) states() []contracts.WindowState {
+	out := slices.Collect(maps.Values(c.windows))
+	if c.lineStop != nil {
+		w := c.lineStop.Window()
+		out = append(out, contracts.WindowState{Window: w,
+			Occurrences: []contracts.Occurrence{{WindowID: w.ID, Start: w.Start, End: w.End}}, Through: w.End})
+	}
+	return out
+}
+
+// lineStopAt returns the line stop as a window when one is in force at t.
+func (c *calendarState) lineStopAt(t time.Time) (contracts.Window, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.lineStop == nil || t.Before(c.lineStop.Since) {
+		return contracts.Window{}, false
+	}
+	return c.lineStop.Window(), true
 }
 
 // ready returns the published windows once the calendar has filled the
@@ -38,7 +63,7 @@ func (c *calendarState) ready() ([]contracts.WindowState, bool) {
 	if !c.synced || !c.replayed {
 		return nil, false
 	}
-	return slices.Collect(maps.Values(c.windows)), true
+	return c.states(), true
 }
 
 // rewatch starts a new replay.
@@ -62,6 +87,9 @@ func (c *calendarState) replayDone() {
 	if !c.replaying[contracts.CalendarStateSyncedKey] {
 		c.synced = false
 	}
+	if !c.replaying[contracts.LineStopKey] {
+		c.lineStop = nil
+	}
 	c.replayed = true
 	c.replaying = nil
 }
@@ -74,7 +102,7 @@ func (c *calendarState) snapshot() ([]contracts.WindowState, bool) {
 	if !c.synced {
 		return nil, false
 	}
-	return slices.Collect(maps.Values(c.windows)), true
+	return c.states(), true
 }
 
 func (c *calendarState) apply(e jetstream.KeyValueEntry) error {
@@ -86,6 +114,21 @@ func (c *calendarState) apply(e jetstream.KeyValueEntry) error {
 	}
 	if key == contracts.CalendarStateSyncedKey {
 		c.synced = e.Operation() == jetstream.KeyValuePut
+		return nil
+	}
+	if key == contracts.LineStopKey {
+		c.lineStop = nil
+		if e.Operation() != jetstream.KeyValuePut {
+			return nil
+		}
+		var ls contracts.LineStop
+		if err := json.Unmarshal(e.Value(), &ls); err != nil {
+			// Unreadable, it still says the line is stopped: fail closed.
+			ls = contracts.LineStop{Reason: "line stopped (unreadable stop entry)", Since: e.Created()}
+			c.lineStop = &ls
+			return err
+		}
+		c.lineStop = &ls
 		return nil
 	}
 	id, ok := strings.CutPrefix(key, contracts.CalendarStateKey(""))

@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,8 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/calendar"
 )
 
 // slowSim is a sim driver whose actions take ten minutes of the fake
@@ -165,4 +170,64 @@ func TestOnBlockedRejectFromTheEnvironment(t *testing.T) {
 	wait.OnBlocked = contracts.OnBlockedWait
 	h.deploy(ctx, wait)
 	h.waitQueued("r-waits", "christmas")
+}
+
+// The line stop of rollwave freeze --all (PUT /v1/stop) needs no calendar:
+// with the calendar service down, it pauses the running rollout and holds
+// back a new one, and DELETE /v1/stop releases both.
+func TestLineStopWhileTheCalendarIsDown(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	fake := clock.NewFake(start)
+	dir := t.TempDir()
+	inv := tenHosts(slowSim) + "  - name: qa\n    driver: " + slowSim + "\n    hosts:\n      - {name: qa-01, address: 127.0.0.1:21001}\n"
+	h := newHarness(t, harnessOpts{inventory: inv, clock: fake, dataDir: dir,
+		services: []string{"discovery", "planner", "executor", "scheduler", "gateway"}})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	// The calendar publishes its (empty) state once, then goes away.
+	cal, err := calendar.New(service.Deps{NC: h.st.NC, JS: h.st.JS, Log: slog.New(slog.DiscardHandler), Clock: fake},
+		calendar.Config{DBPath: filepath.Join(dir, "calendar-alone.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cal.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.deploy(ctx, threePhases("r-run"))
+	h.waitState("r-run", contracts.StateRunning)
+
+	do := func(method, body string) int {
+		req, err := http.NewRequestWithContext(ctx, method, "http://"+h.st.Gateway.Addr()+"/v1/stop", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := do(http.MethodPut, `{"reason":"incident 123","created_by":"alice"}`); st != http.StatusOK {
+		t.Fatalf("PUT /v1/stop: %d", st)
+	}
+	h.waitState("r-run", contracts.StatePaused)
+	ev, _ := h.lastEvent("r-run", contracts.EventPaused)
+	if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "incident 123") {
+		t.Fatalf("paused by %q: %q", ev.Actor, ev.Reason)
+	}
+	// A new rollout in another environment waits for the stop.
+	h.deploy(ctx, contracts.DeployRequest{ID: "r-new", App: "web", Version: "2.4.1", Environment: "qa",
+		Phases: []contracts.PhaseSpec{{Name: "all"}}})
+	h.waitQueued("r-new", "stop: incident 123")
+	if st := do(http.MethodDelete, ""); st != http.StatusNoContent {
+		t.Fatalf("DELETE /v1/stop: %d", st)
+	}
+	h.waitState("r-run", contracts.StateRunning)
+	h.advanceUntil(fake, "r-run", contracts.StateCompleted)
+	h.advanceUntil(fake, "r-new", contracts.StateCompleted)
 }

@@ -17,31 +17,28 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 )
 
-// stopDefaultLength is how long a stop lasts when --until is not given:
-// long enough to mean "until unfreeze".
-const stopDefaultLength = 30 * 24 * time.Hour
-
 // freezeResult is what freeze --all reports with -o json.
 type freezeResult struct {
-	Window         contracts.Window `json:"window"`
-	Paused         []string         `json:"paused"`
-	StillRunning   []string         `json:"still_running,omitempty"`
-	ElapsedSeconds float64          `json:"elapsed_seconds"`
+	Stop           contracts.LineStop `json:"stop"`
+	Paused         []string           `json:"paused"`
+	StillRunning   []string           `json:"still_running,omitempty"`
+	ElapsedSeconds float64            `json:"elapsed_seconds"`
 }
 
 func newFreezeCmd(g *globals) *cobra.Command {
 	var all bool
-	var reason, until string
+	var reason string
 	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "freeze --all -m REASON",
 		Short: "Stop the line: halt new batches of every rollout in every environment",
-		Long: `freeze --all adds a stop window for every environment, starting now: no
-rollout starts, and running rollouts stop at their next batch boundary (the
-actions in flight finish). It then shows how long it took until the last
-running rollout was paused. It keeps working while the calendar service is
-down: the schedulers watch the window's key, not the calendar.
-rollwave unfreeze --all releases them.`,
+		Long: `freeze --all stops the line in every environment, from now until
+rollwave unfreeze --all: no rollout starts, and running rollouts stop at
+their next batch boundary (the actions in flight finish). It then shows how
+long it took until the last running rollout was paused. The stop is a key
+that every scheduler watches, written by the gateway itself, so it works
+while the calendar service is down. To plan a stop ahead, add a window of
+kind stop with rollwave calendar add.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !all {
@@ -56,20 +53,13 @@ rollwave unfreeze --all releases them.`,
 			}
 			ctx := cmd.Context()
 			began := time.Now()
-			end := began.Add(stopDefaultLength)
-			if until != "" {
-				if end, err = parseWhen(until); err != nil {
-					return usageError(fmt.Errorf("--until: %w", err))
-				}
-			}
 			running, err := runningRollouts(ctx, c)
 			if err != nil {
 				return err
 			}
-			in := contracts.WindowInput{Environments: []string{contracts.AllEnvironments}, Kind: contracts.WindowStop,
-				Start: began.UTC().Format(time.RFC3339), End: end.UTC().Format(time.RFC3339), Reason: reason, CreatedBy: currentUser()}
-			var w contracts.Window
-			if _, err := c.call(ctx, http.MethodPost, "/v1/calendar/windows", nil, in, &w); err != nil {
+			var ls contracts.LineStop
+			in := contracts.LineStopInput{Reason: reason, CreatedBy: currentUser()}
+			if _, err := c.call(ctx, http.MethodPut, "/v1/stop", nil, in, &ls); err != nil {
 				return err
 			}
 			var bar io.Writer
@@ -80,12 +70,12 @@ rollwave unfreeze --all releases them.`,
 			if err != nil {
 				return err
 			}
-			res.Window = w
+			res.Stop = ls
 			if g.json() {
 				return printJSON(cmd.OutOrStdout(), res)
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: the line is stopped in every environment until %s: %s\n", w.ID, w.End.UTC().Format(time.RFC3339), w.Reason)
+			fmt.Fprintf(out, "the line is stopped in every environment since %s: %s\n", ls.Since.UTC().Format(time.RFC3339), ls.Reason)
 			switch {
 			case len(res.StillRunning) > 0:
 				fmt.Fprintf(out, "%d of %d running rollouts paused in %.2fs; still running after %s: %s\n", len(res.Paused),
@@ -102,7 +92,6 @@ rollwave unfreeze --all releases them.`,
 	f := cmd.Flags()
 	f.BoolVar(&all, "all", false, "every environment")
 	f.StringVarP(&reason, "message", "m", "", "why the line stops, shown to whoever is held")
-	f.StringVar(&until, "until", "", "when the stop ends by itself (RFC 3339 or YYYY-MM-DD, UTC; default in 30 days)")
 	f.DurationVar(&wait, "wait", 30*time.Second, "how long to wait for running rollouts to pause")
 	return cmd
 }
@@ -111,11 +100,11 @@ func newUnfreezeCmd(g *globals) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "unfreeze --all",
-		Short: "Release a stop of the line: remove the stop windows in force now",
-		Long: `unfreeze --all removes every one-off stop window in force now; the rollouts
-the stop paused resume by themselves, and queued rollouts start. Stops
-planned for later, and recurring ones, are left: remove them with
-rollwave calendar rm.`,
+		Short: "Release the line: lift the stop of freeze --all and the stop windows in force now",
+		Long: `unfreeze --all lifts the stop of rollwave freeze --all and removes every
+one-off stop window of the calendar in force now; the rollouts the stop
+paused resume by themselves, and queued rollouts start. Stops planned for
+later, and recurring ones, are left: remove them with rollwave calendar rm.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !all {
@@ -125,9 +114,12 @@ rollwave calendar rm.`,
 			if err != nil {
 				return err
 			}
+			if _, err := c.call(cmd.Context(), http.MethodDelete, "/v1/stop", nil, nil, nil); err != nil {
+				return err
+			}
 			var l contracts.WindowList
 			if _, err := c.call(cmd.Context(), http.MethodGet, "/v1/calendar/windows", nil, nil, &l); err != nil {
-				return err
+				return fmt.Errorf("the line stop is lifted, but the calendar's stop windows could not be read: %w", err)
 			}
 			now := time.Now()
 			var removed []string
@@ -141,13 +133,13 @@ rollwave calendar rm.`,
 				removed = append(removed, w.ID)
 			}
 			if g.json() {
-				return printJSON(cmd.OutOrStdout(), map[string][]string{"removed": append([]string{}, removed...)})
+				return printJSON(cmd.OutOrStdout(), map[string][]string{"removed_windows": append([]string{}, removed...)})
 			}
 			if len(removed) == 0 {
-				fmt.Fprintln(cmd.OutOrStdout(), "no stop is in force")
+				fmt.Fprintln(cmd.OutOrStdout(), "the line is released")
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "released: removed %s\n", strings.Join(removed, ", "))
+			fmt.Fprintf(cmd.OutOrStdout(), "the line is released; removed the stop windows %s\n", strings.Join(removed, ", "))
 			return nil
 		},
 	}

@@ -1,24 +1,37 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rollwave/rollwave/contracts"
 )
 
-// freeze --all adds a stop for every environment starting now and waits
-// until the rollouts that were running are paused, saying how long that
-// took; unfreeze --all removes the one-off stops in force and nothing else.
+// freeze --all writes the line stop (no calendar answers here: it does
+// not need one) and waits until the rollouts that were running are
+// paused, saying how long that took; unfreeze --all lifts it and removes
+// the one-off stop windows in force, and nothing else.
 func TestFreezeAllAndUnfreezeAll(t *testing.T) {
 	a := startAPI(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stopped := func() bool {
+		kv, err := a.js.KeyValue(ctx, contracts.CalendarStateBucket)
+		if err != nil {
+			return false
+		}
+		_, err = kv.Get(ctx, contracts.LineStopKey)
+		return !errors.Is(err, jetstream.ErrKeyNotFound)
+	}
 	var mu sync.Mutex
-	var added *contracts.WindowInput
 	polls := 0
 	a.respond(contracts.APISchedulerList, func(m *nats.Msg) (any, *contracts.Error) {
 		var q contracts.RolloutListQuery
@@ -29,7 +42,7 @@ func TestFreezeAllAndUnfreezeAll(t *testing.T) {
 			return nil, &contracts.Error{Code: contracts.CodeInvalid, Message: "want state=running, got " + string(q.State)}
 		}
 		running := []string{"r-prod", "r-qa"}
-		if added != nil { // after the stop: one pauses, then the other
+		if stopped() { // after the stop: one pauses, then the other
 			polls++
 			running = running[min(polls, 2):]
 		}
@@ -39,29 +52,19 @@ func TestFreezeAllAndUnfreezeAll(t *testing.T) {
 		}
 		return l, nil
 	})
-	a.respond(contracts.APICalendarAdd, func(m *nats.Msg) (any, *contracts.Error) {
-		var in contracts.WindowInput
-		_ = json.Unmarshal(m.Data, &in)
-		mu.Lock()
-		added = &in
-		mu.Unlock()
-		start, _ := time.Parse(time.RFC3339, in.Start)
-		end, _ := time.Parse(time.RFC3339, in.End)
-		return contracts.Window{ID: "w-stop", Environments: in.Environments, Kind: in.Kind, Start: start, End: end, Reason: in.Reason}, nil
-	})
 
 	code, out, errOut := a.run("freeze", "--all", "-m", "incident 123")
-	if code != 0 || !strings.Contains(out, "w-stop: the line is stopped in every environment") ||
-		!strings.Contains(out, "2 running rollouts paused in ") {
+	if code != 0 || !strings.Contains(out, "the line is stopped in every environment since ") ||
+		!strings.Contains(out, ": incident 123") || !strings.Contains(out, "2 running rollouts paused in ") {
 		t.Fatalf("freeze: code %d\n%s\nstderr %s", code, out, errOut)
 	}
-	if added.Kind != contracts.WindowStop || len(added.Environments) != 1 || added.Environments[0] != contracts.AllEnvironments ||
-		added.Reason != "incident 123" {
-		t.Fatalf("added %+v", added)
+	if !stopped() {
+		t.Fatal("no line stop key")
 	}
-	start, err := time.Parse(time.RFC3339, added.Start)
-	if err != nil || time.Since(start) > time.Minute {
-		t.Fatalf("stop starts %q, want now", added.Start)
+	code, out, _ = a.run("-o", "json", "freeze", "--all", "-m", "incident 124")
+	var res freezeResult
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Stop.Reason != "incident 124" || res.Stop.CreatedBy != "tester" {
+		t.Fatalf("freeze -o json: %d %s", code, out)
 	}
 	if code, _, errOut := a.run("freeze", "-m", "x"); code != exitUsage || !strings.Contains(errOut, "--all is required") {
 		t.Fatalf("without --all: %d %s", code, errOut)
@@ -91,8 +94,11 @@ func TestFreezeAllAndUnfreezeAll(t *testing.T) {
 		return struct{}{}, nil
 	})
 	code, out, errOut = a.run("unfreeze", "--all")
-	if code != 0 || !strings.Contains(out, "released: removed stop-now") {
+	if code != 0 || !strings.Contains(out, "the line is released; removed the stop windows stop-now") {
 		t.Fatalf("unfreeze: code %d\n%s\nstderr %s", code, out, errOut)
+	}
+	if stopped() {
+		t.Fatal("the line stop key is still there")
 	}
 	mu.Lock()
 	defer mu.Unlock()

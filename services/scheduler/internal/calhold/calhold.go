@@ -89,6 +89,9 @@ func (b Blocker) Label() string {
 
 // PauseReason is the reason of the calendar's pause.
 func (b Blocker) PauseReason() string {
+	if b.Window.ID == contracts.LineStopWindowID {
+		return b.Label() + " until the line is released"
+	}
 	return b.Label() + " until " + b.Occurrence.End.UTC().Format(time.RFC3339)
 }
 

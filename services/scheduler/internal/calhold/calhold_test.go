@@ -112,4 +112,8 @@ func TestLabel(t *testing.T) {
 	if got := b.PauseReason(); got != "freeze w9 until 2026-12-01T12:00:00Z" {
 		t.Fatalf("PauseReason = %q", got)
 	}
+	ls := Blocker{Window: contracts.LineStop{Reason: "incident 5", Since: now}.Window()}
+	if got := ls.PauseReason(); got != "stop line-stop (incident 5) until the line is released" {
+		t.Fatalf("line stop PauseReason = %q", got)
+	}
 }
