@@ -245,7 +245,7 @@ func decodeAddWindow(w http.ResponseWriter, r *http.Request) (any, error) {
 	if in.Environment == "" && len(in.Environments) == 0 {
 		return nil, contracts.Invalid("environment", "is required (or environments, for several or \"*\")")
 	}
-	if in.Environment != "" {
+	if in.Environment != "" && in.Environment != contracts.AllEnvironments {
 		if err := input.Token("environment", in.Environment); err != nil {
 			return nil, err
 		}
