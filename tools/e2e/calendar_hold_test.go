@@ -36,10 +36,13 @@ func (h *harness) lastEvent(id string, typ contracts.EventType) (contracts.Event
 // advanceUntil moves the fake clock ten minutes at a time until the
 // rollout reaches state.
 func (h *harness) advanceUntil(fake *clock.Fake, id string, state contracts.State) {
-	h.advanceBy(fake, 10*time.Minute, id, state)
+	h.advanceBy(fake, 10*time.Minute, time.Time{}, id, state)
 }
 
-func (h *harness) advanceBy(fake *clock.Fake, step time.Duration, id string, state contracts.State) {
+// advanceBy moves the clock by step at a time, never past limit (when
+// set), until the rollout reaches state: however slow the machine, the
+// clock does not run ahead of what the test means to happen.
+func (h *harness) advanceBy(fake *clock.Fake, step time.Duration, limit time.Time, id string, state contracts.State) {
 	h.t.Helper()
 	natstest.CheckFor(h.t, waitLong, 20*time.Millisecond, func() error {
 		v, err := h.rollout(id)
@@ -47,7 +50,9 @@ func (h *harness) advanceBy(fake *clock.Fake, step time.Duration, id string, sta
 			return err
 		}
 		if v.State != state {
-			fake.Advance(step)
+			if limit.IsZero() || !fake.Now().Add(step).After(limit) {
+				fake.Advance(step)
+			}
 			return fmt.Errorf("rollout %s is %s, want %s", id, v.State, state)
 		}
 		return nil
@@ -119,8 +124,9 @@ func TestFreezeBeginningMidRollout(t *testing.T) {
 	}
 	h.deploy(ctx, threePhases("r-mid"))
 	h.waitState("r-mid", contracts.StateRunning)
-	// Minute by minute: the canary takes several minutes at least.
-	h.advanceBy(fake, time.Minute, "r-mid", contracts.StatePaused)
+	// Second by second into the freeze, and not beyond 09:02: the canary
+	// takes minutes, so it is still in flight when the freeze begins.
+	h.advanceBy(fake, time.Second, time.Date(2026, 12, 1, 9, 2, 0, 0, time.UTC), "r-mid", contracts.StatePaused)
 	ev, _ := h.lastEvent("r-mid", contracts.EventPaused)
 	if ev.Actor != "calendar" || !strings.Contains(ev.Reason, "board demo") {
 		t.Fatalf("paused by %q: %q", ev.Actor, ev.Reason)
@@ -131,7 +137,9 @@ func TestFreezeBeginningMidRollout(t *testing.T) {
 	// The canary in flight finishes during the freeze; nothing else starts.
 	natstest.CheckFor(t, waitLong, 20*time.Millisecond, func() error {
 		if _, ok := h.lastEvent("r-mid", contracts.EventHostSucceeded); !ok {
-			fake.Advance(10 * time.Minute)
+			if fake.Now().Before(time.Date(2026, 12, 1, 11, 0, 0, 0, time.UTC)) {
+				fake.Advance(10 * time.Minute) // the freeze lasts until 12:00
+			}
 			return fmt.Errorf("the canary has not finished")
 		}
 		return nil
