@@ -10,6 +10,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
+	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
 )
 
 // checkAdmission decides about the waiting rollouts of the given
@@ -57,7 +58,7 @@ func (s *Service) entries(envs map[string]bool) []admission.Entry {
 	for _, id := range ids {
 		r := s.live[id].r
 		out = append(out, admission.Entry{Rollout: id, Environment: r.Environment(), Order: r.Order,
-			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt})
+			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt, Exempt: s.holds[id].State == calhold.Exempt})
 	}
 	return out
 }

@@ -214,6 +214,10 @@ func (b *batch) verdict(v admission.Verdict) error {
 	}
 	if err := b.step(st, in); err != nil {
 		b.s.log.Warn("admission verdict not applied", "rollout", v.Rollout, "err", err)
+		return nil
+	}
+	if v.Override {
+		b.overrideStarted(st)
 	}
 	return nil
 }

@@ -114,6 +114,10 @@ func (b *batch) hold(a calhold.Action) error {
 // so it is not resumed when the window ends. handled reports that the
 // command was answered here.
 func (b *batch) calendarCommand(req *controlRequest, st *staged) (handled bool) {
+	if req.cmd.Verb == contracts.VerbOverride {
+		b.override(req, st)
+		return true
+	}
 	h, ok := b.heldNow(req.rollout)
 	if !ok || h.State != calhold.Paused {
 		return false
@@ -176,8 +180,78 @@ func (s *Service) holdsCommitted(changes []store.HoldChange) {
 	for _, c := range changes {
 		if c.Hold == nil {
 			delete(s.holds, c.Rollout)
-		} else {
-			s.holds[c.Rollout] = *c.Hold
+			continue
+		}
+		s.holds[c.Rollout] = *c.Hold
+		if l, ok := s.live[c.Rollout]; ok && c.Hold.State == calhold.Exempt {
+			s.recheck[l.r.Environment()] = true // it may start now
 		}
 	}
+}
+
+// overrideReasonPrefix marks the reason of a transition an override caused.
+const overrideReasonPrefix = "emergency override: "
+
+// override is rollwave override: an operator's emergency override of the
+// calendar, with a reason, recorded with the actor. A rollout the calendar
+// paused runs again (resumed, actor the operator); a queued rollout is
+// exempt from the calendar, so it starts when it is at the head of a free
+// line, and its started event carries the actor and reason.
+func (b *batch) override(req *controlRequest, st *staged) {
+	reply := func(err error) {
+		if err != nil {
+			b.replies = append(b.replies, pendingReply{req: req, err: err})
+			return
+		}
+		if _, ok := b.staged[req.rollout]; !ok {
+			b.staged[req.rollout] = st
+			b.order = append(b.order, req.rollout)
+		}
+		b.replies = append(b.replies, pendingReply{req: req, id: req.rollout})
+	}
+	reason := strings.TrimSpace(req.cmd.Reason)
+	if reason == "" {
+		reply(contracts.Invalid("reason", "an emergency override needs a reason"))
+		return
+	}
+	actor := actorOf(req.cmd)
+	r := st.rec.Rollout
+	h, held := b.heldNow(req.rollout)
+	switch {
+	case held && h.State == calhold.Paused:
+		cmd := rollout.Command{Verb: contracts.VerbResume, Actor: actor, Reason: overrideReasonPrefix + reason}
+		if err := b.step(st, rollout.Input{Command: &cmd}); err != nil {
+			reply(err)
+			return
+		}
+		h.State, h.OverrideActor, h.OverrideReason = calhold.Overridden, actor, reason
+	case r.State == contracts.StateQueued:
+		h = calhold.Hold{Rollout: req.rollout, State: calhold.Exempt, Since: b.now, OverrideActor: actor, OverrideReason: reason}
+	default:
+		reply(contracts.Errorf(contracts.CodeInvalidState, "nothing to override: rollout %s is %s and the calendar does not hold it", req.rollout, r.State))
+		return
+	}
+	b.holds = append(b.holds, store.HoldChange{Rollout: req.rollout, Hold: &h})
+	b.s.log.Warn("calendar overridden", "rollout", req.rollout, "state", r.State, "actor", actor, "reason", reason)
+	reply(nil)
+}
+
+// overrideStarted records on a rollout that an override started, and on
+// its started event, who overrode the calendar and why.
+func (b *batch) overrideStarted(st *staged) {
+	h, ok := b.heldNow(st.rec.Rollout.ID())
+	if !ok || h.State != calhold.Exempt {
+		return
+	}
+	reason := overrideReasonPrefix + h.OverrideReason
+	for i := len(b.effects) - 1; i >= 0; i-- {
+		em, isEmit := b.effects[i].effect.(rollout.Emit)
+		if b.effects[i].rollout != st.rec.Rollout.ID() || !isEmit || em.Type != contracts.EventStarted {
+			continue
+		}
+		em.Event.Actor, em.Event.Reason = h.OverrideActor, reason
+		b.effects[i].effect = em
+		break
+	}
+	st.rec.Rollout.Actor, st.rec.Rollout.Reason = h.OverrideActor, reason
 }

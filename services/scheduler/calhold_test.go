@@ -350,3 +350,77 @@ func TestLineStopKey(t *testing.T) {
 	}
 	e.tickUntil("r-new", contracts.EventStarted, 1)
 }
+
+// rollwave override starts a rollout the calendar blocks, at the head of
+// its line, with the actor and reason on its started event, and the
+// calendar then lets it run through the freeze; it needs a reason, and a
+// rollout the calendar does not hold has nothing to override.
+func TestOverrideStartsABlockedRollout(t *testing.T) {
+	e := newEnv(t)
+	cal := e.calendar()
+	end := t0.Add(time.Hour)
+	cal.freezeUntil("prod", "quiet week", end)
+	e.publishState(windowState("w-prod", contracts.WindowFreeze, []string{"prod"}, t0.Add(-time.Hour), end, "quiet week"))
+	e.start()
+	e.publishPlanned(newPlan("r1", "prod", [][]string{{"h1"}}, [][]string{{"h2"}}))
+	e.publishPlanned(newPlan("r2", "prod", [][]string{{"h3"}}))
+	e.waitFor("r1", contracts.EventQueued, 1)
+	e.waitFor("r2", contracts.EventQueued, 1)
+
+	_, err := e.controlWith("r1", contracts.VerbOverride, contracts.ControlCommand{Actor: "alice"})
+	if ce := contracts.AsError(err); err == nil || ce.Field != "reason" {
+		t.Fatalf("override without a reason: %v", err)
+	}
+	if _, err := e.controlWith("r1", contracts.VerbOverride, contracts.ControlCommand{Actor: "alice", Reason: "hotfix for incident 7"}); err != nil {
+		t.Fatal(err)
+	}
+	st := lastOf(t, e.waitFor("r1", contracts.EventStarted, 1), contracts.EventStarted)
+	if st.Actor != "alice" || st.Reason != "emergency override: hotfix for incident 7" {
+		t.Fatalf("started by %q: %q", st.Actor, st.Reason)
+	}
+	if v := e.get("r1"); v.Reason != "emergency override: hotfix for incident 7" {
+		t.Fatalf("r1 reason %q", v.Reason)
+	}
+	if !e.clock.Now().Before(end) {
+		t.Fatal("the freeze was over")
+	}
+	// Every commit looks at r1 again: the calendar does not pause it.
+	e.finish(1, 1)
+	evs := e.waitFor("r1", contracts.EventCompleted, 1)
+	if n := len(ofType(evs, contracts.EventPaused)); n != 0 {
+		t.Fatalf("the overridden rollout was paused: %v", typesOf(evs))
+	}
+	// r2 was not overridden: it still waits for the freeze.
+	e.waitFor("r2", contracts.EventQueued, 2)
+	if n := len(ofType(e.events("r2"), contracts.EventStarted)); n != 0 {
+		t.Fatal("r2 started during the freeze")
+	}
+	_, err = e.controlWith("r1", contracts.VerbOverride, contracts.ControlCommand{Actor: "alice", Reason: "again"})
+	if ce := contracts.AsError(err); err == nil || ce.Code != contracts.CodeInvalidState {
+		t.Fatalf("override of a completed rollout: %v", err)
+	}
+}
+
+// rollwave override of a rollout the calendar paused runs it on, like a
+// resume with a reason.
+func TestOverrideOfAPausedRollout(t *testing.T) {
+	e := newEnv(t)
+	e.calendar()
+	e.publishState()
+	e.start()
+	e.publishPlanned(newPlan("r1", "prod", [][]string{{"h1"}}, [][]string{{"h2"}}))
+	e.waitFor("r1", contracts.EventStarted, 1)
+	e.putLineStop("incident 9")
+	e.waitFor("r1", contracts.EventPaused, 1)
+	if _, err := e.controlWith("r1", contracts.VerbOverride, contracts.ControlCommand{Actor: "bob", Reason: "the fix itself"}); err != nil {
+		t.Fatal(err)
+	}
+	r := lastOf(t, e.waitFor("r1", contracts.EventResumed, 1), contracts.EventResumed)
+	if r.Actor != "bob" || r.Reason != "emergency override: the fix itself" {
+		t.Fatalf("resumed by %q: %q", r.Actor, r.Reason)
+	}
+	e.finish(1, 1)
+	if evs := e.waitFor("r1", contracts.EventCompleted, 1); len(ofType(evs, contracts.EventPaused)) != 1 {
+		t.Fatalf("paused again: %v", typesOf(evs))
+	}
+}

@@ -117,3 +117,22 @@ func TestProgressBar(t *testing.T) {
 		}
 	}
 }
+
+// rollwave override sends the verb with the operator and the reason.
+func TestOverrideCommand(t *testing.T) {
+	a := startAPI(t)
+	got := make(chan contracts.ControlCommand, 1)
+	a.respond(contracts.ControlSubject("r-1", contracts.VerbOverride), func(m *nats.Msg) (any, *contracts.Error) {
+		var cmd contracts.ControlCommand
+		_ = json.Unmarshal(m.Data, &cmd)
+		got <- cmd
+		return contracts.RolloutSummary{Rollout: "r-1", App: "web", Version: "2.4.1", Environment: "prod", State: contracts.StateRunning}, nil
+	})
+	code, out, errOut := a.run("override", "r-1", "--reason", "hotfix for incident 7")
+	if code != 0 || !strings.Contains(out, "r-1: running") {
+		t.Fatalf("override: code %d, out %q, stderr %q", code, out, errOut)
+	}
+	if cmd := <-got; cmd.Actor != "tester" || cmd.Reason != "hotfix for incident 7" {
+		t.Fatalf("command = %+v", cmd)
+	}
+}

@@ -109,6 +109,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newControlCmd(g, "resume", "Resume a paused rollout"),
 		newControlCmd(g, "abort", "Abort a rollout; hosts already done keep the new version"),
 		newControlCmd(g, "retry", "Run the failed hosts of a paused rollout again, each as a new attempt"),
+		newControlCmd(g, "override", "Emergency override of the calendar: start a blocked rollout, or run on one it paused (--reason required)"),
 		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
 		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
 		newCalendarCmd(g),

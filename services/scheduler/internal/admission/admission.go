@@ -27,6 +27,9 @@ type Entry struct {
 	State    contracts.State
 	Admitted bool
 	StartAt  *time.Time
+	// Exempt is an operator's emergency override of the calendar: at the
+	// head of a free line the rollout starts without asking it.
+	Exempt bool
 }
 
 // active reports whether the entry holds its environment.
@@ -58,6 +61,9 @@ type Verdict struct {
 	// rollouts behind it wait for the same reason but are asked about
 	// themselves once they are at the head.
 	Blocked bool
+	// Override says the rollout starts by an operator's override of the
+	// calendar, not because the calendar admitted it.
+	Override bool
 }
 
 // Ask is a calendar question to put for the head of an environment.
@@ -113,6 +119,13 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 			continue
 		}
 		head := due[0]
+		if head.Exempt {
+			d.Verdicts = append(d.Verdicts, Verdict{Rollout: head.Rollout, Allowed: true, Override: true})
+			for _, e := range due[1:] {
+				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: BusyReason(env)})
+			}
+			continue
+		}
 		ans, ok := answers[env]
 		if !ok || ans.Rollout != head.Rollout {
 			d.Ask = append(d.Ask, Ask{Environment: env, Rollout: head.Rollout})

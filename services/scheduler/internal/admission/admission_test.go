@@ -72,6 +72,13 @@ func TestDecide(t *testing.T) {
 			want: Decision{Verdicts: []Verdict{
 				{Rollout: "b", Until: at(time.Hour), Reason: "freeze: xmas until x", Blocked: true},
 				{Rollout: "c", Until: at(time.Hour), Reason: "freeze: xmas until x"}}}},
+		{name: "an operator's override starts the head without asking the calendar",
+			entries: []Entry{{Rollout: "b", Environment: "prod", Order: 2, State: contracts.StateQueued, Exempt: true}, queued("c", "prod", 3)},
+			want: Decision{Verdicts: []Verdict{
+				{Rollout: "b", Allowed: true, Override: true}, {Rollout: "c", Reason: "environment prod is busy with another rollout"}}}},
+		{name: "an override does not jump the line",
+			entries: []Entry{queued("b", "prod", 2), {Rollout: "c", Environment: "prod", Order: 3, State: contracts.StateQueued, Exempt: true}},
+			want:    Decision{Ask: []Ask{{Environment: "prod", Rollout: "b"}}}},
 		{name: "a stale answer about another head is asked again",
 			entries: []Entry{queued("b", "prod", 2)},
 			answers: map[string]Answer{"prod": {Rollout: "z", Allowed: true}},

@@ -31,6 +31,11 @@ const (
 	// it (an emergency override); the calendar leaves it running until
 	// Window is over.
 	Overridden State = "overridden"
+	// Exempt: an operator overrode the calendar for a rollout before it
+	// started (rollwave override); admission lets it start whatever the
+	// calendar says, and the calendar leaves it running until no window
+	// blocks its environment any more.
+	Exempt State = "exempt"
 )
 
 // Hold is a rollout the calendar paused, or whose calendar pause an
@@ -175,7 +180,7 @@ func Decide(runs []Run, holds map[string]Hold, states []contracts.WindowState, n
 				}
 				continue
 			}
-			if held && h.State == Overridden && h.Window == b.Window.ID {
+			if held && (h.State == Overridden && h.Window == b.Window.ID || h.State == Exempt) {
 				continue // the operator's override stands while its window lasts
 			}
 			if b.Window.Kind != contracts.WindowStop && r.Policy == contracts.OnFreezeFinishPhase && !r.AtPhaseBoundary {
@@ -194,6 +199,8 @@ func Decide(runs []Run, holds map[string]Hold, states []contracts.WindowState, n
 				nh.Window, nh.Label = b.Window.ID, b.Label()
 				out = append(out, Action{Rollout: r.Rollout, Hold: &nh})
 			}
+		case held && h.State == Exempt && r.State == contracts.StateQueued:
+			// Exempt until it starts.
 		case held && !blocked:
 			// Overridden and then paused by someone else, or no longer
 			// running: the hold is over, and the rollout stays as it is.

@@ -39,6 +39,7 @@ func TestDecide(t *testing.T) {
 	held := Hold{Rollout: "r", Window: "w1", Label: "freeze w1 (why w1)", State: Paused, Since: at(-time.Minute)}
 	overridden := held
 	overridden.State, overridden.OverrideActor, overridden.OverrideReason = Overridden, "alice", "hotfix"
+	exempt := Hold{Rollout: "r", State: Exempt, Since: now, OverrideActor: "alice", OverrideReason: "hotfix"}
 	pause := func(id, win, label, until string) Action {
 		return Action{Rollout: id, Verb: contracts.VerbPause, Reason: label + " until " + until,
 			Hold: &Hold{Rollout: id, Window: win, Label: label, State: Paused, Since: now}}
@@ -93,6 +94,12 @@ func TestDecide(t *testing.T) {
 			holds: map[string]Hold{"r": overridden}, want: []Action{{Rollout: "r"}}},
 		{name: "an overridden rollout paused by a failure is not resumed", runs: []Run{pausedRun("r", "prod")},
 			holds: map[string]Hold{"r": overridden}, want: []Action{{Rollout: "r"}}},
+		{name: "an exemption stands while the rollout waits", runs: []Run{{Rollout: "r", Environment: "prod", State: contracts.StateQueued}},
+			holds: map[string]Hold{"r": exempt}},
+		{name: "an exempt rollout runs through a freeze", runs: []Run{running("r", "prod")},
+			holds: map[string]Hold{"r": exempt}, states: []contracts.WindowState{freeze, stop}},
+		{name: "an exemption ends when nothing blocks", runs: []Run{running("r", "prod")},
+			holds: map[string]Hold{"r": exempt}, want: []Action{{Rollout: "r"}}},
 		{name: "holds of ended rollouts are pruned", holds: map[string]Hold{"r": held}, prune: true, want: []Action{{Rollout: "r"}}},
 		{name: "holds of rollouts not looked at are kept", holds: map[string]Hold{"r": held}},
 	}
