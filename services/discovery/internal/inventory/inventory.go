@@ -36,15 +36,15 @@ type Environment struct {
 	// Procedures and AllowRequestCommands say how requests may deploy.
 	Procedures           map[string]contracts.Procedure
 	AllowRequestCommands bool
-	// OnBlocked is the calendar policy of requests that name none.
-	OnBlocked contracts.OnBlocked
-	// OnFreeze is the freeze policy of requests that name none.
-	OnFreeze contracts.OnFreeze
 	// Applications, when declared, say which hosts run which application;
 	// each host's Apps is resolved from them.
 	Applications map[string]Application
 	// Sources add hosts found by discovery plugins (see sources.go).
 	Sources []Source
+	// OnBlocked and OnFreeze are the calendar policies of requests that
+	// name none.
+	OnBlocked contracts.OnBlocked
+	OnFreeze  contracts.OnFreeze
 }
 
 // Find returns the environment with the given name.
@@ -62,9 +62,9 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 // the caller is not expected to change are shared.
 func (e Environment) Contract() contracts.Environment {
 	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
-		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil,
-		OnBlocked: e.OnBlocked, OnFreeze: e.OnFreeze}
+		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil}
 	copy(out.Hosts, e.Hosts)
+	out.OnBlocked, out.OnFreeze = e.OnBlocked, e.OnFreeze
 	return out
 }
 

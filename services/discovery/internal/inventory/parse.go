@@ -393,23 +393,12 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
 		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)
 	}
-	if s := p.str(path, n, f, "on_blocked", false); s != "" {
-		env.OnBlocked = contracts.OnBlocked(s)
-		if err := env.OnBlocked.Validate(join(path, "on_blocked")); err != nil {
-			p.fail(join(path, "on_blocked"), f["on_blocked"].val, "%s", contracts.AsError(err).Message)
-		}
-	}
-	if s := p.str(path, n, f, "on_freeze", false); s != "" {
-		env.OnFreeze = contracts.OnFreeze(s)
-		if err := env.OnFreeze.Validate(join(path, "on_freeze")); err != nil {
-			p.fail(join(path, "on_freeze"), f["on_freeze"].val, "%s", contracts.AsError(err).Message)
-		}
-	}
 	appsEntry, declared := f["applications"]
 	if declared {
 		env.Applications = p.applications(join(path, "applications"), appsEntry.val)
 	}
 	env.Sources = p.sources(join(path, "sources"), f["sources"].val)
+	p.calendarPolicies(path, n, f, &env)
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}
 	for i, item := range p.sequence(hostsPath, f["hosts"].val) {
