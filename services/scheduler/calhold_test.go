@@ -303,7 +303,9 @@ func TestWaitingRolloutsStartInArrivalOrderWhenTheWindowOpens(t *testing.T) {
 
 // putLineStop writes the line stop key as the gateway does for rollwave
 // freeze --all.
-func (e *env) putLineStop(reason string) {
+func (e *env) putLineStop(reason string) { e.putLineStopSince(reason, e.clock.Now()) }
+
+func (e *env) putLineStopSince(reason string, since time.Time) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -311,7 +313,7 @@ func (e *env) putLineStop(reason string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	b, _ := json.Marshal(contracts.LineStop{Reason: reason, CreatedBy: "alice", Since: e.clock.Now()})
+	b, _ := json.Marshal(contracts.LineStop{Reason: reason, CreatedBy: "alice", Since: since})
 	if _, err := kv.Put(ctx, contracts.LineStopKey, b); err != nil {
 		e.t.Fatal(err)
 	}
@@ -319,7 +321,8 @@ func (e *env) putLineStop(reason string) {
 
 // The line stop key pauses running rollouts in every environment and holds
 // back new ones even though the calendar admits them (it is not the
-// calendar's); deleting it resumes and admits them.
+// calendar's), from the moment it is seen even when the writer's clock is
+// ahead; deleting it resumes and admits them.
 func TestLineStopKey(t *testing.T) {
 	e := newEnv(t)
 	e.calendar() // admits everything
@@ -329,7 +332,7 @@ func TestLineStopKey(t *testing.T) {
 	e.publishPlanned(newPlan("r-qa", "qa", [][]string{{"q1"}}, [][]string{{"q2"}}))
 	e.waitFor("r-prod", contracts.EventStarted, 1)
 	e.waitFor("r-qa", contracts.EventStarted, 1)
-	e.putLineStop("incident 123")
+	e.putLineStopSince("incident 123", e.clock.Now().Add(time.Hour))
 	for _, id := range []string{"r-prod", "r-qa"} {
 		p := lastOf(t, e.waitFor(id, contracts.EventPaused, 1), contracts.EventPaused)
 		if p.Actor != scheduler.ActorCalendar || p.Reason != "stop line-stop (incident 123) until the line is released" {

@@ -38,18 +38,21 @@ type calendarState struct {
 func (c *calendarState) states() []contracts.WindowState {
 	out := slices.Collect(maps.Values(c.windows))
 	if c.lineStop != nil {
+		// In force from whenever it is seen: its since is the writer's
+		// clock, which may run ahead of this scheduler's.
 		w := c.lineStop.Window()
 		out = append(out, contracts.WindowState{Window: w,
-			Occurrences: []contracts.Occurrence{{WindowID: w.ID, Start: w.Start, End: w.End}}, Through: w.End})
+			Occurrences: []contracts.Occurrence{{WindowID: w.ID, End: w.End}}, Through: w.End})
 	}
 	return out
 }
 
-// lineStopAt returns the line stop as a window when one is in force at t.
+// lineStopAt returns the line stop as a window when one is in force at t:
+// whenever the key is there, whatever its since says (see states).
 func (c *calendarState) lineStopAt(t time.Time) (contracts.Window, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.lineStop == nil || t.Before(c.lineStop.Since) {
+	if c.lineStop == nil || t.After(c.lineStop.Window().End) {
 		return contracts.Window{}, false
 	}
 	return c.lineStop.Window(), true
