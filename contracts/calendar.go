@@ -225,3 +225,34 @@ func (w Window) HeldFor(team string, labels map[string]string) bool {
 	got, present := labels[k]
 	return ok && present && got == v
 }
+
+// LineStopKey is the key of CalendarStateBucket that stops the line in
+// every environment, written directly (by the gateway, for rollwave
+// freeze --all) and not by the calendar, so that a stop can be set and
+// lifted while the calendar service is down. Schedulers treat it as a
+// stop window in force from Since until the key is deleted; the calendar
+// leaves it alone when it republishes its windows.
+const LineStopKey = "stop"
+
+// LineStopWindowID is the window id under which the line stop is reported
+// (in pause reasons and queued reasons).
+const LineStopWindowID = "line-stop"
+
+// LineStop is the value of LineStopKey.
+type LineStop struct {
+	Reason    string    `json:"reason"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+// LineStopInput stops the line (PUT /v1/stop).
+type LineStopInput struct {
+	Reason    string `json:"reason"`
+	CreatedBy string `json:"created_by,omitempty"`
+}
+
+// Window returns the line stop as the stop window schedulers apply.
+func (s LineStop) Window() Window {
+	return Window{ID: LineStopWindowID, Kind: WindowStop, Environments: []string{AllEnvironments}, Start: s.Since,
+		End: s.Since.AddDate(100, 0, 0), Reason: s.Reason, CreatedBy: s.CreatedBy}
+}

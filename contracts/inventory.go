@@ -26,6 +26,11 @@ type Environment struct {
 	// application, when it includes this one: a release goes to an
 	// environment only after it completed in the one before.
 	Lifecycle []string `json:"lifecycle,omitempty"`
+	// OnBlocked is the environment's policy for requests that name none.
+	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
+	// OnFreeze is the environment's freeze policy for requests that name
+	// none.
+	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.

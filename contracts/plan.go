@@ -27,6 +27,12 @@ type Plan struct {
 	// Team and Labels come from the request, for calendar reservations.
 	Team   string            `json:"team,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// OnBlocked is the request's policy, or the environment's when the
+	// request has none: reject ends a rollout the calendar blocks.
+	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
+	// OnFreeze, resolved the same way, is how the rollout stops when a
+	// freeze begins while it runs.
+	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
 	// ActionTimeout, when set, is how long the scheduler waits for a host
 	// action's result after dispatching it; a host without a result by
 	// then counts as failed. Zero waits forever.

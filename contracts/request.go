@@ -65,6 +65,12 @@ type DeployRequest struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Override bypasses the lifecycle check, with a reason (lifecycle.go).
 	Override *Override `json:"override,omitempty"`
+	// OnBlocked is what to do when the calendar keeps the rollout from
+	// starting; "" takes the environment's policy, else wait.
+	OnBlocked OnBlocked `json:"on_blocked,omitempty"`
+	// OnFreeze is how the rollout stops when a freeze begins while it
+	// runs; "" takes the environment's policy, else pause.
+	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
 }
 
 // PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks

@@ -31,10 +31,14 @@ const (
 	// VerbApprove and VerbReject decide the gate a rollout waits at.
 	VerbApprove Verb = "approve"
 	VerbReject  Verb = "reject"
+	// VerbOverride is an emergency override of the calendar: a queued
+	// rollout starts despite the windows that block it, a rollout the
+	// calendar paused runs on. It needs a reason, recorded with the actor.
+	VerbOverride Verb = "override"
 )
 
 // Verbs lists the verbs the scheduler answers.
-var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject}
+var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbOverride}
 
 // ParseVerb checks a verb name.
 func ParseVerb(s string) (Verb, error) {

@@ -56,6 +56,8 @@ func (r DeployRequest) Validate() error {
 	r.validatePhases(&fe)
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
+	r.OnBlocked.validate(&fe, "on_blocked")
+	r.OnFreeze.validate(&fe, "on_freeze")
 	r.validateRequires(&fe)
 	r.Override.validate(&fe, "override")
 	if r.Team != "" {

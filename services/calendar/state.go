@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -96,7 +97,9 @@ func (s *Service) publishAll(ctx context.Context) error {
 		return fmt.Errorf("list state keys: %w", err)
 	}
 	for k := range keys.Keys() {
-		if !keep[k] {
+		// Only window keys are the calendar's: the line stop is written
+		// by others (contracts.LineStopKey) and must outlive a resync.
+		if strings.HasPrefix(k, contracts.CalendarStateKey("")) && !keep[k] {
 			if err := s.kv.Delete(ctx, k); err != nil {
 				return fmt.Errorf("delete state key %s: %w", k, err)
 			}

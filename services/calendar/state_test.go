@@ -51,9 +51,16 @@ func TestWindowStateIsPublished(t *testing.T) {
 	if _, err := kv.Put(ctx, contracts.CalendarStateKey("win-stale"), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
+	// The line stop is not the calendar's: it stays.
+	if _, err := kv.Put(ctx, contracts.LineStopKey, []byte(`{"reason":"incident 9","since":"2030-01-01T00:00:00Z"}`)); err != nil {
+		t.Fatal(err)
+	}
 	stop(t, s)
 	e.start()
 	if _, err := kv.Get(ctx, contracts.CalendarStateKey("win-stale")); !errors.Is(err, jetstream.ErrKeyNotFound) {
 		t.Fatalf("stale state kept: %v", err)
+	}
+	if _, err := kv.Get(ctx, contracts.LineStopKey); err != nil {
+		t.Fatalf("the line stop was dropped by the calendar: %v", err)
 	}
 }

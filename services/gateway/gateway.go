@@ -28,6 +28,7 @@
 //	POST   /v1/calendar/import          CalendarImport -> 201 WindowList
 //	GET    /v1/calendar/slot?env=&after=&duration=&team=  -> Slot
 //	GET    /v1/events?environment=&rollout=&type=&since=&snapshot=
+//	GET|PUT|DELETE /v1/stop          the line stop (linestop.go)
 //	GET    /healthz, GET /metrics
 //
 // /v1/events sends Server-Sent Events (id = stream sequence, event = event
@@ -152,6 +153,9 @@ func (s *Service) routes(e Endpoints) http.Handler {
 	handle("POST /v1/calendar/import", decodeCalendarImport, e.CalendarImport, jsonStatus(http.StatusCreated))
 	handle("GET /v1/calendar/slot", decodeCalendarSlot, e.CalendarSlot, jsonStatus(http.StatusOK))
 	mux.HandleFunc(eventsRoute, s.handleEvents)
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		mux.HandleFunc(m+" /v1/stop", s.handleLineStop)
+	}
 	mux.HandleFunc("GET /healthz", s.handleHealth)
 	if s.cfg.Metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{}))

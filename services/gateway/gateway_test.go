@@ -397,6 +397,23 @@ func TestCalendarRoutes(t *testing.T) {
 	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "end" {
 		t.Fatalf("add without end: %d %s", status, b)
 	}
+	// Several environments, or all of them, instead of one.
+	status, _, b = h.do(http.MethodPost, "/v1/calendar/windows", `{"environments":["*"],"kind":"stop","start":"2026-12-24T00:00","end":"2026-12-26T00:00"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("add for every environment: %d %s", status, b)
+	}
+	status, _, b = h.do(http.MethodPost, "/v1/calendar/windows", `{"environment":"*","start":"2026-12-24T00:00","end":"2026-12-26T00:00"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("add for \"*\": %d %s", status, b)
+	}
+	status, hdr, b = h.do(http.MethodPost, "/v1/calendar/windows", `{"environments":["qa","a b"],"start":"2026-12-24T00:00","end":"2026-12-26T00:00"}`)
+	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "environments[1]" {
+		t.Fatalf("add with a bad environment: %d %s", status, b)
+	}
+	status, hdr, b = h.do(http.MethodPost, "/v1/calendar/windows", `{"start":"2026-12-24T00:00","end":"2026-12-26T00:00"}`)
+	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "environment" {
+		t.Fatalf("add without environment: %d %s", status, b)
+	}
 	status, hdr, b = h.do(http.MethodPost, "/v1/calendar/windows", `{"environment":"prod","starts":"x"}`)
 	if status != http.StatusBadRequest || errorOf(t, hdr, b).Field != "starts" {
 		t.Fatalf("add unknown field: %d %s", status, b)

@@ -246,11 +246,21 @@ func decodeAddWindow(w http.ResponseWriter, r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.Environment == "" {
-		return nil, contracts.Invalid("environment", "is required")
+	if in.Environment == "" && len(in.Environments) == 0 {
+		return nil, contracts.Invalid("environment", "is required (or environments, for several or \"*\")")
 	}
-	if err := input.Token("environment", in.Environment); err != nil {
-		return nil, err
+	if in.Environment != "" && in.Environment != contracts.AllEnvironments {
+		if err := input.Token("environment", in.Environment); err != nil {
+			return nil, err
+		}
+	}
+	for i, env := range in.Environments {
+		if env == contracts.AllEnvironments {
+			continue
+		}
+		if err := input.Token(fmt.Sprintf("environments[%d]", i), env); err != nil {
+			return nil, err
+		}
 	}
 	return in, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
+	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
 )
 
 // checkAdmission decides about the waiting rollouts of the given
@@ -57,7 +58,7 @@ func (s *Service) entries(envs map[string]bool) []admission.Entry {
 	for _, id := range ids {
 		r := s.live[id].r
 		out = append(out, admission.Entry{Rollout: id, Environment: r.Environment(), Order: r.Order,
-			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt})
+			State: r.State, Admitted: r.Admitted, StartAt: r.Plan.StartAt, Exempt: s.holds[id].State == calhold.Exempt})
 	}
 	return out
 }
@@ -84,6 +85,11 @@ func (s *Service) ask(a admission.Ask) {
 		adm, err := natsx.Request[contracts.Admission](ctx, s.deps.NC, contracts.APICalendarAdmit,
 			contracts.AdmitQuery{Environment: a.Environment, At: at, Team: team, Labels: labels})
 		ans := admission.FromCalendar(a.Rollout, adm)
+		if w, stopped := s.calState.lineStopAt(at); stopped && err == nil && ans.Allowed {
+			// The line stop is not the calendar's: it holds whatever the
+			// calendar answers.
+			ans = admission.FromCalendar(a.Rollout, contracts.Admission{Window: &w})
+		}
 		if err != nil {
 			if s.runCtx.Err() != nil {
 				return

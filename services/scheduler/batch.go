@@ -24,6 +24,8 @@ type batch struct {
 	effects []stagedEffect
 	cursors map[string]uint64
 	replies []pendingReply
+	// holds are the calendar holds set or ended (calhold.go).
+	holds []store.HoldChange
 }
 
 type staged struct {
@@ -185,6 +187,9 @@ func (b *batch) command(req *controlRequest) error {
 		b.replies = append(b.replies, pendingReply{req: req, err: contracts.Errorf(contracts.CodeNotFound, "no rollout %q", req.rollout)})
 		return nil
 	}
+	if b.calendarCommand(req, st) {
+		return nil
+	}
 	if err := b.step(st, rollout.Input{Command: &req.cmd}); err != nil {
 		b.replies = append(b.replies, pendingReply{req: req, err: err})
 		return nil
@@ -204,8 +209,15 @@ func (b *batch) verdict(v admission.Verdict) error {
 		return err
 	}
 	in := rollout.Input{Admission: &rollout.Admission{Allowed: v.Allowed, Until: v.Until, Reason: v.Reason}}
+	if v.Blocked && st.rec.Rollout.Plan.OnBlocked == contracts.OnBlockedReject {
+		in = rejectBlocked(v)
+	}
 	if err := b.step(st, in); err != nil {
 		b.s.log.Warn("admission verdict not applied", "rollout", v.Rollout, "err", err)
+		return nil
+	}
+	if v.Override {
+		b.overrideStarted(st)
 	}
 	return nil
 }
@@ -247,6 +259,7 @@ func (b *batch) change() (store.Change, spans, error) {
 	var c store.Change
 	var sp spans
 	c.Cursors = b.cursors
+	c.Holds = b.holds
 	for _, id := range b.order {
 		st := b.staged[id]
 		c.Writes = append(c.Writes, store.NewWrite(st.saved, st.rec))

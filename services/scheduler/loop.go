@@ -10,6 +10,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
+	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
 	"github.com/rollwave/rollwave/services/scheduler/internal/store"
 )
@@ -57,8 +58,11 @@ func (s *Service) run() {
 			s.onTick()
 		case ans := <-s.answers:
 			s.onAnswer(ans)
+		case <-s.calChanged:
+			s.checkHolds(nil)
 		}
 		s.processRechecks()
+		s.processHolds()
 	}
 }
 
@@ -87,6 +91,7 @@ func (s *Service) onTick() {
 	}
 	s.checkAdmission(nil)
 	s.fireTimers()
+	s.checkHolds(nil)
 }
 
 // fireTimers sends a timer input to every live rollout whose deadline has
@@ -113,13 +118,13 @@ func (s *Service) fireTimers() {
 // apply runs a batch of inputs through the state machine, commits the
 // result in one transaction, then publishes what was committed.
 func (s *Service) apply(items []work, verdicts []admission.Verdict) {
-	s.applyAll(items, verdicts, nil)
+	s.applyAll(items, verdicts, nil, nil)
 }
 
 // applyTimers runs timer inputs for the given rollouts.
-func (s *Service) applyTimers(ids []string) { s.applyAll(nil, nil, ids) }
+func (s *Service) applyTimers(ids []string) { s.applyAll(nil, nil, ids, nil) }
 
-func (s *Service) applyAll(items []work, verdicts []admission.Verdict, timers []string) {
+func (s *Service) applyAll(items []work, verdicts []admission.Verdict, timers []string, holds []calhold.Action) {
 	started := time.Now()
 	defer func() { s.m.applySeconds.Observe(time.Since(started).Seconds()) }()
 	b := &batch{s: s, now: s.deps.Clock.Now(), staged: map[string]*staged{}, cursors: map[string]uint64{}}
@@ -149,11 +154,14 @@ func (s *Service) applyAll(items []work, verdicts []admission.Verdict, timers []
 	for i := 0; err == nil && i < len(timers); i++ {
 		err = b.timer(timers[i])
 	}
+	for i := 0; err == nil && i < len(holds); i++ {
+		err = b.hold(holds[i])
+	}
 	if err != nil {
 		s.fail(b, err)
 		return
 	}
-	if len(b.staged) == 0 && len(b.cursors) == 0 {
+	if len(b.staged) == 0 && len(b.cursors) == 0 && len(b.holds) == 0 {
 		b.answer(nil)
 		return
 	}
@@ -218,9 +226,11 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 			}
 		}
 	}
+	s.holdsCommitted(b.holds)
 	for _, id := range b.order {
 		st := b.staged[id]
 		r := st.rec.Rollout
+		s.holdDirty[id] = true
 		var before contracts.State
 		if st.saved != nil {
 			before = st.saved.State

@@ -23,6 +23,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
 	"github.com/rollwave/rollwave/services/scheduler/internal/store"
 )
@@ -111,6 +112,8 @@ type Service struct {
 	// calState is the calendar's published windows, the fallback when
 	// the calendar cannot be asked.
 	calState *calendarState
+	// calChanged wakes the loop when calState changes.
+	calChanged chan struct{}
 
 	// runCtx ends when Stop begins: feeders, calendar questions and control
 	// requests give up. workCtx ends only if Stop's deadline passes: the
@@ -129,6 +132,10 @@ type Service struct {
 	asking    map[string]bool
 	recheck   map[string]bool
 	broken    bool
+	// holds are the rollouts the calendar paused (calhold.go), and
+	// holdDirty the rollouts to look at again after a commit.
+	holds     map[string]calhold.Hold
+	holdDirty map[string]bool
 
 	// afterCommit, when set by tests, runs right after each commit and
 	// before its messages are published: it simulates crashes there.
@@ -195,6 +202,8 @@ func (s *Service) Start(ctx context.Context) error {
 	s.asking = map[string]bool{}
 	s.recheck = map[string]bool{}
 	s.calState = &calendarState{windows: map[string]contracts.WindowState{}}
+	s.calChanged = make(chan struct{}, 1)
+	s.holdDirty = map[string]bool{}
 	s.feeds = []*feed{
 		newFeed(contracts.StreamEvents, []string{contracts.EventFilter("", "", contracts.EventPlanned)}),
 		newFeed(contracts.StreamResults, []string{contracts.ResultsWildcard()}),
@@ -258,6 +267,11 @@ func (s *Service) load(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	holds, err := s.store.Holds(ctx)
+	if err != nil {
+		return err
+	}
+	s.holds = holds
 	counts, err := s.store.CountByState(ctx)
 	if err != nil {
 		return err

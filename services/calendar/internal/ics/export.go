@@ -1,6 +1,8 @@
 package ics
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,13 +27,30 @@ func UID(w contracts.Window) string { return w.ID + "@rollwave" }
 
 // Export writes windows as an iCalendar file. A recurring window stays one
 // event with its RRULE and EXDATEs; times are written in the window's zone
-// (TZID with its IANA name) so that applications keep the wall-clock time
-// across daylight-saving changes. DTSTAMP is the window's start, so the
+// (TZID with its IANA name, and a VTIMEZONE for each zone for the
+// applications that do not know IANA names) so that applications keep the
+// wall-clock time across daylight-saving changes. DTSTAMP is the window's start, so the
 // same windows always export to the same bytes.
 func Export(ws []contracts.Window, name string) string {
 	cal := ical.NewCalendarFor("Rollwave")
 	cal.SetMethod(ical.MethodPublish)
 	cal.SetXWRCalName(name)
+	// Each named zone gets its VTIMEZONE, before the events that use it,
+	// with the rules of the year of its earliest window.
+	years := map[string]int{}
+	for _, w := range ws {
+		if w.TimeZone == "" || w.TimeZone == "UTC" {
+			continue
+		}
+		if y, ok := years[w.TimeZone]; !ok || w.Start.Year() < y {
+			years[w.TimeZone] = w.Start.Year()
+		}
+	}
+	for _, zone := range slices.Sorted(maps.Keys(years)) {
+		// A zone Go cannot load was refused when the window was added;
+		// its times are then written in UTC (timeValue), so it needs none.
+		_ = addTimezone(cal, zone, years[zone])
+	}
 	for _, w := range ws {
 		ev := cal.AddEvent(UID(w))
 		ev.SetDtStampTime(w.Start)

@@ -228,7 +228,19 @@ func event(ev *ical.VEvent, line int, defZone string, opt Options) (Event, strin
 		return Event{}, "", lineErr(line, "event %q: DTSTART: %s", clip(uid), err)
 	}
 	in.Start, in.TimeZone = s, zone
-	if end := ev.GetProperty(ical.ComponentPropertyDtEnd); end != nil {
+	dur := ev.GetProperty(ical.ComponentPropertyDuration)
+	if dur != nil && ev.GetProperty(ical.ComponentPropertyDtEnd) != nil {
+		return Event{}, "", lineErr(line, "event %q has both DTEND and DURATION; RFC 5545 allows one", clip(uid))
+	}
+	if dur != nil {
+		d, err := ParseDuration(dur.Value)
+		if err != nil {
+			return Event{}, "", lineErr(line, "event %q: DURATION: %s", clip(uid), err)
+		}
+		if in.End, err = endAfter(s, zone, allDay, d); err != nil {
+			return Event{}, "", lineErr(line, "event %q: DURATION: %s", clip(uid), err)
+		}
+	} else if end := ev.GetProperty(ical.ComponentPropertyDtEnd); end != nil {
 		e, ezone, _, err := when(end, defZone)
 		if err != nil {
 			return Event{}, "", lineErr(line, "event %q: DTEND: %s", clip(uid), err)
@@ -241,7 +253,7 @@ func event(ev *ical.VEvent, line int, defZone string, opt Options) (Event, strin
 		d, _ := time.Parse("2006-01-02", s)
 		in.End = d.AddDate(0, 0, 1).Format("2006-01-02")
 	} else {
-		return Event{}, "", lineErr(line, "event %q has no DTEND (DURATION is not supported)", clip(uid))
+		return Event{}, "", lineErr(line, "event %q has neither DTEND nor DURATION", clip(uid))
 	}
 	for _, p := range ev.Properties {
 		switch p.IANAToken {

@@ -165,7 +165,7 @@ func TestMalformedNamesTheLine(t *testing.T) {
 		{"no colon", "SUMMARY:Weekend freeze\r\n", "SUMMARY Weekend freeze\r\n", 40, "not an iCalendar property line"},
 		{"unbalanced", "END:VALARM\r\n", "END:VTODO\r\n", 72, "does not close"},
 		{"bad date", "DTSTART:20261201T140000Z", "DTSTART:2026-12-01", 62, "DTSTART"},
-		{"missing end", "DTEND:20261201T160000Z\r\n", "", 62, "no DTEND"},
+		{"missing end", "DTEND:20261201T160000Z\r\n", "", 62, "neither DTEND nor DURATION"},
 		{"no uid", "UID:9z8y7x6w5v@google.com\r\n", "", 62, "no UID"},
 		{"truncated", "END:VCALENDAR\r\n", "", 73, "END:VCALENDAR is missing"},
 	}

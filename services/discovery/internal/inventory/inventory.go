@@ -46,6 +46,10 @@ type Environment struct {
 	Applications map[string]Application
 	// Sources add hosts found by discovery plugins (see sources.go).
 	Sources []Source
+	// OnBlocked and OnFreeze are the calendar policies of requests that
+	// name none.
+	OnBlocked contracts.OnBlocked
+	OnFreeze  contracts.OnFreeze
 }
 
 // Find returns the environment with the given name.
@@ -66,6 +70,7 @@ func (e Environment) Contract() contracts.Environment {
 		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil,
 		Checks: e.Checks}
 	copy(out.Hosts, e.Hosts)
+	out.OnBlocked, out.OnFreeze = e.OnBlocked, e.OnFreeze
 	return out
 }
 

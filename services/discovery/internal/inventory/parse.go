@@ -372,7 +372,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "checks")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "checks", "on_blocked", "on_freeze")
 	if !ok {
 		return Environment{}, false
 	}
@@ -402,6 +402,7 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 		env.Applications = p.applications(join(path, "applications"), appsEntry.val)
 	}
 	env.Sources = p.sources(join(path, "sources"), f["sources"].val)
+	p.calendarPolicies(path, n, f, &env)
 	hostsPath := join(path, "hosts")
 	first := map[string]int{}
 	for i, item := range p.sequence(hostsPath, f["hosts"].val) {

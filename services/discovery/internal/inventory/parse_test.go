@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"env name is a list", "environments:\n  - name: [qa]\n", []string{"environments[0].name: must be a string, got a list (line 2)"}},
 		{"duplicate env", "environments:\n  - name: qa\n  - name: qa\n", []string{`environments[1].name: duplicate environment "qa" (also environments[0]) (line 3)`}},
 		{"duplicate key", "environments:\n  - name: qa\n    name: qb\n", []string{"environments[0].name: is given twice (line 3)"}},
-		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications, sources, checks) (line 3)"}},
+		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications, sources, checks, on_blocked, on_freeze) (line 3)"}},
 		{"position text", "environments:\n  - name: qa\n    position: first\n", []string{"environments[0].position: must be a whole number (line 3)"}},
 		{"position zero", "environments:\n  - name: qa\n    position: 0\n", []string{"environments[0].position: must be between 1 and 1000, got 0 (line 3)"}},
 		{"bad pool", "environments:\n  - name: qa\n    pool: a b\n", []string{`environments[0].pool: must be 1-128`}},

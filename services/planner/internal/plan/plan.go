@@ -4,6 +4,7 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -96,6 +97,10 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		Reason:      req.Reason,
 		Team:        req.Team,
 		Labels:      maps.Clone(req.Labels),
+		// The request's calendar policy wins; the environment's applies
+		// to requests that name none.
+		OnBlocked: cmp.Or(req.OnBlocked, env.OnBlocked),
+		OnFreeze:  cmp.Or(req.OnFreeze, env.OnFreeze),
 	}
 	if p.Strategy == "" {
 		p.Strategy = contracts.StrategyRolling

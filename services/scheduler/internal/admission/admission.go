@@ -27,6 +27,9 @@ type Entry struct {
 	State    contracts.State
 	Admitted bool
 	StartAt  *time.Time
+	// Exempt is an operator's emergency override of the calendar: at the
+	// head of a free line the rollout starts without asking it.
+	Exempt bool
 }
 
 // active reports whether the entry holds its environment.
@@ -42,6 +45,9 @@ type Answer struct {
 	Allowed bool
 	Until   *time.Time
 	Reason  string
+	// Blocked says a calendar window refused (not a calendar that could
+	// not be asked).
+	Blocked bool
 }
 
 // Verdict tells one rollout whether it starts now, or why it waits.
@@ -50,6 +56,14 @@ type Verdict struct {
 	Allowed bool
 	Until   *time.Time
 	Reason  string
+	// Blocked is set on the verdict of the rollout the calendar was asked
+	// about and refused by a window: its on_blocked policy applies. The
+	// rollouts behind it wait for the same reason but are asked about
+	// themselves once they are at the head.
+	Blocked bool
+	// Override says the rollout starts by an operator's override of the
+	// calendar, not because the calendar admitted it.
+	Override bool
 }
 
 // Ask is a calendar question to put for the head of an environment.
@@ -105,6 +119,13 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 			continue
 		}
 		head := due[0]
+		if head.Exempt {
+			d.Verdicts = append(d.Verdicts, Verdict{Rollout: head.Rollout, Allowed: true, Override: true})
+			for _, e := range due[1:] {
+				d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Reason: BusyReason(env)})
+			}
+			continue
+		}
 		ans, ok := answers[env]
 		if !ok || ans.Rollout != head.Rollout {
 			d.Ask = append(d.Ask, Ask{Environment: env, Rollout: head.Rollout})
@@ -121,8 +142,8 @@ func Decide(entries []Entry, now time.Time, answers map[string]Answer) Decision 
 		if reason == "" {
 			reason = ReasonCalendarUnavailable
 		}
-		for _, e := range due {
-			d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Until: ans.Until, Reason: reason})
+		for i, e := range due {
+			d.Verdicts = append(d.Verdicts, Verdict{Rollout: e.Rollout, Until: ans.Until, Reason: reason, Blocked: i == 0 && ans.Blocked})
 		}
 	}
 	return d
@@ -165,7 +186,7 @@ func FromCalendar(rollout string, a contracts.Admission) Answer {
 		until = &u
 		reason += " until " + u.Format(time.RFC3339)
 	}
-	return Answer{Rollout: rollout, Until: until, Reason: reason}
+	return Answer{Rollout: rollout, Until: until, Reason: reason, Blocked: true}
 }
 
 // Unavailable is the answer when the calendar could not be asked.

@@ -66,6 +66,19 @@ func TestDecide(t *testing.T) {
 			want: Decision{Verdicts: []Verdict{
 				{Rollout: "b", Until: at(time.Hour), Reason: "freeze: xmas until x"},
 				{Rollout: "c", Until: at(time.Hour), Reason: "freeze: xmas until x"}}}},
+		{name: "a window blocks: only the head asked about is marked blocked",
+			entries: []Entry{queued("b", "prod", 2), queued("c", "prod", 3)},
+			answers: map[string]Answer{"prod": {Rollout: "b", Until: at(time.Hour), Reason: "freeze: xmas until x", Blocked: true}},
+			want: Decision{Verdicts: []Verdict{
+				{Rollout: "b", Until: at(time.Hour), Reason: "freeze: xmas until x", Blocked: true},
+				{Rollout: "c", Until: at(time.Hour), Reason: "freeze: xmas until x"}}}},
+		{name: "an operator's override starts the head without asking the calendar",
+			entries: []Entry{{Rollout: "b", Environment: "prod", Order: 2, State: contracts.StateQueued, Exempt: true}, queued("c", "prod", 3)},
+			want: Decision{Verdicts: []Verdict{
+				{Rollout: "b", Allowed: true, Override: true}, {Rollout: "c", Reason: "environment prod is busy with another rollout"}}}},
+		{name: "an override does not jump the line",
+			entries: []Entry{queued("b", "prod", 2), {Rollout: "c", Environment: "prod", Order: 3, State: contracts.StateQueued, Exempt: true}},
+			want:    Decision{Ask: []Ask{{Environment: "prod", Rollout: "b"}}}},
 		{name: "a stale answer about another head is asked again",
 			entries: []Entry{queued("b", "prod", 2)},
 			answers: map[string]Answer{"prod": {Rollout: "z", Allowed: true}},
@@ -98,13 +111,13 @@ func TestFromCalendar(t *testing.T) {
 	}{
 		{"allowed", contracts.Admission{Allowed: true}, Answer{Rollout: "r", Allowed: true}},
 		{"freeze with reason", contracts.Admission{Until: &until, Window: &contracts.Window{ID: "w1", Kind: contracts.WindowFreeze, Reason: "holiday"}},
-			Answer{Rollout: "r", Until: &until, Reason: "freeze: holiday until 2026-03-01T14:00:00Z"}},
+			Answer{Rollout: "r", Until: &until, Reason: "freeze: holiday until 2026-03-01T14:00:00Z", Blocked: true}},
 		{"window without reason", contracts.Admission{Until: &until, Window: &contracts.Window{ID: "w1"}},
-			Answer{Rollout: "r", Until: &until, Reason: "freeze: window w1 until 2026-03-01T14:00:00Z"}},
+			Answer{Rollout: "r", Until: &until, Reason: "freeze: window w1 until 2026-03-01T14:00:00Z", Blocked: true}},
 		{"outside maintenance", contracts.Admission{Until: &until, Reason: "outside every maintenance window",
 			Window: &contracts.Window{ID: "m1", Kind: contracts.WindowMaintenance, Reason: "nightly"}},
-			Answer{Rollout: "r", Until: &until, Reason: "outside every maintenance window until 2026-03-01T14:00:00Z"}},
-		{"no window, no until", contracts.Admission{}, Answer{Rollout: "r", Reason: "freeze: the calendar refuses admission"}},
+			Answer{Rollout: "r", Until: &until, Reason: "outside every maintenance window until 2026-03-01T14:00:00Z", Blocked: true}},
+		{"no window, no until", contracts.Admission{}, Answer{Rollout: "r", Reason: "freeze: the calendar refuses admission", Blocked: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +126,7 @@ func TestFromCalendar(t *testing.T) {
 			}
 		})
 	}
-	if u := Unavailable("r"); u.Allowed || u.Reason != ReasonCalendarUnavailable {
+	if u := Unavailable("r"); u.Allowed || u.Blocked || u.Reason != ReasonCalendarUnavailable {
 		t.Fatalf("Unavailable = %+v", u)
 	}
 }

@@ -103,7 +103,7 @@ type Store struct {
 
 // Open opens (creating if needed) the database at path.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlitedb.Open(ctx, path, schema...)
+	db, err := sqlitedb.Open(ctx, path, append(slices.Clone(schema), holdsSchema...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +228,8 @@ type Change struct {
 	Writes  []Write
 	Outbox  []OutboxRow
 	Cursors map[string]uint64
+	// Holds are the calendar holds the batch set or ended.
+	Holds []HoldChange
 }
 
 // Commit saves a change in one transaction and returns the outbox rows
@@ -258,7 +260,7 @@ func (s *Store) Commit(ctx context.Context, c Change) ([]OutboxRow, error) {
 				return fmt.Errorf("save cursor of %s: %w", stream, err)
 			}
 		}
-		return nil
+		return writeHolds(ctx, tx, c.Holds)
 	})
 	if err != nil {
 		return nil, err
