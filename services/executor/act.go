@@ -79,8 +79,8 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	}
 	res.Executor = s.cfg.ID
 	res.Deliveries = int(d.delivered)
-	s.metrics.actions.WithLabelValues(driverName, string(res.Status)).Inc()
-	s.metrics.seconds.WithLabelValues(driverName).Observe(res.FinishedAt.Sub(res.StartedAt).Seconds())
+	s.metrics.actions.WithLabelValues(driverName, a.Environment, string(res.Status)).Inc()
+	s.metrics.seconds.WithLabelValues(driverName, a.Environment, string(res.Status)).Observe(res.FinishedAt.Sub(res.StartedAt).Seconds())
 	span.SetAttributes(attribute.String("status", string(res.Status)))
 	if res.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, res.Error)
@@ -230,7 +230,11 @@ func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a
 		attribute.String("rollwave.rollout", a.Rollout), attribute.String("rollwave.host", a.Host.Name),
 		attribute.String("rollwave.check.name", c.Name)))
 	defer span.End()
+	started := time.Now()
 	cr := s.checkResult(ctx, i, c, a)
+	kind := checkKind(c.Spec)
+	s.metrics.checks.WithLabelValues(kind, a.Environment, string(cr.Status)).Inc()
+	s.metrics.checkSeconds.WithLabelValues(kind, string(cr.Status)).Observe(time.Since(started).Seconds())
 	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))
 	if cr.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, cr.Error)

@@ -126,7 +126,10 @@ func TestActionWithCheck(t *testing.T) {
 		t.Fatalf("host span attributes = %v", host.Attributes())
 	}
 
-	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "succeeded")); v != 1 {
+	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("http", "prod", "succeeded")); v != 1 {
+		t.Fatalf("checks_total{http,prod,succeeded} = %v", v)
+	}
+	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "succeeded")); v != 1 {
 		t.Fatalf("actions_total = %v", v)
 	}
 	if n, err := testutil.GatherAndCount(reg, "rollwave_executor_action_seconds", "rollwave_executor_inflight",
@@ -202,8 +205,15 @@ func TestFailedActions(t *testing.T) {
 	if r := byID[failingCheck.ID]; len(r.Checks) != 1 || r.Checks[0].Attempts < 1 {
 		t.Errorf("checks after the failing one ran or attempts missing: %+v", r.Checks)
 	}
-	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "failed")); v != 2 {
+	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "failed")); v != 2 {
 		t.Errorf("failed exec actions = %v, want 2", v)
+	}
+	// healthz and ping are http checks; empty has no kind.
+	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("http", "prod", "failed")); v != 2 {
+		t.Errorf("failed http checks = %v, want 2", v)
+	}
+	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("invalid", "prod", "failed")); v != 1 {
+		t.Errorf("failed checks without a kind = %v, want 1", v)
 	}
 }
 

@@ -3,6 +3,7 @@ package executor
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/promreg"
 )
 
@@ -13,20 +14,22 @@ type metrics struct {
 	redeliveries prometheus.Counter
 	rejected     prometheus.Counter
 	gaveUp       prometheus.Counter
+	checks       *prometheus.CounterVec
+	checkSeconds *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{}
 	var err error
 	if m.actions, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rollwave_executor_actions_total", Help: "Host actions acted on, by driver and outcome.",
-	}, []string{"driver", "status"})); err != nil {
+		Name: "rollwave_executor_actions_total", Help: "Host actions acted on, by driver, environment and outcome.",
+	}, []string{"driver", "environment", "status"})); err != nil {
 		return nil, err
 	}
 	if m.seconds, err = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "rollwave_executor_action_seconds", Help: "Time to run a host action's driver and checks.",
+		Name: "rollwave_executor_action_seconds", Help: "Time to run a host action's driver and checks, by driver, environment and outcome.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
-	}, []string{"driver"})); err != nil {
+	}, []string{"driver", "environment", "status"})); err != nil {
 		return nil, err
 	}
 	if m.inflight, err = promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
@@ -49,5 +52,25 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	})); err != nil {
 		return nil, err
 	}
+	// Checks by kind (http; "invalid" for a spec with no kind) and outcome.
+	if m.checks, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "rollwave_executor_checks_total", Help: "Checks run after host actions, by kind, environment and outcome.",
+	}, []string{"kind", "environment", "status"})); err != nil {
+		return nil, err
+	}
+	if m.checkSeconds, err = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "rollwave_executor_check_seconds", Help: "Time for a check to reach its verdict, by kind and outcome.",
+		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
+	}, []string{"kind", "status"})); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// checkKind names the kind of a check for metrics.
+func checkKind(c contracts.CheckSpec) string {
+	if c.HTTP != nil {
+		return "http"
+	}
+	return "invalid"
 }
