@@ -114,6 +114,14 @@ func TestTraceTreeCoversRollout(t *testing.T) {
 		if _, known := wantService[s.Name]; !known && s.Name != "deploy.request" && !strings.Contains(s.Name, ".") {
 			t.Errorf("span name %q is not one of the fixed operation names", s.Name)
 		}
+		if s.Name == "plan" || s.Name == contracts.APICalendarAdmit {
+			// NATS spans follow OpenTelemetry's messaging conventions.
+			for k, want := range map[string]string{"messaging.system": "nats", "messaging.operation.type": "process"} {
+				if got := attr(s, k); got != want {
+					t.Errorf("%s span: %s = %q, want %q", s.Name, k, got, want)
+				}
+			}
+		}
 		if s.Name == "host.deploy" {
 			for _, k := range []string{"rollwave.app", "rollwave.version", "rollwave.environment", "rollwave.rollout",
 				"rollwave.action.id", "messaging.system", "messaging.destination.name"} {
