@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -195,7 +196,7 @@ func (s *Service) emitRollout(b *batch, traceparent string, r rollout.Rollout) {
 			evs = append(evs, spanEvent{seq: em.Event.Seq, typ: em.Type, at: b.now, actor: em.Event.Actor, why: em.Event.Reason})
 		}
 	}
-	if !span.IsRecording() {
+	if !span.IsRecording() || !s.exportsSpans() {
 		span.End(trace.WithTimestamp(end))
 		return
 	}
@@ -224,29 +225,48 @@ func (s *Service) emitRollout(b *batch, traceparent string, r rollout.Rollout) {
 	}()
 }
 
+// exporter is what a tracer provider may say about itself
+// (telemetry.Tracing's do): whether its spans go anywhere.
+type exporter interface{ Exports() bool }
+
+// exportsSpans reports whether the scheduler's spans reach an exporter;
+// true when the provider does not say.
+func (s *Service) exportsSpans() bool {
+	if e, ok := s.deps.Tracer.(exporter); ok {
+		return e.Exports()
+	}
+	return true
+}
+
 // rolloutSpanEvents reads the rollout's events of spanEventTypes from the
-// EVENTS stream.
+// EVENTS stream, through a consumer of its own that it deletes after.
 func (s *Service) rolloutSpanEvents(ctx context.Context, env, id string) ([]spanEvent, error) {
 	filters := make([]string, 0, len(spanEventTypes))
 	for _, t := range spanEventTypes {
 		filters = append(filters, contracts.EventSubject(env, id, t))
 	}
-	cons, err := natsx.OrderedFrom(ctx, s.deps.JS, contracts.StreamEvents, filters, 0)
+	cons, err := s.deps.JS.CreateConsumer(ctx, contracts.StreamEvents, jetstream.ConsumerConfig{
+		FilterSubjects: filters, AckPolicy: jetstream.AckNonePolicy, DeliverPolicy: jetstream.DeliverAllPolicy,
+		MemoryStorage: true, InactiveThreshold: time.Minute, // gone even if the delete is lost
+	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("consumer of %s's events: %w", id, err)
 	}
+	info := cons.CachedInfo()
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.deps.JS.DeleteConsumer(dctx, contracts.StreamEvents, info.Name)
+	}()
 	var out []spanEvent
-	for {
-		batch, err := cons.FetchNoWait(64)
+	for left := info.NumPending; left > 0; {
+		batch, err := cons.Fetch(int(min(left, 64)), jetstream.FetchContext(ctx))
 		if err != nil {
 			return out, err
 		}
-		n, last := 0, false
+		n := 0
 		for m := range batch.Messages() {
 			n++
-			if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 {
-				last = true
-			}
 			envl, ev, err := contracts.DecodeEvent(m.Data())
 			if err != nil {
 				continue
@@ -257,11 +277,13 @@ func (s *Service) rolloutSpanEvents(ctx context.Context, env, id string) ([]span
 			}
 			out = append(out, spanEvent{seq: ev.Seq, typ: typ, at: envl.Time, actor: ev.Actor, why: ev.Reason})
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+		if err := batch.Error(); err != nil {
 			return out, err
 		}
-		if last || n == 0 {
-			return out, nil
+		if n == 0 {
+			return out, errors.New("events of the rollout ended early")
 		}
+		left -= uint64(n)
 	}
+	return out, nil
 }
