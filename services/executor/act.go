@@ -230,11 +230,7 @@ func (s *Service) runCheck(ctx context.Context, i int, c contracts.NamedCheck, a
 		attribute.String("rollwave.rollout", a.Rollout), attribute.String("rollwave.host", a.Host.Name),
 		attribute.String("rollwave.check.name", c.Name)))
 	defer span.End()
-	started := time.Now()
 	cr := s.checkResult(ctx, i, c, a)
-	kind := checkKind(c.Spec)
-	s.metrics.checks.WithLabelValues(kind, a.Environment, string(cr.Status)).Inc()
-	s.metrics.checkSeconds.WithLabelValues(kind, string(cr.Status)).Observe(time.Since(started).Seconds())
 	span.SetAttributes(attribute.Int("rollwave.check.attempts", cr.Attempts), attribute.String("rollwave.check.status", string(cr.Status)))
 	if cr.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, cr.Error)

@@ -126,9 +126,6 @@ func TestActionWithCheck(t *testing.T) {
 		t.Fatalf("host span attributes = %v", host.Attributes())
 	}
 
-	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("http", "prod", "succeeded")); v != 1 {
-		t.Fatalf("checks_total{http,prod,succeeded} = %v", v)
-	}
 	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "succeeded")); v != 1 {
 		t.Fatalf("actions_total = %v", v)
 	}
@@ -207,13 +204,6 @@ func TestFailedActions(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "failed")); v != 2 {
 		t.Errorf("failed exec actions = %v, want 2", v)
-	}
-	// healthz and ping are http checks; empty has no kind.
-	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("http", "prod", "failed")); v != 2 {
-		t.Errorf("failed http checks = %v, want 2", v)
-	}
-	if v := testutil.ToFloat64(ex.metrics.checks.WithLabelValues("invalid", "prod", "failed")); v != 1 {
-		t.Errorf("failed checks without a kind = %v, want 1", v)
 	}
 }
 

@@ -3,7 +3,6 @@ package executor
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/promreg"
 )
 
@@ -14,8 +13,6 @@ type metrics struct {
 	redeliveries prometheus.Counter
 	rejected     prometheus.Counter
 	gaveUp       prometheus.Counter
-	checks       *prometheus.CounterVec
-	checkSeconds *prometheus.HistogramVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -52,25 +49,5 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	})); err != nil {
 		return nil, err
 	}
-	// Checks by kind (http; "invalid" for a spec with no kind) and outcome.
-	if m.checks, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rollwave_executor_checks_total", Help: "Checks run after host actions, by kind, environment and outcome.",
-	}, []string{"kind", "environment", "status"})); err != nil {
-		return nil, err
-	}
-	if m.checkSeconds, err = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "rollwave_executor_check_seconds", Help: "Time for a check to reach its verdict, by kind and outcome.",
-		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
-	}, []string{"kind", "status"})); err != nil {
-		return nil, err
-	}
 	return m, nil
-}
-
-// checkKind names the kind of a check for metrics.
-func checkKind(c contracts.CheckSpec) string {
-	if c.HTTP != nil {
-		return "http"
-	}
-	return "invalid"
 }

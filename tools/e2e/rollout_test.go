@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -80,12 +78,7 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	health := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
-	t.Cleanup(health.Close)
-	req := threePhases("r-three")
-	req.Phases[0].Checks = []string{"healthz"}
-	req.Checks = map[string]contracts.CheckSpec{"healthz": {HTTP: &contracts.HTTPCheck{URL: health.URL + "/healthz", Interval: contracts.Duration(10 * time.Millisecond)}}}
-	h.deploy(ctx, req)
+	h.deploy(ctx, threePhases("r-three"))
 	v := h.waitState("r-three", contracts.StateCompleted)
 	if v.Counts.Succeeded != 10 || v.Counts.Failed != 0 {
 		t.Fatalf("counts = %+v", v.Counts)
@@ -133,8 +126,6 @@ func TestRollingDeployThreePhases(t *testing.T) {
 		body := httpGet(t, "http://"+h.st.MetricsAddr+"/metrics")
 		for _, want := range []string{
 			`rollwave_executor_action_seconds_count{driver="sim",environment="prod",status="succeeded"} 10`,
-			`rollwave_executor_checks_total{environment="prod",kind="http",status="succeeded"} 1`,
-			`rollwave_executor_check_seconds_count{kind="http",status="succeeded"} 1`,
 			`rollwave_scheduler_rollout_duration_seconds_count{environment="prod",state="completed"} 1`,
 			`rollwave_scheduler_rollout_queued_seconds_count{environment="prod"} 1`,
 			`rollwave_scheduler_environment_rollouts{environment="prod",state="running"} 0`,
