@@ -21,6 +21,8 @@ type sreMetrics struct {
 	lastSuccess *prometheus.GaugeVec
 	deployed    *prometheus.GaugeVec
 	freeze      *prometheus.GaugeVec
+	// freezeEnvs are the environments freeze reports; the loop's own.
+	freezeEnvs map[string]bool
 }
 
 func newSREMetrics(reg prometheus.Registerer) (*sreMetrics, error) {
@@ -152,7 +154,8 @@ func (s *Service) setFreezes(now time.Time) {
 			active[env] = active[env] || open
 		}
 	}
-	s.m.sre.freeze.Reset()
+	// Set, then drop environments no longer named, so that a scrape in
+	// between never sees a series missing.
 	for env, open := range active {
 		v := 0.0
 		if open {
@@ -160,4 +163,10 @@ func (s *Service) setFreezes(now time.Time) {
 		}
 		s.m.sre.freeze.WithLabelValues(env).Set(v)
 	}
+	for env := range s.m.sre.freezeEnvs {
+		if _, ok := active[env]; !ok {
+			s.m.sre.freeze.DeleteLabelValues(env)
+		}
+	}
+	s.m.sre.freezeEnvs = active
 }
