@@ -142,7 +142,8 @@ func (s *Server) serve(h Handler, m *nats.Msg) {
 	ctx, cancel := context.WithTimeout(ExtractTrace(context.Background(), m.Header), s.timeout)
 	defer cancel()
 	ctx, span := s.tracer.Start(ctx, h.Subject, trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", h.Subject)))
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", h.Subject)))
 	defer span.End()
 
 	var reply struct {

@@ -55,19 +55,31 @@ func TracingFromEnv(ctx context.Context) (*Tracing, error) {
 func (t *Tracing) Provider(service string) trace.TracerProvider {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if tp, ok := t.providers[service]; ok {
-		return tp
-	}
 	var exp sdktrace.SpanExporter
 	if t.exp != nil && !t.shutdown {
 		// Each provider shuts its exporter down; the shared one must only
 		// go once, after all of them (Shutdown).
 		exp = keepOpen{t.exp}
 	}
+	if tp, ok := t.providers[service]; ok {
+		return exportingProvider{tp, exp != nil}
+	}
 	tp := NewTracerProvider(ServicePrefix+service, exp, t.sync)
 	t.providers[service] = tp
-	return tp
+	return exportingProvider{tp, exp != nil}
 }
+
+// exportingProvider is a service's tracer provider that says whether its
+// spans go anywhere. Spans always get ids, so trace context propagates to
+// processes that do export; a service skips work that only feeds spans
+// (reading history back for span events) when they go nowhere.
+type exportingProvider struct {
+	*sdktrace.TracerProvider
+	exports bool
+}
+
+// Exports reports whether the provider's spans reach an exporter.
+func (p exportingProvider) Exports() bool { return p.exports }
 
 // Shutdown flushes and stops every provider, then the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error {

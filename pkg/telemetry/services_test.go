@@ -57,3 +57,27 @@ func TestOTELServiceNameWins(t *testing.T) {
 		t.Fatalf("service.name %q, want OTEL_SERVICE_NAME", got)
 	}
 }
+
+// A provider says whether its spans go anywhere, so services can skip work
+// that only feeds spans; with no exporter its spans still get ids.
+func TestProviderSaysWhetherItExports(t *testing.T) {
+	type exporter interface{ Exports() bool }
+	none := NewTracing(nil, false)
+	defer none.Shutdown(context.Background())
+	p, ok := none.Provider("scheduler").(exporter)
+	if !ok || p.Exports() {
+		t.Fatalf("a provider without an exporter: %T says it exports (%v)", none.Provider("scheduler"), ok)
+	}
+	_, span := none.Provider("scheduler").Tracer("t").Start(context.Background(), "x")
+	if !span.SpanContext().IsValid() {
+		t.Fatal("spans must still get ids so trace context propagates")
+	}
+	span.End()
+	some := NewTracing(tracetest.NewInMemoryExporter(), true)
+	defer some.Shutdown(context.Background())
+	for range 2 { // new, then the one already made
+		if p, ok := some.Provider("scheduler").(exporter); !ok || !p.Exports() {
+			t.Fatal("a provider with an exporter says it does not export")
+		}
+	}
+}

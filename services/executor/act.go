@@ -77,8 +77,8 @@ func (s *Service) act(ctx context.Context, d delivery, rev uint64) {
 	}
 	res.Executor = s.cfg.ID
 	res.Deliveries = int(d.delivered)
-	s.metrics.actions.WithLabelValues(driverName, string(res.Status)).Inc()
-	s.metrics.seconds.WithLabelValues(driverName).Observe(res.FinishedAt.Sub(res.StartedAt).Seconds())
+	s.metrics.actions.WithLabelValues(driverName, a.Environment, string(res.Status)).Inc()
+	s.metrics.seconds.WithLabelValues(driverName, a.Environment, string(res.Status)).Observe(res.FinishedAt.Sub(res.StartedAt).Seconds())
 	span.SetAttributes(attribute.String("status", string(res.Status)))
 	if res.Status != contracts.ResultSucceeded {
 		span.SetStatus(codes.Error, res.Error)

@@ -135,7 +135,7 @@ func TestActionWithCheck(t *testing.T) {
 		t.Fatalf("host span attributes = %v", host.Attributes())
 	}
 
-	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "succeeded")); v != 1 {
+	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "succeeded")); v != 1 {
 		t.Fatalf("actions_total = %v", v)
 	}
 	if n, err := testutil.GatherAndCount(reg, "rollwave_executor_action_seconds", "rollwave_executor_inflight",
@@ -211,7 +211,7 @@ func TestFailedActions(t *testing.T) {
 	if r := byID[failingCheck.ID]; len(r.Checks) != 1 || r.Checks[0].Attempts < 1 {
 		t.Errorf("checks after the failing one ran or attempts missing: %+v", r.Checks)
 	}
-	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "failed")); v != 2 {
+	if v := testutil.ToFloat64(ex.metrics.actions.WithLabelValues("exec", "prod", "failed")); v != 2 {
 		t.Errorf("failed exec actions = %v, want 2", v)
 	}
 }

@@ -20,14 +20,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{}
 	var err error
 	if m.actions, err = promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rollwave_executor_actions_total", Help: "Host actions acted on, by driver and outcome.",
-	}, []string{"driver", "status"})); err != nil {
+		Name: "rollwave_executor_actions_total", Help: "Host actions acted on, by driver, environment and outcome.",
+	}, []string{"driver", "environment", "status"})); err != nil {
 		return nil, err
 	}
 	if m.seconds, err = promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "rollwave_executor_action_seconds", Help: "Time to run a host action's driver and checks.",
+		Name: "rollwave_executor_action_seconds", Help: "Time to run a host action's driver and checks, by driver, environment and outcome.",
 		Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 14),
-	}, []string{"driver"})); err != nil {
+	}, []string{"driver", "environment", "status"})); err != nil {
 		return nil, err
 	}
 	if m.inflight, err = promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{

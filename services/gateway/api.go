@@ -76,6 +76,8 @@ func (a *natsAPI) Deploy(ctx context.Context, req contracts.DeployRequest) (Rece
 			attribute.String("rollwave.environment", req.Environment),
 			attribute.String("rollwave.app", req.App),
 			attribute.String("rollwave.version", req.Version),
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "send"),
 			attribute.String("messaging.destination.name", contracts.SubjectDeployRequest),
 		)}
 	// A caller's own trace is linked, not continued: the rollout is its own trace.

@@ -34,6 +34,8 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 	ctx = natsx.ExtractTrace(ctx, msg.Headers())
 	ctx, span := s.tracer.Start(ctx, "plan", trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "process"),
 			attribute.String("messaging.destination.name", msg.Subject()),
 			attribute.Int64("messaging.jetstream.stream_sequence", int64(md.Sequence.Stream)),
 			attribute.Int64("messaging.jetstream.delivered", int64(md.NumDelivered))))

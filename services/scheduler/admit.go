@@ -5,8 +5,6 @@ import (
 	"maps"
 	"slices"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
@@ -81,7 +79,9 @@ func (s *Service) ask(a admission.Ask) {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.AdmitTimeout)
 		defer cancel()
-		ctx = trace.ContextWithSpanContext(ctx, trace.SpanContextFromContext(planContext(tp)))
+		// The calendar's span is a child of the admission span, which is
+		// emitted once the rollout starts.
+		ctx = childOf(ctx, tp, admissionSpanID)
 		adm, err := natsx.Request[contracts.Admission](ctx, s.deps.NC, contracts.APICalendarAdmit,
 			contracts.AdmitQuery{Environment: a.Environment, At: at, Team: team, Labels: labels})
 		ans := admission.FromCalendar(a.Rollout, adm)

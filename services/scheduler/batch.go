@@ -271,7 +271,8 @@ func (b *batch) change() (store.Change, spans, error) {
 		switch eff := e.effect.(type) {
 		case rollout.Emit:
 			id := contracts.EventMsgID(r.ID(), eff.Event.Seq)
-			m, err := natsx.EnvelopeMsg(planCtx, contracts.EventSubject(r.Environment(), r.ID(), eff.Type),
+			// An event's consumers see the rollout span as its parent.
+			m, err := natsx.EnvelopeMsg(childOf(planCtx, st.rec.Traceparent, rolloutSpanID), contracts.EventSubject(r.Environment(), r.ID(), eff.Type),
 				contracts.EventTypeID(eff.Type), id, b.s.cfg.Source, r.ID(), b.now, eff.Event)
 			if err != nil {
 				return c, sp, fmt.Errorf("encode event %s: %w", id, err)

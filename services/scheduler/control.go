@@ -35,7 +35,8 @@ func (s *Service) handleControl(m *nats.Msg) {
 	ctx, cancel := context.WithTimeout(natsx.ExtractTrace(s.runCtx, m.Header), s.cfg.ControlTimeout)
 	defer cancel()
 	ctx, span := s.tracer.Start(ctx, "control", trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", m.Subject)))
+		trace.WithAttributes(attribute.String("messaging.system", "nats"), attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", m.Subject)))
 	defer span.End()
 
 	var reply contracts.Reply[contracts.RolloutSummary]

@@ -92,6 +92,7 @@ func (s *Service) onTick() {
 	s.checkAdmission(nil)
 	s.fireTimers()
 	s.checkHolds(nil)
+	s.setFreezes(s.deps.Clock.Now())
 }
 
 // fireTimers sends a timer input to every live rollout whose deadline has
@@ -227,6 +228,7 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 		}
 	}
 	s.holdsCommitted(b.holds)
+	envs := map[string]bool{}
 	for _, id := range b.order {
 		st := b.staged[id]
 		r := st.rec.Rollout
@@ -237,7 +239,9 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 		}
 		if before != r.State {
 			s.m.transition(before, r.State)
+			s.observeTransition(st, b.now)
 			s.recheck[r.Environment()] = true
+			envs[r.Environment()] = true
 		}
 		r.Changed = nil // saved
 		if r.State.Terminal() {
@@ -246,6 +250,7 @@ func (s *Service) committed(b *batch, rows []store.OutboxRow) {
 			s.remember(&liveRollout{r: r, traceparent: st.rec.Traceparent})
 		}
 	}
+	s.countLive(envs)
 	for _, e := range b.effects {
 		switch eff := e.effect.(type) {
 		case rollout.Emit:

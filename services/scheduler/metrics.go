@@ -15,6 +15,7 @@ type metrics struct {
 	rejected     *prometheus.CounterVec
 	outbox       prometheus.Gauge
 	failures     prometheus.Counter
+	sre          *sreMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -63,6 +64,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if err == nil {
 		m.failures, err = promreg.Register(reg, m.failures)
+	}
+	if err == nil {
+		m.sre, err = newSREMetrics(reg)
 	}
 	return m, err
 }

@@ -288,7 +288,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	s.m.setStates(counts)
 	s.m.outbox.Set(float64(len(pending)))
-	return nil
+	return s.loadSREMetrics(ctx)
 }
 
 // Stop stops taking work: control requests and queries are refused,

@@ -71,17 +71,23 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 			}
 			byName[name] = spanInfo{tid: s.SpanContext.TraceID(), sid: s.SpanContext.SpanID(), parent: s.Parent.SpanID()}
 		}
-		if len(byName) < 5 {
+		if len(byName) < 6 {
 			return errorf("spans %v", byName)
 		}
 		return nil
 	})
-	if a, ok := byName["admission"]; !ok || a.tid != tid || a.parent != planSpan.SpanID() {
-		t.Fatalf("admission span = %+v (plan span %s)", a, planSpan.SpanID())
+	// The rollout span is the plan's child and the parent of admission
+	// and of every phase; its id derives from the trace id.
+	rolloutSpan := telemetry.DerivedSpanID(tid, "rollout")
+	if r, ok := byName["rollout"]; !ok || r.tid != tid || r.sid != rolloutSpan || r.parent != planSpan.SpanID() {
+		t.Fatalf("rollout span = %+v (plan span %s)", r, planSpan.SpanID())
+	}
+	if a, ok := byName["admission"]; !ok || a.tid != tid || a.parent != rolloutSpan {
+		t.Fatalf("admission span = %+v (rollout span %s)", a, rolloutSpan)
 	}
 	for _, name := range []string{"canary", "east", "rest"} {
 		sp, ok := byName["phase "+name]
-		if want := phaseSpan(tid, name); !ok || sp.tid != tid || sp.sid != want || sp.parent != planSpan.SpanID() {
+		if want := phaseSpan(tid, name); !ok || sp.tid != tid || sp.sid != want || sp.parent != rolloutSpan {
 			t.Fatalf("phase %s span = %+v, want id %s", name, sp, want)
 		}
 	}
@@ -92,7 +98,7 @@ func TestThreePhaseRolloutCompletes(t *testing.T) {
 		}
 	}
 	for _, ev := range evs {
-		if atid, parent := parentOf(t, ev.Header); atid != tid || parent != planSpan.SpanID() {
+		if atid, parent := parentOf(t, ev.Header); atid != tid || parent != rolloutSpan {
 			t.Fatalf("event %s is not in the rollout's trace", ev.Type)
 		}
 	}

@@ -71,6 +71,13 @@ func normalise(names []string) []string {
 func TestRollingDeployThreePhases(t *testing.T) {
 	h := newHarness(t, harnessOpts{inventory: tenHosts("{sim: {}}"), metrics: "127.0.0.1:0"})
 	ctx := context.Background()
+	// A freeze of another environment, open now, for the freeze metric.
+	now := time.Now().UTC()
+	if _, err := natsx.Request[contracts.Window](ctx, h.st.NC, contracts.APICalendarAdd, contracts.WindowInput{
+		Environment: "qa", Start: now.Add(-time.Minute).Format(time.RFC3339), End: now.Add(time.Hour).Format(time.RFC3339), Reason: "qa freeze",
+	}); err != nil {
+		t.Fatal(err)
+	}
 	h.deploy(ctx, threePhases("r-three"))
 	v := h.waitState("r-three", contracts.StateCompleted)
 	if v.Counts.Succeeded != 10 || v.Counts.Failed != 0 {
@@ -107,12 +114,33 @@ func TestRollingDeployThreePhases(t *testing.T) {
 	for _, addr := range []string{h.st.Gateway.Addr(), h.st.MetricsAddr} {
 		body := httpGet(t, "http://"+addr+"/metrics")
 		checkMetricsWithPromtool(t, body)
-		for _, want := range []string{"rollwave_build_info{", `rollwave_consumer_pending_messages{consumer="planner",stream="ROLLWAVE_REQUESTS"} 0`, `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",status="succeeded"} 10`} {
+		for _, want := range []string{"rollwave_build_info{", `rollwave_consumer_pending_messages{consumer="planner",stream="ROLLWAVE_REQUESTS"} 0`, `rollwave_scheduler_rollouts{state="completed"} 1`, `rollwave_executor_actions_total{driver="sim",environment="prod",status="succeeded"} 10`} {
 			if !strings.Contains(body, want) {
 				t.Fatalf("%s/metrics lacks %s:\n%s", addr, want, grepLines(body, "rollwave_consumer|rollwave_stream"))
 			}
 		}
 	}
+	// Each series an SRE alerts on is there after the deploy (the freeze's
+	// once a scheduler tick has read the calendar's published state).
+	natstest.CheckFor(t, waitLong, 100*time.Millisecond, func() error {
+		body := httpGet(t, "http://"+h.st.MetricsAddr+"/metrics")
+		for _, want := range []string{
+			`rollwave_executor_action_seconds_count{driver="sim",environment="prod",status="succeeded"} 10`,
+			`rollwave_scheduler_rollout_duration_seconds_count{environment="prod",state="completed"} 1`,
+			`rollwave_scheduler_rollout_queued_seconds_count{environment="prod"} 1`,
+			`rollwave_scheduler_environment_rollouts{environment="prod",state="running"} 0`,
+			`rollwave_scheduler_last_success_timestamp_seconds{app="web",environment="prod"} `,
+			`rollwave_scheduler_deployed_version_info{app="web",environment="prod",version="2.4.1"} 1`,
+			`rollwave_scheduler_freeze_active{environment="qa"} 1`,
+			`rollwave_gateway_http_request_duration_seconds_count{`,
+		} {
+			if !strings.Contains(body, want) {
+				return fmt.Errorf("/metrics lacks %s", want)
+			}
+		}
+		checkMetricsWithPromtool(t, body)
+		return nil
+	})
 	// By now the gateway has counted a request: every metric the dashboard
 	// and the alerts use is exported.
 	exposition := httpGet(t, "http://"+h.st.MetricsAddr+"/metrics")

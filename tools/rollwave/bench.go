@@ -18,7 +18,10 @@ func newBenchCmd() *cobra.Command {
 	var noSync bool
 	var cpuProfile string
 	cmd := &cobra.Command{
-		Use:   "bench",
+		Use: "bench",
+		Example: `  rollwave bench
+  rollwave bench --deployments 10000 --hosts 4 --environments 100
+  rollwave bench --no-sync --cpuprofile bench.pprof`,
 		Short: "Measure deployments per second end to end against an embedded stack",
 		Long: `bench starts NATS and every service in this process on a temporary
 directory, publishes deploy requests to rollwave.requests.deploy as an external

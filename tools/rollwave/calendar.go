@@ -13,7 +13,10 @@ import (
 
 func newCalendarCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "calendar",
+		Use: "calendar",
+		Example: `  rollwave calendar add --env production --start 2026-12-24T00:00:00Z --end 2026-12-27T00:00:00Z --reason christmas
+  rollwave calendar week --env production
+  rollwave calendar list -o json`,
 		Short: "Manage calendar windows: freezes, reservations and maintenance windows",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
@@ -26,7 +29,10 @@ func newCalendarCmd(g *globals) *cobra.Command {
 func newCalendarAddCmd(g *globals) *cobra.Command {
 	var in contracts.WindowInput
 	cmd := &cobra.Command{
-		Use:   "add --env ENV --start TIME --end TIME",
+		Use: "add --env ENV --start TIME --end TIME",
+		Example: `  rollwave calendar add --env production --start 2026-12-24T00:00:00Z --end 2026-12-27T00:00:00Z --reason "holiday freeze"
+  rollwave calendar add --env production --start 2026-12-04T16:00 --end 2026-12-07T08:00 --tz Europe/Paris --rrule 'FREQ=WEEKLY;BYDAY=FR' --reason weekend
+  rollwave calendar add --env staging --kind reservation --team payments --start 2026-12-08T09:00:00Z --end 2026-12-08T12:00:00Z`,
 		Short: "Add a freeze window",
 		Long: `add adds a freeze window. --start and --end are RFC 3339 instants
 (2026-12-24T00:00:00Z) or local times (2026-12-24T00:00) read in --tz.`,
@@ -63,7 +69,10 @@ func newCalendarAddCmd(g *globals) *cobra.Command {
 func newCalendarListCmd(g *globals) *cobra.Command {
 	var env, from, to string
 	cmd := &cobra.Command{
-		Use:   "list [--env ENV] [--from TIME --to TIME]",
+		Use: "list [--env ENV] [--from TIME --to TIME]",
+		Example: `  rollwave calendar list
+  rollwave calendar list --env production --from 2026-12-01 --to 2026-12-31
+  rollwave calendar list -o json`,
 		Short: "List windows, or with --from and --to each occurrence",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -85,9 +94,10 @@ func newCalendarListCmd(g *globals) *cobra.Command {
 
 func newCalendarRmCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "rm WINDOW",
-		Short: "Remove a window",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Use:     "rm WINDOW",
+		Example: `  rollwave calendar rm w-1a2b3c`,
+		Short:   "Remove a window",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
@@ -107,7 +117,10 @@ func newCalendarRmCmd(g *globals) *cobra.Command {
 func newInventoryCmd(g *globals) *cobra.Command {
 	var env, app string
 	cmd := &cobra.Command{
-		Use:   "inventory",
+		Use: "inventory",
+		Example: `  rollwave inventory
+  rollwave inventory --env production --app web
+  rollwave inventory -o json`,
 		Short: "Show hosts by application: the versions they run, drift and offline hosts",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

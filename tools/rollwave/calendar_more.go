@@ -97,7 +97,9 @@ func newCalendarImportCmd(g *globals) *cobra.Command {
 	var in contracts.CalendarImport
 	var env string
 	cmd := &cobra.Command{
-		Use:   "import FILE.ics --env ENV[,ENV...] [--kind freeze]",
+		Use: "import FILE.ics --env ENV[,ENV...] [--kind freeze]",
+		Example: `  rollwave calendar import holidays.ics --env production,staging
+  rollwave calendar import team.ics --env staging --kind reservation --team payments`,
 		Short: "Import the events of an iCalendar file as windows, all or none",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -132,7 +134,9 @@ func newCalendarImportCmd(g *globals) *cobra.Command {
 func newCalendarExportCmd(g *globals) *cobra.Command {
 	var env, file string
 	cmd := &cobra.Command{
-		Use:   "export [--env ENV] [-f FILE.ics]",
+		Use: "export [--env ENV] [-f FILE.ics]",
+		Example: `  rollwave calendar export -f rollwave.ics
+  rollwave calendar export --env production`,
 		Short: "Write the windows as an iCalendar file (recurring windows stay recurring)",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -163,7 +167,9 @@ func newCalendarExportCmd(g *globals) *cobra.Command {
 func newCalendarWeekCmd(g *globals) *cobra.Command {
 	var env, start, zone string
 	cmd := &cobra.Command{
-		Use:   "week [--env ENV] [--start YYYY-MM-DD] [--tz ZONE]",
+		Use: "week [--env ENV] [--start YYYY-MM-DD] [--tz ZONE]",
+		Example: `  rollwave calendar week
+  rollwave calendar week --env production --start 2026-12-21 --tz Europe/Paris`,
 		Short: "Show a week of windows as a grid: one row per environment, one column per 3 hours",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -276,8 +277,8 @@ func TestDeployDryRunPrintsThePlan(t *testing.T) {
 	for _, want := range []string{
 		"Plan for r-plan: web@2.4.1 to qa (rolling), 4 hosts in 2 phases",
 		"PHASE  NAME    BATCH  SIZE  HOSTS           CHECKS",
-		"1      canary  1/1    1     web-01          -",
-		"2      rest    1/2    2     web-02, web-03  -",
+		"0      canary  1/1    1     web-01          -",
+		"1      rest    1/2    2     web-02, web-03  -",
 		"               2/2    1     web-04          -",
 	} {
 		if !strings.Contains(out, want) {
@@ -304,14 +305,14 @@ func TestDeployWaitAndWatchExitByOutcome(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("completed: code %d, out %q, stderr %q", code, out, errOut)
 	}
-	for _, want := range []string{"r-ok\n", "planned", "web-01 (phase 1 all batch 1) succeeded", "completed"} {
+	for _, want := range []string{"r-ok\n", "planned", "web-01 (phase 0 all batch 1) succeeded", "completed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 
 	code, out, errOut = a.run("watch", "r-bad")
-	if code != exitFailed || !strings.Contains(out, "web-02 (phase 1 all batch 1) failed in 0s: exit status 3") ||
+	if code != exitFailed || !strings.Contains(out, "web-02 (phase 0 all batch 1) failed in 0s: exit status 3") ||
 		!strings.Contains(errOut, "error: rollout r-bad failed: 1 host failed") {
 		t.Fatalf("failed: code %d, out %q, stderr %q", code, out, errOut)
 	}
@@ -361,7 +362,7 @@ func TestListAndGet(t *testing.T) {
 	}
 	for _, want := range []string{
 		"ROLLOUT  APP  VERSION  ENVIRONMENT  STATE    PHASE  HOSTS            UPDATED",
-		"r-1      web  2.4.1    prod         running  2      4/10 (1 failed)  ",
+		"r-1      web  2.4.1    prod         running  1      4/10 (1 failed)  ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("list lacks %q:\n%s", want, out)
@@ -381,7 +382,7 @@ func TestListAndGet(t *testing.T) {
 		"State:         running",
 		"Hosts:         2 total, 1 succeeded, 1 failed, 0 running, 0 pending",
 		"Requested by:  ann",
-		"1      canary  running  1        2",
+		"0      canary  running  1        2",
 		"web-02  canary  1      failed     2        exit status 3 see log",
 	} {
 		if !strings.Contains(out, want) {
@@ -723,4 +724,31 @@ func TestDynamicCompletion(t *testing.T) {
 			t.Errorf("%v: code %d, out %q, stderr %q", c.args, code, out, errOut)
 		}
 	}
+}
+
+// Every command's help shows examples, as its peers' (kubectl, gh) do.
+func TestEveryCommandHasExamples(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden {
+			return // internal: sample-app, healthcheck
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		if c.Name() == "help" {
+			return // cobra's own: `rollwave help deploy` is the example
+		}
+		if strings.TrimSpace(c.Example) == "" {
+			t.Errorf("%q has no examples in its help", c.CommandPath())
+			return
+		}
+		for _, line := range strings.Split(c.Example, "\n") {
+			if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") && !strings.HasPrefix(l, "rollwave ") &&
+				!strings.HasPrefix(l, "source ") && !strings.HasPrefix(l, "OTEL_") && !strings.HasPrefix(l, "ROLLWAVE_") {
+				t.Errorf("%q: example line %q does not run rollwave", c.CommandPath(), l)
+			}
+		}
+	}
+	walk(newRootCmd())
 }

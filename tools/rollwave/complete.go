@@ -122,3 +122,27 @@ func environments(ctx context.Context, c *apiClient) ([]string, error) {
 	}
 	return out, nil
 }
+
+// completionExamples adds examples to cobra's completion command and its
+// subcommands, which come without any.
+func completionExamples(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Example = "  source <(rollwave completion bash)\n  rollwave completion zsh > \"${fpath[1]}/_rollwave\""
+		for _, sh := range c.Commands() {
+			switch sh.Name() {
+			case "bash":
+				sh.Example = "  source <(rollwave completion bash)\n  rollwave completion bash > /etc/bash_completion.d/rollwave"
+			case "zsh":
+				sh.Example = "  rollwave completion zsh > \"${fpath[1]}/_rollwave\""
+			case "fish":
+				sh.Example = "  rollwave completion fish > ~/.config/fish/completions/rollwave.fish"
+			case "powershell":
+				sh.Example = "  rollwave completion powershell | Out-String | Invoke-Expression"
+			}
+		}
+	}
+}

@@ -29,10 +29,8 @@ sends it to the API as a deploy request, printing the rollout id.
   --dry-run  asks the planner for the plan instead, as "rollwave plan" does
   --wait     then follows the rollout live until it settles, with --timeout
              as a limit; the exit status then says how it settled:
-` + exitCodesHelp + `
-
-Examples:
-  rollwave deploy -f spec.yaml
+` + exitCodesHelp + ``,
+		Example: `  rollwave deploy -f spec.yaml
   rollwave deploy -f spec.yaml --dry-run
   rollwave deploy -f spec.yaml --wait --timeout 1h`,
 		Args: usageArgs(cobra.NoArgs),

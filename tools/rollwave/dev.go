@@ -94,7 +94,10 @@ func newDevCmd() *cobra.Command {
 	var noSync bool
 	var natsPort int
 	cmd := &cobra.Command{
-		Use:   "dev",
+		Use: "dev",
+		Example: `  rollwave dev
+  rollwave dev --data /tmp/rollwave --listen 127.0.0.1:9090 --nats-port -1
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 rollwave dev --metrics 127.0.0.1:9464`,
 		Short: "Run every service and an embedded NATS server with JetStream in one process",
 		Long: `dev runs planner, scheduler, calendar, discovery, executor and the HTTP
 gateway together with an embedded NATS server (JetStream, data on local disk).
@@ -168,7 +171,10 @@ func newServeCmd() *cobra.Command {
 	var natsURL, creds, metricsAddr string
 	var replicas int
 	cmd := &cobra.Command{
-		Use:   "serve <service>...",
+		Use: "serve <service>...",
+		Example: `  rollwave serve all --nats nats://127.0.0.1:4222
+  rollwave serve executor --nats nats://nats-1:4222,nats://nats-2:4222 --pool edge --metrics :9464
+  rollwave serve scheduler planner --replicas 3 --creds rollwave.creds`,
 		Short: "Run chosen services against an external NATS cluster",
 		Long: "serve runs the named services (" + strings.Join(stack.Names, ", ") + ", or all) " +
 			"in this process, connected to the NATS server(s) given by --nats.",

@@ -15,11 +15,14 @@ import (
 
 func newDiscoveryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "discovery",
-		Short: "Inspect the discovery service",
+		Use:     "discovery",
+		Example: `  rollwave discovery status`,
+		Short:   "Inspect the discovery service",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "status",
+		Use: "status",
+		Example: `  rollwave discovery status
+  rollwave discovery status -o json`,
 		Short: "Show each inventory source: last run, last success, hosts and the last error",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

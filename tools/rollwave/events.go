@@ -15,7 +15,10 @@ func newEventsCmd(g *globals) *cobra.Command {
 	var env, rollout, typ string
 	var since uint64
 	cmd := &cobra.Command{
-		Use:   "events",
+		Use: "events",
+		Example: `  rollwave events --rollout r-42
+  rollwave events --env production --type host_failed
+  rollwave events --follow --since 1200 -o json`,
 		Short: "Print rollout events, optionally following new ones",
 		Long: `events prints the events held in the event stream that match the filters,
 oldest first, each with its stream sequence, and exits. With --follow it

@@ -24,9 +24,10 @@ func gateActor(as string) string {
 func newGateCmd(g *globals, verb, short string) *cobra.Command {
 	var message, as, step string
 	cmd := &cobra.Command{
-		Use:   verb + " ROLLOUT [--step STEP] -m WHY",
-		Short: short,
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Use:     verb + " ROLLOUT [--step STEP] -m WHY",
+		Short:   short,
+		Example: "  rollwave " + verb + " r-42 -m \"canary looks good\"\n  rollwave " + verb + " r-42 --step canary --as alice -m \"checked the dashboards\"",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)

@@ -15,7 +15,10 @@ func newGraphCmd(g *globals) *cobra.Command {
 	var env, format string
 	var files []string
 	cmd := &cobra.Command{
-		Use:   "graph -f SPEC... [--env E] [--format dot|mermaid]",
+		Use: "graph -f SPEC... [--env E] [--format dot|mermaid]",
+		Example: `  rollwave graph -f web.yaml -f api.yaml --env production
+  rollwave graph -f web.yaml --format mermaid
+  rollwave graph -f web.yaml -o json`,
 		Short: "Print the dependency graph of applications, with the versions running in an environment and unmet requirements marked",
 		Long: `graph reads the rollout specs given with -f (each names an application,
 its version and its requires), asks the planner which versions run in the

@@ -25,10 +25,8 @@ func newHealthcheckCmd() *cobra.Command {
 		Short:  "Exit 0 when URL answers GET with a 2xx status, 1 otherwise",
 		Hidden: true,
 		Long: `healthcheck sends one GET to --url and exits 0 on a 2xx answer and 1 on
-anything else, for container health checks in images without a shell.
-
-Examples:
-  rollwave healthcheck --url http://127.0.0.1:8080/healthz
+anything else, for container health checks in images without a shell.`,
+		Example: `  rollwave healthcheck --url http://127.0.0.1:8080/healthz
   rollwave healthcheck --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -86,7 +86,9 @@ func newHistoryCmd(g *globals) *cobra.Command {
 	var env, host, app string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "history",
+		Use: "history",
+		Example: `  rollwave inventory history --env production --app web
+  rollwave inventory history --host prod-web-01 --limit 10`,
 		Short: "Show the versions rollouts set on hosts, newest first",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -90,12 +90,12 @@ func printPlan(w io.Writer, p *contracts.Plan) {
 		for j, b := range ph.Batches {
 			phase, name, cks := "", "", ""
 			if j == 0 {
-				phase, name, cks = fmt.Sprint(i+1), ph.Name, checks
+				phase, name, cks = fmt.Sprint(i), ph.Name, checks
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%d\t%s\t%s\n", phase, name, j+1, len(ph.Batches), len(b), strings.Join(b, ", "), orDash(cks))
 		}
 		if len(ph.Batches) == 0 {
-			fmt.Fprintf(tw, "%d\t%s\t-\t0\t(no hosts)\t%s\n", i+1, ph.Name, orDash(checks))
+			fmt.Fprintf(tw, "%d\t%s\t-\t0\t(no hosts)\t%s\n", i, ph.Name, orDash(checks))
 		}
 	}
 	tw.Flush()
@@ -142,7 +142,7 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 	tw = newTable(w)
 	fmt.Fprintln(tw, "PHASE\tNAME\tSTATE\tBATCHES\tHOSTS")
 	for _, ph := range v.Phases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index+1, ph.Name, p.state(ph.State), ph.Batches, len(ph.Hosts))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index, ph.Name, p.state(ph.State), ph.Batches, len(ph.Hosts))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -196,7 +196,7 @@ func eventLine(p painter, seq string, env contracts.Envelope, ev contracts.Event
 func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 	phase := ""
 	if ev.Phase != nil {
-		phase = fmt.Sprintf("phase %d %s", ev.Phase.Index+1, ev.Phase.Name)
+		phase = fmt.Sprintf("phase %d %s", ev.Phase.Index, ev.Phase.Name)
 	}
 	by := func() string {
 		s := ""
@@ -279,11 +279,13 @@ func countsParen(c *contracts.Counts) string {
 	return "(" + countsLong(*c) + ")"
 }
 
+// phaseNumber shows a phase's index as JSON has it: phases are numbered
+// from 0 everywhere (text, JSON, events), batches from 1.
 func phaseNumber(i int) string {
 	if i < 0 {
 		return "-"
 	}
-	return fmt.Sprint(i + 1)
+	return fmt.Sprint(i)
 }
 
 func plural(n int, one, many string) string {

@@ -14,7 +14,9 @@ import (
 
 func newGetCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
-		Use:   "get ROLLOUT",
+		Use: "get ROLLOUT",
+		Example: `  rollwave get r-42
+  rollwave get r-42 -o yaml`,
 		Short: "Show a rollout with its phases and hosts",
 		Args:  usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,7 +34,10 @@ func newListCmd(g *globals) *cobra.Command {
 	var env, state string
 	var limit int
 	cmd := &cobra.Command{
-		Use:   "list",
+		Use: "list",
+		Example: `  rollwave list
+  rollwave list --env production --state paused
+  rollwave list --limit 20 -o json`,
 		Short: "List rollouts, newest first",
 		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,9 +63,10 @@ func newListCmd(g *globals) *cobra.Command {
 func newControlCmd(g *globals, verb, short string) *cobra.Command {
 	var reason, actor string
 	cmd := &cobra.Command{
-		Use:   verb + " ROLLOUT",
-		Short: short,
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Use:     verb + " ROLLOUT",
+		Short:   short,
+		Example: "  rollwave " + verb + " r-42\n  rollwave " + verb + " r-42 --reason \"error rate up\" --actor alice -o json",
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)

@@ -73,9 +73,17 @@ func newRootCmd() *cobra.Command {
 		Short: "Roll releases out to the hosts of an environment in phases and batches",
 		Long: `rollwave talks to the Rollwave HTTP API (--api, env ROLLWAVE_API).
 
+Phases are numbered from 0 in text as in JSON (their index in the plan);
+batches and attempts from 1, in both. Times print as RFC 3339 instants with
+their age.
+
 Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 --wait and watch exit by how the rollout settled:
 ` + exitCodesHelp,
+		Example: `  rollwave deploy -f spec.yaml --wait
+  rollwave list --env production
+  rollwave watch r-42
+  rollwave --version`,
 		Version:       buildinfo.Read().String(),
 		Args:          usageArgs(cobra.NoArgs),
 		SilenceErrors: true,
@@ -127,6 +135,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		root.AddCommand(f())
 	}
 	addCompletions(root, g)
+	completionExamples(root)
 	return root
 }
 

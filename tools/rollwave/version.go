@@ -14,10 +14,8 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version of this binary",
 		Long: `version prints the module version, the commit it was built from and the Go
-release that built it.
-
-Examples:
-  rollwave version
+release that built it.`,
+		Example: `  rollwave version
   rollwave version -o json`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -27,10 +27,8 @@ func newWatchCmd(g *globals) *cobra.Command {
 progress bars per phase on a terminal, one line per event otherwise (or with
 NO_COLOR set), raw event envelopes with -o json. The exit status says how
 the rollout settled:
-` + exitCodesHelp + `
-
-Examples:
-  rollwave watch r-42
+` + exitCodesHelp + ``,
+		Example: `  rollwave watch r-42
   rollwave watch r-42 --timeout 30m -o json`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -229,7 +227,7 @@ func (b *barProgress) bar(index int, name string, total int) *mpb.Bar {
 	}
 	failed := &atomic.Int64{} // read by the render goroutine
 	b.failed[index] = failed
-	label := fmt.Sprintf("%d %s", index+1, name)
+	label := fmt.Sprintf("%d %s", index, name) // numbered as in JSON, from 0
 	bar := b.p.AddBar(int64(total),
 		mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
 		mpb.AppendDecorators(

@@ -6,6 +6,7 @@ package sample
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,14 +35,40 @@ func Files(dataDir, exe string) (inventory string, examples []string, err error)
 	return inventory, examples, nil
 }
 
-// Inventory renders the sample inventory.
+// LocalHosts is the number of sample-app hosts, each with its own port.
+const LocalHosts = 5
+
+// Inventory renders the sample inventory. The local hosts get ports that
+// are free now, so that two checkouts running `rollwave dev` side by side
+// do not collide; they are written into the inventory, which is kept, so
+// they stay the same across restarts.
 func Inventory(dataDir, exe string) ([]byte, error) {
+	ports, err := FreePorts(LocalHosts)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
-	err := inventoryTmpl.Execute(&b, map[string]any{
-		"Exe":  strconv.Quote(exe),
-		"Apps": filepath.Join(dataDir, "apps"),
+	err = inventoryTmpl.Execute(&b, map[string]any{
+		"Exe":   strconv.Quote(exe),
+		"Apps":  filepath.Join(dataDir, "apps"),
+		"Ports": ports,
 	})
 	return b.Bytes(), err
+}
+
+// FreePorts returns n distinct loopback TCP ports that are free now: all n
+// listeners are held until each has its port, so none is handed out twice.
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port for a sample app: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }
 
 func writeNew(path string, b []byte) error {
@@ -60,7 +87,8 @@ func writeNew(path string, b []byte) error {
 // The exec hosts run `rollwave sample-app deploy`, which replaces a local
 // web process and waits until it serves the new version.
 var inventoryTmpl = template.Must(template.New("inventory").Delims("<%", "%>").Parse(`# Rollwave sample inventory: 3 environments, 22 hosts.
-# Hosts with the exec driver are real local processes (see examples/local-qa.yaml).
+# Hosts with the exec driver are real local processes (see examples/local-qa.yaml),
+# on ports that were free when this file was written.
 environments:
   - name: qa
     position: 1
@@ -86,9 +114,9 @@ environments:
       - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
       - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
       - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
-      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], params: {port: "18101"}, driver: *local}
-      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], params: {port: "18102"}, driver: *local}
-      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], params: {port: "18103"}, driver: *local}
+      - {name: qa-local-01, address: 127.0.0.1:<%index .Ports 0%>, groups: [local], params: {port: "<%index .Ports 0%>"}, driver: *local}
+      - {name: qa-local-02, address: 127.0.0.1:<%index .Ports 1%>, groups: [local], params: {port: "<%index .Ports 1%>"}, driver: *local}
+      - {name: qa-local-03, address: 127.0.0.1:<%index .Ports 2%>, groups: [local], params: {port: "<%index .Ports 2%>"}, driver: *local}
   - name: staging
     position: 2
     params: {region: eu-west}
@@ -103,8 +131,8 @@ environments:
       - {name: stg-web-02, address: 10.0.2.12:8080, groups: [web, east], labels: {zone: b}}
       - {name: stg-web-03, address: 10.0.2.13:8080, groups: [web, west], labels: {zone: a}}
       - {name: stg-web-04, address: 10.0.2.14:8080, groups: [web, west], labels: {zone: b}}
-      - {name: stg-local-01, address: 127.0.0.1:18201, groups: [local], params: {port: "18201"}, driver: *local}
-      - {name: stg-local-02, address: 127.0.0.1:18202, groups: [local], params: {port: "18202"}, driver: *local}
+      - {name: stg-local-01, address: 127.0.0.1:<%index .Ports 3%>, groups: [local], params: {port: "<%index .Ports 3%>"}, driver: *local}
+      - {name: stg-local-02, address: 127.0.0.1:<%index .Ports 4%>, groups: [local], params: {port: "<%index .Ports 4%>"}, driver: *local}
   - name: production
     position: 3
     params: {region: eu-west}
