@@ -313,6 +313,8 @@ type HTTPCheck struct {
 type DriverSpec struct {
 	Sim  *SimDriver  `json:"sim,omitempty"`
 	Exec *ExecDriver `json:"exec,omitempty"`
+	// Agent deploys through the host's agent; see AgentDriver.
+	Agent *AgentDriver `json:"agent,omitempty"`
 }
 
 // Name returns the name of the variant that is set.
@@ -322,6 +324,8 @@ func (d DriverSpec) Name() string {
 		return "sim"
 	case d.Exec != nil:
 		return "exec"
+	case d.Agent != nil:
+		return "agent"
 	}
 	return ""
 }

@@ -341,6 +341,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"defs", "/$defs/driver", DriverSpec{}},
 		{"defs", "/$defs/simdriver", SimDriver{}},
 		{"defs", "/$defs/execdriver", ExecDriver{}},
+		{"defs", "/$defs/agentdriver", AgentDriver{}},
 		{"defs", "/$defs/phaseref", PhaseRef{}},
 		{"defs", "/$defs/checkresult", CheckResult{}},
 		{"defs", "/$defs/fielderror", FieldError{}},

@@ -231,13 +231,25 @@ func (c CheckSpec) Validate(field string) FieldErrors {
 // "driver" or "environments[0].hosts[3].driver".
 func (d DriverSpec) Validate(field string) FieldErrors {
 	var fe FieldErrors
+	set := 0
+	for _, v := range []bool{d.Sim != nil, d.Exec != nil, d.Agent != nil} {
+		if v {
+			set++
+		}
+	}
 	switch {
-	case d.Sim == nil && d.Exec == nil:
-		fe.Add(field, "must set exactly one of: sim, exec")
+	case set == 0:
+		fe.Add(field, "must set exactly one of: sim, exec, agent")
 		return fe
-	case d.Sim != nil && d.Exec != nil:
-		fe.Add(field, "must set exactly one of: sim, exec; both are set")
+	case set == 2:
+		fe.Add(field, "must set exactly one of: sim, exec, agent; both are set")
 		return fe
+	case set > 2:
+		fe.Add(field, "must set exactly one of: sim, exec, agent; %d are set", set)
+		return fe
+	}
+	if d.Agent != nil {
+		nonNegative(&fe, field+".agent.timeout", d.Agent.Timeout)
 	}
 	if s := d.Sim; s != nil {
 		sf := field + ".sim"
