@@ -97,3 +97,12 @@ func (r AgentActResult) Validate() error {
 	validStatus(&fe, "status", r.Status)
 	return fe.Err()
 }
+
+// CheckHostName reports whether h may name a host; field names it in the
+// error.
+func CheckHostName(field, h string) error {
+	if msg := hostNameProblem(h); msg != "" {
+		return Invalid(field, "%s", msg)
+	}
+	return nil
+}
