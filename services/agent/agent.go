@@ -89,6 +89,9 @@ const opTimeout = 10 * time.Second
 // with '.'.
 const journalDir = ".journal"
 
+// Check reports what is wrong with the configuration, before connecting.
+func (c Config) Check() error { return c.applyDefaults() }
+
 func (c *Config) applyDefaults() error {
 	if c.Keep == 0 {
 		c.Keep = DefaultKeep

@@ -178,8 +178,9 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		tracer:  deps.Tracer.Tracer("rollwave/executor"),
 		metrics: m,
 		drivers: map[string]driver.Driver{
-			"sim":  driver.Sim{Clock: deps.Clock},
-			"exec": driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
+			"sim":   driver.Sim{Clock: deps.Clock},
+			"exec":  driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
+			"agent": driver.Agent{NC: deps.NC, Source: cfg.Source},
 		},
 		http: check.HTTP{Clock: deps.Clock, Client: &http.Client{
 			// A check compares the status the URL itself answers with.

@@ -1,5 +1,5 @@
 // Package driver does the work of a host action: the sim driver pretends,
-// the exec driver runs a program.
+// the exec driver runs a program, the agent driver asks the host's agent.
 package driver
 
 import (
@@ -33,8 +33,11 @@ func Select(spec contracts.DriverSpec, drivers map[string]Driver) (string, Drive
 	if spec.Exec != nil {
 		set++
 	}
+	if spec.Agent != nil {
+		set++
+	}
 	if set != 1 {
-		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec must be set, got %d", set)
+		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec, agent must be set, got %d", set)
 	}
 	name := spec.Name()
 	d, ok := drivers[name]
