@@ -114,7 +114,7 @@ func decodeAgentReply(id string, b []byte) (Outcome, error) {
 	if res.ActionID != id {
 		return Outcome{}, fmt.Errorf("agent reply is for action %q, not %q", res.ActionID, id)
 	}
-	out := Outcome{ExitCode: res.ExitCode, Output: res.Output}
+	out := Outcome{ExitCode: res.ExitCode, Output: res.Output, Installed: res.Installed}
 	if res.Status != contracts.ResultSucceeded {
 		return out, errors.New(res.Error)
 	}

@@ -54,11 +54,11 @@ func TestAgentDriverResendsUntilTheAgentAnswers(t *testing.T) {
 	}
 	time.AfterFunc(300*time.Millisecond, func() {
 		code := 3
-		answer(contracts.AgentActResult{ActionID: a.ID, Status: contracts.ResultFailed, Error: "start command: exited with code 3", ExitCode: &code, Output: "boom"})
+		answer(contracts.AgentActResult{ActionID: a.ID, Status: contracts.ResultFailed, Error: "start command: exited with code 3", ExitCode: &code, Output: "boom", Installed: true})
 	})
 	d := Agent{NC: nc, Source: "test", RetryEvery: 20 * time.Millisecond}
 	out, err := d.Run(context.Background(), a)
-	if err == nil || err.Error() != "start command: exited with code 3" || out.Output != "boom" || out.ExitCode == nil || *out.ExitCode != 3 {
+	if err == nil || err.Error() != "start command: exited with code 3" || out.Output != "boom" || !out.Installed || out.ExitCode == nil || *out.ExitCode != 3 {
 		t.Fatalf("out %+v err %v", out, err)
 	}
 	if _, err := decodeAgentReply("other", mustMarshalResult(t, contracts.AgentActResult{ActionID: a.ID, Status: contracts.ResultSucceeded})); err == nil {

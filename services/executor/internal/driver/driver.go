@@ -20,6 +20,9 @@ type Outcome struct {
 	ExitCode *int
 	// Output is the tail of the combined output.
 	Output string
+	// Installed says the new version took effect although the run then
+	// failed (the agent switched current, then its start command failed).
+	Installed bool
 }
 
 // Select returns the driver for the variant of spec that is set, from the
