@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,5 +172,97 @@ func TestAgentDeploysThroughTheExecutor(t *testing.T) {
 	}
 	if target, _ := os.Readlink(filepath.Join(roots["web-02.example.com"], "web", "current")); target != "releases/2.0.0" {
 		t.Fatalf("web-02 current -> %q", target)
+	}
+}
+
+// kill -9 of the executor while the agent runs a slow start command: the
+// next executor re-sends the action, the agent answers it from the run in
+// flight or its journal, and the command ran exactly once per host.
+func TestAgentExactlyOnceAcrossExecutorKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the rollwave binary")
+	}
+	exe := buildRollwave(t)
+	inv := `environments:
+  - name: qa
+    driver:
+      agent: {timeout: 60s}
+    hosts:
+      - {name: web-01, address: "127.0.0.1:18080"}
+`
+	h := newHarness(t, harnessOpts{inventory: inv, services: []string{"discovery", "calendar", "planner", "scheduler", "gateway"}})
+	ctx, cancel := context.WithTimeout(context.Background(), waitLong)
+	defer cancel()
+	store, err := artifact.Ensure(ctx, h.st.JS, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := artifact.Push(ctx, store, "web", "1.0.0", bytes.NewReader(releaseArchive(t, "1.0.0"))); err != nil {
+		t.Fatal(err)
+	}
+	counter := filepath.Join(t.TempDir(), "runs")
+	root := filepath.Join(t.TempDir(), "agent")
+	nc, err := nats.Connect(h.st.Server.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow := filepath.Join(t.TempDir(), "slow.sh")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\necho run >> \"$COUNTER\"\nsleep 4\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ag, err := agent.New(service.Deps{NC: nc, JS: js, Log: slog.New(slog.DiscardHandler)}, agent.Config{
+		Name: "web-01", Environment: "qa", Dir: root, Start: []string{slow}, Interval: time.Second,
+		Env: []string{"PATH=" + os.Getenv("PATH"), "COUNTER=" + counter},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ag.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = ag.Stop(ctx)
+	})
+	startExecutor := func() *exec.Cmd {
+		cmd := exec.Command(exe, "serve", "executor", "--nats", h.st.Server.ClientURL(), "--data", t.TempDir(), "--ack-wait", "3s", "--log-level", "warn")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd
+	}
+	first := startExecutor()
+	id := "r-agent-kill"
+	h.deploy(ctx, contracts.DeployRequest{ID: id, App: "web", Version: "1.0.0", Environment: "qa",
+		Phases: []contracts.PhaseSpec{{Name: "all"}}})
+	deadline := time.Now().Add(waitLong)
+	for {
+		if b, _ := os.ReadFile(counter); len(b) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent never started the action")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = first.Process.Signal(syscall.SIGKILL)
+	_ = first.Wait()
+	startExecutor()
+	h.waitState(id, contracts.StateCompleted)
+	b, _ := os.ReadFile(counter)
+	if got := strings.Count(string(b), "run"); got != 1 {
+		t.Fatalf("the start command ran %d times", got)
+	}
+	res := h.results("qa", id)
+	if len(res) != 1 || res[0].Status != contracts.ResultSucceeded || res[0].Deliveries < 2 {
+		t.Fatalf("results: %s", mustJSON(res))
 	}
 }
