@@ -53,7 +53,7 @@ func validateSchema(s *jsonschema.Schema, b []byte) error {
 }
 
 func TestSchemaLookup(t *testing.T) {
-	want := []string{"admission", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "window-input"}
+	want := []string{"admission", "agent-act-result", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "window-input"}
 	if got := SchemaNames(); !slices.Equal(got, want) {
 		t.Fatalf("SchemaNames() = %v, want %v", got, want)
 	}
@@ -117,6 +117,7 @@ var codecs = map[string]codec{
 	"window-input":       strictCodec[WindowInput](),
 	"admission":          strictCodec[Admission](),
 	"agent-announcement": strictCodec[AgentAnnouncement](),
+	"agent-act-result":   strictCodec[AgentActResult](),
 	"inventory-event":    strictCodec[InventoryEvent](),
 }
 
@@ -360,6 +361,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"control-command", "", ControlCommand{}},
 		{"window-input", "", WindowInput{}},
 		{"admission", "", Admission{}},
+		{"agent-act-result", "", AgentActResult{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema+tt.pointer, func(t *testing.T) {
