@@ -66,6 +66,10 @@ type Config struct {
 	// OutputTail is how many bytes of command output a result keeps
 	// (default 4096).
 	OutputTail int
+	// JournalRetention is how long completed actions stay in the journal
+	// (default 30 days: longer than an action can wait in the work queue
+	// or keep its claim, so any redelivery still finds its entry).
+	JournalRetention time.Duration
 	// Version is the agent's own version, for the announcement.
 	Version string
 	// Source is the envelope source (default "rollwave/agent").
@@ -80,6 +84,7 @@ const (
 	DefaultInterval       = 5 * time.Second
 	DefaultCommandTimeout = 2 * time.Minute
 	DefaultOutputTail     = 4096
+	DefaultRetention      = 30 * 24 * time.Hour
 )
 
 // opTimeout bounds one broker call.
@@ -108,6 +113,9 @@ func (c *Config) applyDefaults() error {
 	if c.OutputTail == 0 {
 		c.OutputTail = DefaultOutputTail
 	}
+	if c.JournalRetention == 0 {
+		c.JournalRetention = DefaultRetention
+	}
 	if c.Source == "" {
 		c.Source = "rollwave/agent"
 	}
@@ -130,7 +138,7 @@ func (c *Config) applyDefaults() error {
 	if c.Keep < 1 {
 		fe.Add("keep", "must be at least 1, got %d", c.Keep)
 	}
-	if c.Interval < 0 || c.CommandTimeout < 0 || c.MaxUnpacked < 0 || c.OutputTail < 0 {
+	if c.Interval < 0 || c.CommandTimeout < 0 || c.MaxUnpacked < 0 || c.OutputTail < 0 || c.JournalRetention < 0 {
 		fe.Add("config", "durations and sizes must not be negative")
 	}
 	for name, argv := range map[string][]string{"stop": c.Stop, "start": c.Start, "restart": c.Restart} {
@@ -210,6 +218,7 @@ func (s *Service) Start(ctx context.Context) error {
 		return fmt.Errorf("agent start: %w", err)
 	}
 	s.journal = j
+	s.pruneJournal()
 	s.runCtx, s.cancelRun = context.WithCancel(context.WithoutCancel(ctx))
 	subject := contracts.AgentActSubject(s.cfg.Environment, s.cfg.Name)
 	// A queue group: should two agents claim one host by mistake, each
@@ -261,11 +270,26 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
+// pruneJournal drops journal entries past their retention.
+func (s *Service) pruneJournal() {
+	if n, err := s.journal.Prune(s.clock.Now().Add(-s.cfg.JournalRetention)); err != nil {
+		s.log.Warn("prune journal", "err", err)
+	} else if n > 0 {
+		s.log.Info("pruned journal", "entries", n)
+	}
+}
+
 // heartbeat announces the host at once, every Interval and after each
-// deploy, so discovery sees the versions it runs.
+// deploy, so discovery sees the versions it runs; it prunes the journal
+// once a day.
 func (s *Service) heartbeat() {
 	defer close(s.hbDone)
+	pruned := s.clock.Now()
 	for {
+		if now := s.clock.Now(); now.Sub(pruned) >= 24*time.Hour {
+			s.pruneJournal()
+			pruned = now
+		}
 		if err := s.publishAnnouncement(s.runCtx); err != nil && s.runCtx.Err() == nil {
 			s.log.Warn("announce", "err", err)
 		}

@@ -159,3 +159,24 @@ func FuzzParsePid(f *testing.F) {
 		}
 	})
 }
+
+// Entries past the retention are pruned at start; younger ones answer.
+func TestJournalPrunedAfterRetention(t *testing.T) {
+	r := newRig(t, nil)
+	r.push("web", "1.0.0", release(t, "1.0.0"))
+	old, fresh := action("r/old", "web", "1.0.0"), action("r/fresh", "web", "1.0.0")
+	r.act(old)
+	r.act(fresh)
+	past := time.Now().Add(-31 * 24 * time.Hour)
+	if err := os.Chtimes(r.agent.journal.path(old.ID), past, past); err != nil {
+		t.Fatal(err)
+	}
+	r.stopAgent(r.agent)
+	r.startAgent()
+	if _, ok, _ := r.agent.journal.Get(old.ID); ok {
+		t.Fatal("old entry kept")
+	}
+	if res := r.act(fresh); !res.Replayed {
+		t.Fatalf("fresh: %s", mustJSON(res))
+	}
+}

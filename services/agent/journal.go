@@ -94,3 +94,27 @@ func (j *journal) Put(e entry) error {
 	}
 	return nil
 }
+
+// Prune removes entries recorded before before, and leftovers of
+// interrupted writes. It returns how many entries it removed.
+func (j *journal) Prune(before time.Time) (int, error) {
+	entries, err := os.ReadDir(j.dir)
+	if err != nil {
+		return 0, fmt.Errorf("journal: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		if !fi.ModTime().Before(before) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(j.dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("journal: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}
