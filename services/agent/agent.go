@@ -168,6 +168,9 @@ type Service struct {
 	store    jetstream.ObjectStore
 	sub      *nats.Subscription
 	inflight map[string][]string // action id -> reply subjects waiting
+	// running cancels the run of an action, by rollout, on an abort.
+	running  map[string]running
+	abortSub *nats.Subscription
 	// deploying serialises deploys: one action changes the host at a time.
 	deploying sync.Mutex
 	announce  chan struct{}
@@ -194,6 +197,7 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		log:      deps.Log.With("service", "agent", "host", cfg.Name, "environment", cfg.Environment),
 		clock:    deps.Clock,
 		inflight: map[string][]string{},
+		running:  map[string]running{},
 		announce: make(chan struct{}, 1),
 	}, nil
 }
@@ -228,7 +232,14 @@ func (s *Service) Start(ctx context.Context) error {
 		s.cancelRun()
 		return fmt.Errorf("agent start: subscribe %s: %w", subject, err)
 	}
+	s.abortSub, err = s.deps.NC.Subscribe(contracts.EventFilter(s.cfg.Environment, "", contracts.EventAborted), s.onAbort)
+	if err != nil {
+		_ = s.sub.Unsubscribe()
+		s.cancelRun()
+		return fmt.Errorf("agent start: subscribe to aborted events: %w", err)
+	}
 	if err := s.deps.NC.FlushWithContext(ctx); err != nil {
+		_ = s.abortSub.Unsubscribe()
 		_ = s.sub.Unsubscribe()
 		s.cancelRun()
 		return fmt.Errorf("agent start: %w", err)
@@ -254,6 +265,9 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	if err := s.sub.Drain(); err != nil {
 		s.log.Debug("drain action subscription", "err", err)
+	}
+	if err := s.abortSub.Unsubscribe(); err != nil {
+		s.log.Debug("unsubscribe from aborted events", "err", err)
 	}
 	done := make(chan struct{})
 	go func() { s.work.Wait(); close(done) }()
@@ -385,6 +399,33 @@ func (s *Service) onAction(m *nats.Msg) {
 	}()
 }
 
+// running is an action being run, for aborts.
+type running struct {
+	rollout string
+	cancel  context.CancelCauseFunc
+}
+
+// errAborted ends the run of an action whose rollout was aborted.
+var errAborted = errors.New("rollout aborted")
+
+// onAbort cancels the runs of an aborted rollout: the executor stops
+// waiting for them, so the host should stop too. The executor itself
+// sends nothing of an aborted rollout after the abort.
+func (s *Service) onAbort(m *nats.Msg) {
+	_, rollout, _, err := contracts.ParseEventSubject(m.Subject)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, r := range s.running {
+		if r.rollout == rollout {
+			s.log.Warn("rollout aborted; stopping its action", "action", id, "rollout", rollout)
+			r.cancel(errAborted)
+		}
+	}
+}
+
 func failed(id string, err error) contracts.AgentActResult {
 	return contracts.AgentActResult{ActionID: id, Status: contracts.ResultFailed, Error: err.Error()}
 }
@@ -444,12 +485,23 @@ func (s *Service) do(a contracts.HostAction) (contracts.AgentActResult, bool) {
 	if err := s.checkAddressed(a); err != nil {
 		res = failed(a.ID, err)
 	} else {
+		ctx, cancel := context.WithCancelCause(s.runCtx)
+		s.mu.Lock()
+		s.running[a.ID] = running{rollout: a.Rollout, cancel: cancel}
+		s.mu.Unlock()
 		out := &tail{max: s.cfg.OutputTail}
-		installed, downloaded, code, err := s.deploy(s.runCtx, a, out, log)
+		installed, downloaded, code, err := s.deploy(ctx, a, out, log)
+		s.mu.Lock()
+		delete(s.running, a.ID)
+		s.mu.Unlock()
 		res.Installed, res.Downloaded, res.ExitCode, res.Output = installed, downloaded, code, out.String()
-		if err != nil {
+		switch {
+		case err != nil && errors.Is(context.Cause(ctx), errAborted):
+			res.Status, res.Error = contracts.ResultFailed, "rollout aborted: "+err.Error()
+		case err != nil:
 			res.Status, res.Error = contracts.ResultFailed, err.Error()
 		}
+		cancel(nil)
 	}
 	if s.runCtx.Err() != nil {
 		log.Warn("action interrupted by shutdown; not journaled")

@@ -180,3 +180,47 @@ func TestJournalPrunedAfterRetention(t *testing.T) {
 		t.Fatalf("fresh: %s", mustJSON(res))
 	}
 }
+
+// An aborted event for the rollout stops the action's command at once.
+func TestAbortStopsTheRunningCommand(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	slow := script(t, `echo $$ > "$PIDFILE"; sleep 60; echo done >> "$COUNTER"`+"\n")
+	r := newRig(t, func(c *Config) {
+		c.Start = []string{slow}
+		c.Env = append(c.Env, "PIDFILE="+pidFile)
+	})
+	r.push("web", "1.0.0", release(t, "1.0.0"))
+	a := action("r1/0/web-01/attempt-1", "web", "1.0.0")
+	done := make(chan contracts.AgentActResult, 1)
+	go func() { res, _ := r.tryAct(a, 60*time.Second); done <- res }()
+	var pid int
+	natstest.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		b, err := os.ReadFile(pidFile)
+		if err == nil {
+			pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		}
+		return err
+	})
+	if err := r.nc.Publish(contracts.EventSubject("qa", "r1", contracts.EventAborted), []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	var res contracts.AgentActResult
+	select {
+	case res = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the action was not stopped")
+	}
+	if res.Status != contracts.ResultFailed || !strings.HasPrefix(res.Error, "rollout aborted: ") {
+		t.Fatalf("result: %s", mustJSON(res))
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Fatalf("the command (pid %d) still runs", pid)
+	}
+	if len(r.starts()) != 0 {
+		t.Fatal("the command finished")
+	}
+	// Journaled: a redelivery gets the same answer and runs nothing.
+	if again := r.act(a); !again.Replayed || again.Error != res.Error {
+		t.Fatalf("again: %s", mustJSON(again))
+	}
+}
