@@ -375,6 +375,10 @@ func (s *Service) onAction(m *nats.Msg) {
 		return
 	}
 	s.mu.Lock()
+	if s.state != 1 {
+		s.mu.Unlock()
+		return // stopping: the requester re-sends to the next agent run
+	}
 	if waiting, ok := s.inflight[a.ID]; ok {
 		s.inflight[a.ID] = append(waiting, m.Reply)
 		s.mu.Unlock()
