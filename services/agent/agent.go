@@ -29,6 +29,8 @@ import (
 	"github.com/rollwave/rollwave/pkg/artifact"
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/agent/internal/archive"
+	"github.com/rollwave/rollwave/services/agent/internal/pidfile"
 )
 
 // Config configures an agent. Zero values take the documented defaults.
@@ -61,7 +63,7 @@ type Config struct {
 	// CommandTimeout bounds each command (default 2m).
 	CommandTimeout time.Duration
 	// MaxUnpacked bounds the bytes one release unpacks to
-	// (default DefaultMaxUnpacked).
+	// (default 4 GiB).
 	MaxUnpacked int64
 	// OutputTail is how many bytes of command output a result keeps
 	// (default 4096).
@@ -108,7 +110,7 @@ func (c *Config) applyDefaults() error {
 		c.CommandTimeout = DefaultCommandTimeout
 	}
 	if c.MaxUnpacked == 0 {
-		c.MaxUnpacked = DefaultMaxUnpacked
+		c.MaxUnpacked = archive.DefaultMaxUnpacked
 	}
 	if c.OutputTail == 0 {
 		c.OutputTail = DefaultOutputTail
@@ -584,7 +586,7 @@ func (s *Service) deploy(ctx context.Context, a contracts.HostAction, out *tail,
 		return true, downloaded, code, err
 	}
 	if s.cfg.Signal != 0 {
-		pid, err := readPidFile(s.cfg.PidFile)
+		pid, err := pidfile.Read(s.cfg.PidFile)
 		if err != nil {
 			return true, downloaded, code, err
 		}
@@ -626,7 +628,7 @@ func (s *Service) download(ctx context.Context, app appDir, name, version string
 		return err
 	}
 	tmp := filepath.Join(app.releases(), ".unpack-"+version+"-"+randomSuffix())
-	if err := Unpack(f, tmp, s.cfg.MaxUnpacked); err != nil {
+	if err := archive.Unpack(f, tmp, s.cfg.MaxUnpacked); err != nil {
 		_ = os.RemoveAll(tmp)
 		return fmt.Errorf("unpack %s: %w", contracts.ArtifactName(name, version), err)
 	}

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -72,30 +69,4 @@ func runCommand(ctx context.Context, argv, env []string, dir string, timeout tim
 		return code, fmt.Errorf("%s: exited with code %d", argv[0], exitErr.ExitCode())
 	}
 	return code, fmt.Errorf("%s: %w", argv[0], err)
-}
-
-// readPidFile reads a pid file: one positive decimal number, optionally
-// followed by a newline.
-func readPidFile(path string) (int, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("pid file: %w", err)
-	}
-	return parsePid(path, string(b))
-}
-
-func parsePid(path, s string) (int, error) {
-	s = strings.TrimSuffix(s, "\n")
-	pid, err := strconv.Atoi(s)
-	if err != nil || pid <= 0 || strconv.Itoa(pid) != s {
-		return 0, fmt.Errorf("pid file %s: line 1: want a positive process id, got %q", path, clipText(s, 40))
-	}
-	return pid, nil
-}
-
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -145,21 +145,6 @@ func TestConfigChecks(t *testing.T) {
 	}
 }
 
-func FuzzParsePid(f *testing.F) {
-	for _, s := range []string{"123\n", "0", "-1", "12 ", "+5", "007", "99999999999999999999"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		pid, err := parsePid("p", s)
-		if err != nil {
-			return
-		}
-		if pid <= 0 || strconv.Itoa(pid) != strings.TrimSuffix(s, "\n") {
-			t.Fatalf("%q parsed as %d", s, pid)
-		}
-	})
-}
-
 // Entries past the retention are pruned at start; younger ones answer.
 func TestJournalPrunedAfterRetention(t *testing.T) {
 	r := newRig(t, nil)

@@ -1,4 +1,6 @@
-package agent
+// Package archive unpacks release archives (tar.gz) so that nothing they
+// hold can reach outside the directory they are unpacked into.
+package archive
 
 import (
 	"archive/tar"
