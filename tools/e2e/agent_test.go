@@ -21,6 +21,8 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/artifact"
+	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/agent"
 )
@@ -146,6 +148,22 @@ func TestAgentDeploysThroughTheExecutor(t *testing.T) {
 			t.Fatalf("%s: start command runs %q", host, got)
 		}
 	}
+
+	// Discovery hears the agents: online, and the version they report is
+	// the one the rollout recorded (no drift).
+	natstest.CheckFor(t, waitLong, 50*time.Millisecond, func() error {
+		inv, err := natsx.Request[contracts.Inventory](ctx, h.st.NC, contracts.APIDiscoveryInventory, contracts.InventoryQuery{Environment: "qa"})
+		if err != nil {
+			return err
+		}
+		for _, host := range inv.Environments[0].Hosts {
+			v := host.Versions["web"]
+			if host.Liveness != contracts.LivenessOnline || v.Version != "2.0.0" || v.Reported != "2.0.0" || v.Drift {
+				return fmt.Errorf("%s: liveness %q, versions %+v", host.Name, host.Liveness, host.Versions)
+			}
+		}
+		return nil
+	})
 
 	// web-02's agent goes silent: its host fails after the 4s timeout,
 	// naming the host, and the rollout pauses (no failure tolerated).
