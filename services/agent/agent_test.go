@@ -267,3 +267,52 @@ func TestAgentSurvivesNATSRestart(t *testing.T) {
 		t.Fatalf("current: %q", got)
 	}
 }
+
+// NATS restarts while the agent runs an action: the reply is lost, the
+// re-sent action after the restart is answered from the journal (or
+// joins the run), and the command ran once.
+func TestActionAcrossNATSRestartRunsOnce(t *testing.T) {
+	store := t.TempDir()
+	srv, err := natsembed.Start(natsembed.Options{Port: -1, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := srv.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { srv.Shutdown() })
+	slow := filepath.Join(t.TempDir(), "slow.sh")
+	if err := os.WriteFile(slow, []byte("#!/bin/sh\necho run >> \"$COUNTER\"\nsleep 2\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r := newRigOn(t, srv, func(c *Config) { c.Start = []string{slow} })
+	r.push("web", "1.0.0", release(t, "1.0.0"))
+	a := action("r1/0/web-01/attempt-1", "web", "1.0.0")
+	first := make(chan error, 1)
+	go func() { _, err := r.tryAct(a, 5*time.Second); first <- err }()
+	natstest.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
+		if len(r.starts()) == 0 {
+			return errors.New("not started")
+		}
+		return nil
+	})
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	srv2, err := natsembed.Start(natsembed.Options{Port: port, StoreDir: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv2.Shutdown() })
+	<-first // lost with the old server, or answered if it reconnected in time
+	natstest.CheckFor(t, 60*time.Second, 200*time.Millisecond, func() error {
+		res, err := r.tryAct(a, 10*time.Second)
+		if err != nil {
+			return err
+		}
+		if res.Status != contracts.ResultSucceeded {
+			t.Fatalf("result: %s", mustJSON(res))
+		}
+		return nil
+	})
+	if n := len(r.starts()); n != 1 {
+		t.Fatalf("the start command ran %d times", n)
+	}
+}
