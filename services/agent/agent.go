@@ -62,6 +62,8 @@ type Config struct {
 	PidFile string
 	// CommandTimeout bounds each command (default 2m).
 	CommandTimeout time.Duration
+	// FetchTimeout bounds the download of one artifact (default 10m).
+	FetchTimeout time.Duration
 	// MaxUnpacked bounds the bytes one release unpacks to
 	// (default 4 GiB).
 	MaxUnpacked int64
@@ -109,6 +111,9 @@ func (c *Config) applyDefaults() error {
 	if c.CommandTimeout == 0 {
 		c.CommandTimeout = DefaultCommandTimeout
 	}
+	if c.FetchTimeout == 0 {
+		c.FetchTimeout = 10 * time.Minute
+	}
 	if c.MaxUnpacked == 0 {
 		c.MaxUnpacked = archive.DefaultMaxUnpacked
 	}
@@ -140,7 +145,7 @@ func (c *Config) applyDefaults() error {
 	if c.Keep < 1 {
 		fe.Add("keep", "must be at least 1, got %d", c.Keep)
 	}
-	if c.Interval < 0 || c.CommandTimeout < 0 || c.MaxUnpacked < 0 || c.OutputTail < 0 || c.JournalRetention < 0 {
+	if c.Interval < 0 || c.CommandTimeout < 0 || c.MaxUnpacked < 0 || c.OutputTail < 0 || c.JournalRetention < 0 || c.FetchTimeout < 0 {
 		fe.Add("config", "durations and sizes must not be negative")
 	}
 	for name, argv := range map[string][]string{"stop": c.Stop, "start": c.Start, "restart": c.Restart} {
@@ -621,7 +626,9 @@ func (s *Service) download(ctx context.Context, app appDir, name, version string
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	if _, err := artifact.Fetch(ctx, s.store, name, version, f); err != nil {
+	fetchCtx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
+	defer cancel()
+	if _, err := artifact.Fetch(fetchCtx, s.store, name, version, f); err != nil {
 		return err
 	}
 	if _, err := f.Seek(0, 0); err != nil {
