@@ -65,6 +65,7 @@ SHA-256 of its content in its metadata. These commands talk to NATS directly
 func newArtifactPushCmd() *cobra.Command {
 	var nf natsFlags
 	var timeout time.Duration
+	var replicas int
 	cmd := &cobra.Command{
 		Use:   "push <app> <version> <file>",
 		Short: "Upload a release artifact (a tar.gz) as <app>/<version>",
@@ -82,7 +83,7 @@ func newArtifactPushCmd() *cobra.Command {
 			defer nc.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			store, err := artifact.Ensure(ctx, js, 1)
+			store, err := artifact.Ensure(ctx, js, replicas)
 			if err != nil {
 				return err
 			}
@@ -99,6 +100,7 @@ func newArtifactPushCmd() *cobra.Command {
 	}
 	nf.register(cmd)
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "time limit of the upload")
+	cmd.Flags().IntVar(&replicas, "replicas", 1, "replicas of the artifacts bucket when this push creates it (3 on a cluster)")
 	return cmd
 }
 

@@ -74,6 +74,13 @@ func TestArtifactPushAndList(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, "different content") {
 		t.Fatalf("overwrite: %d %q", code, errOut)
 	}
+	// --replicas reaches the server when the bucket is created: a single
+	// server refuses three.
+	srv2 := natstest.RunServer(t)
+	code, _, errOut = runCLI(t, "artifact", "push", "--nats", srv2.ClientURL(), "--replicas", "3", "web", "1.2.0", file)
+	if code != exitFailed || !strings.Contains(errOut, "create bucket rollwave-artifacts") || !strings.Contains(strings.ToLower(errOut), "replicas") {
+		t.Fatalf("--replicas 3 on one server: %d %q", code, errOut)
+	}
 	if code, _, _ := runCLI(t, "artifact", "push", "--nats", url, "web"); code != exitUsage {
 		t.Fatalf("missing args: %d", code)
 	}
