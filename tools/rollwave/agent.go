@@ -140,8 +140,9 @@ download, and journals every completed action under <dir>/.journal before
 answering, so a redelivered action does nothing again.
 
 Commands are JSON argv arrays, run in the new release directory with
-ROLLWAVE_APP, ROLLWAVE_VERSION, ROLLWAVE_PREVIOUS_VERSION, ROLLWAVE_RELEASE_DIR,
-ROLLWAVE_ACTION_ID and ROLLWAVE_ATTEMPT set. Example:
+ROLLWAVE_HOST, ROLLWAVE_APP, ROLLWAVE_VERSION, ROLLWAVE_PREVIOUS_VERSION,
+ROLLWAVE_ROLLOUT, ROLLWAVE_ENVIRONMENT, ROLLWAVE_RELEASE_DIR, ROLLWAVE_CURRENT,
+ROLLWAVE_ACTION_ID, ROLLWAVE_ATTEMPT and PATH set. Example:
 
   rollwave agent --nats nats://nats:4222 --creds web-01.creds --name web-01 \
     --environment production --address 10.0.0.11:8080 --labels zone=a \
