@@ -85,6 +85,7 @@ func TestInternalMessagesSkipFieldsFromTheFuture(t *testing.T) {
 		"event.host_failed.envelope.json": envelopeData[Event](EventTypeID(EventHostFailed)),
 		"host-action.envelope.json":       envelopeData[HostAction](TypeHostAction),
 		"host-result.envelope.json":       envelopeData[HostResult](TypeHostResult),
+		"agent-act-result.envelope.json":  envelopeData[AgentActResult](TypeAgentActResult),
 		"admission.blocked.json":          plain[Admission](),
 		"environment.json":                plain[Environment](),
 		"targets-query.json":              plain[TargetsQuery](),

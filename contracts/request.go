@@ -327,6 +327,8 @@ type DriverSpec struct {
 	Sim  *SimDriver  `json:"sim,omitempty"`
 	Exec *ExecDriver `json:"exec,omitempty"`
 	SSH  *SSHDriver  `json:"ssh,omitempty"`
+	// Agent deploys through the host's agent; see AgentDriver.
+	Agent *AgentDriver `json:"agent,omitempty"`
 }
 
 // Name returns the name of the variant that is set.
@@ -338,6 +340,8 @@ func (d DriverSpec) Name() string {
 		return "exec"
 	case d.SSH != nil:
 		return "ssh"
+	case d.Agent != nil:
+		return "agent"
 	}
 	return ""
 }

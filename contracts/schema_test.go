@@ -53,7 +53,7 @@ func validateSchema(s *jsonschema.Schema, b []byte) error {
 }
 
 func TestSchemaLookup(t *testing.T) {
-	want := []string{"admission", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "verification-reply", "verification-request", "window-input"}
+	want := []string{"admission", "agent-act-result", "agent-announcement", "control-command", "defs", "deploy-request", "envelope", "event", "host-action", "host-result", "inventory-event", "verification-reply", "verification-request", "window-input"}
 	if got := SchemaNames(); !slices.Equal(got, want) {
 		t.Fatalf("SchemaNames() = %v, want %v", got, want)
 	}
@@ -117,6 +117,7 @@ var codecs = map[string]codec{
 	"window-input":         strictCodec[WindowInput](),
 	"admission":            strictCodec[Admission](),
 	"agent-announcement":   strictCodec[AgentAnnouncement](),
+	"agent-act-result":     strictCodec[AgentActResult](),
 	"inventory-event":      strictCodec[InventoryEvent](),
 	"verification-request": strictCodec[VerificationRequest](),
 	"verification-reply": {
@@ -367,6 +368,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"defs", "/$defs/simdriver", SimDriver{}},
 		{"defs", "/$defs/execdriver", ExecDriver{}},
 		{"defs", "/$defs/sshdriver", SSHDriver{}},
+		{"defs", "/$defs/agentdriver", AgentDriver{}},
 		{"defs", "/$defs/phaseref", PhaseRef{}},
 		{"defs", "/$defs/checkresult", CheckResult{}},
 		{"defs", "/$defs/fielderror", FieldError{}},
@@ -385,6 +387,7 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"control-command", "", ControlCommand{}},
 		{"window-input", "", WindowInput{}},
 		{"admission", "", Admission{}},
+		{"agent-act-result", "", AgentActResult{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema+tt.pointer, func(t *testing.T) {

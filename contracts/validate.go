@@ -206,18 +206,21 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 func (d DriverSpec) Validate(field string) FieldErrors {
 	var fe FieldErrors
 	set := 0
-	for _, v := range []bool{d.Sim != nil, d.Exec != nil, d.SSH != nil} {
+	for _, v := range []bool{d.Sim != nil, d.Exec != nil, d.SSH != nil, d.Agent != nil} {
 		if v {
 			set++
 		}
 	}
 	switch {
 	case set == 0:
-		fe.Add(field, "must set exactly one of: sim, exec, ssh")
+		fe.Add(field, "must set exactly one of: sim, exec, ssh, agent")
 		return fe
 	case set > 1:
-		fe.Add(field, "must set exactly one of: sim, exec, ssh; %d are set", set)
+		fe.Add(field, "must set exactly one of: sim, exec, ssh, agent; %d are set", set)
 		return fe
+	}
+	if d.Agent != nil {
+		nonNegative(&fe, field+".agent.timeout", d.Agent.Timeout)
 	}
 	if d.SSH != nil {
 		validateSSH(&fe, field+".ssh", d.SSH)

@@ -209,6 +209,7 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	out, err := drv.Run(ctx, a)
 	res.ExitCode, res.Output = out.ExitCode, out.Output
 	if err != nil {
+		res.Installed = out.Installed
 		return finish(name + ": " + err.Error()), name
 	}
 	res.Installed = true

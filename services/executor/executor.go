@@ -178,9 +178,10 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 		tracer:  deps.Tracer.Tracer("rollwave/executor"),
 		metrics: m,
 		drivers: map[string]driver.Driver{
-			"sim":  driver.Sim{Clock: deps.Clock},
-			"exec": driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
-			"ssh":  driver.SSH{OutputTail: cfg.OutputTail, Log: deps.Log.With("service", "executor", "executor", cfg.ID, "driver", "ssh")},
+			"sim":   driver.Sim{Clock: deps.Clock},
+			"exec":  driver.Exec{Env: cfg.ExecEnv, OutputTail: cfg.OutputTail},
+			"agent": driver.Agent{NC: deps.NC, Source: cfg.Source},
+			"ssh":   driver.SSH{OutputTail: cfg.OutputTail, Log: deps.Log.With("service", "executor", "executor", cfg.ID, "driver", "ssh")},
 		},
 		checks: check.Runner{
 			HTTP: check.HTTP{Clock: deps.Clock, Client: &http.Client{

@@ -180,7 +180,7 @@ func TestFailedActions(t *testing.T) {
 	}{
 		{a: action("r2", "h-exit", execDriver("exit", "7")), wantErr: "exec: exited with code 7", wantCode: 7},
 		{a: action("r2", "h-template", execDriver("{{.Host.Params.missing}}")), wantErr: `template driver.exec.command[1]`},
-		{a: action("r2", "h-nodriver", contracts.DriverSpec{}), wantErr: "driver: exactly one of sim, exec, ssh must be set"},
+		{a: action("r2", "h-nodriver", contracts.DriverSpec{}), wantErr: "driver: exactly one of sim, exec, ssh, agent must be set"},
 		{a: simFail, wantErr: "sim: simulated failure: host is in fail_hosts"},
 		{a: failingCheck, wantErr: "check healthz: deadline 50ms passed"},
 		{a: badCheckURL, wantErr: "check ping: template checks[0].spec.http.url"},

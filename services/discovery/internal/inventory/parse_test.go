@@ -185,9 +185,9 @@ func TestParseErrors(t *testing.T) {
 		{"labels empty key", host("        labels: {'': x}\n"), []string{"environments[0].hosts[0].labels: has an empty key (line 6)"}},
 		{"host pool", host("        pool: 'a.b'\n"), []string{"environments[0].hosts[0].pool: must be 1-128"}},
 		{"driver not a map", host("        driver: sim\n"), []string{"environments[0].hosts[0].driver: must be a mapping, got a scalar (line 6)"}},
-		{"driver empty", host("        driver: {}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh (line 6)"}},
-		{"driver null variant", host("        driver: {sim: }\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh (line 6)"}},
-		{"driver two variants", host("        driver: {sim: {}, exec: {command: [x]}}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh; 2 are set (line 6)"}},
+		{"driver empty", host("        driver: {}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh, agent (line 6)"}},
+		{"driver null variant", host("        driver: {sim: }\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh, agent (line 6)"}},
+		{"driver two variants", host("        driver: {sim: {}, exec: {command: [x]}}\n"), []string{"environments[0].hosts[0].driver: must set exactly one of: sim, exec, ssh, agent; 2 are set (line 6)"}},
 		{"driver unknown", "environments:\n  - name: qa\n    driver:\n      telnet: {user: root}\n", []string{"environments[0].driver.telnet: is not a known driver (line 4)"}},
 		{"ssh driver incomplete", "environments:\n  - name: qa\n    driver:\n      ssh: {user: 'root;id', command: [x]}\n", []string{
 			`environments[0].driver.ssh.user: must be a login name*(line 4)`,

@@ -1,5 +1,6 @@
 // Package driver does the work of a host action: the sim driver pretends,
-// the exec driver runs a program, the ssh driver runs one on the host.
+// the exec driver runs a program, the ssh driver runs one on the host,
+// the agent driver asks the host's agent.
 package driver
 
 import (
@@ -20,6 +21,9 @@ type Outcome struct {
 	ExitCode *int
 	// Output is the tail of the combined output.
 	Output string
+	// Installed says the new version took effect although the run then
+	// failed (the agent switched current, then its start command failed).
+	Installed bool
 }
 
 // Select returns the driver for the variant of spec that is set, from the
@@ -27,13 +31,13 @@ type Outcome struct {
 // set.
 func Select(spec contracts.DriverSpec, drivers map[string]Driver) (string, Driver, error) {
 	set := 0
-	for _, v := range []bool{spec.Sim != nil, spec.Exec != nil, spec.SSH != nil} {
+	for _, v := range []bool{spec.Sim != nil, spec.Exec != nil, spec.SSH != nil, spec.Agent != nil} {
 		if v {
 			set++
 		}
 	}
 	if set != 1 {
-		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec, ssh must be set, got %d", set)
+		return "", nil, contracts.Invalid("driver", "exactly one of sim, exec, ssh, agent must be set, got %d", set)
 	}
 	name := spec.Name()
 	d, ok := drivers[name]
