@@ -31,10 +31,12 @@ const (
 	// VerbApprove and VerbReject decide the gate a rollout waits at.
 	VerbApprove Verb = "approve"
 	VerbReject  Verb = "reject"
+	// VerbRollback redeploys each changed host's previous version.
+	VerbRollback Verb = "rollback"
 )
 
 // Verbs lists the verbs the scheduler answers.
-var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject}
+var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbRollback}
 
 // ParseVerb checks a verb name.
 func ParseVerb(s string) (Verb, error) {
@@ -43,7 +45,7 @@ func ParseVerb(s string) (Verb, error) {
 			return v, nil
 		}
 	}
-	return "", Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", s)
+	return "", Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, got %q", s)
 }
 
 // ValidToken reports whether s can stand as one subject token: environment,

@@ -54,6 +54,7 @@ func (r DeployRequest) Validate() error {
 		}
 	}
 	r.validatePhases(&fe)
+	nonNegative(&fe, "action_timeout", r.ActionTimeout)
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
 	r.validateRequires(&fe)
@@ -99,6 +100,7 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 	names := map[string]int{}
 	hostPhase := map[string]int{}
 	rest := -1
+	deploys := 0
 	for i, ph := range r.Phases {
 		field := IndexPath("phases", i)
 		switch {
@@ -106,6 +108,8 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 			fe.Add(field+".name", "is required")
 		case !ValidToken(ph.Name):
 			fe.Add(field+".name", "%s, got %q", tokenRule, clip(ph.Name))
+		case ph.Name == RollbackStepID:
+			fe.Add(field+".name", "%q is reserved for the rollback step", ph.Name)
 		default:
 			if j, dup := names[ph.Name]; dup {
 				fe.Add(field+".name", "%q is already the name of phases[%d]", ph.Name, j)
@@ -113,6 +117,10 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 				names[ph.Name] = i
 			}
 		}
+		if !ph.validateStep(fe, field) {
+			continue // not a phase: it has no hosts
+		}
+		deploys++
 		if len(ph.Hosts) > 0 && ph.Selector != nil {
 			fe.Add(field+".selector", "cannot be combined with hosts: pick hosts by name or by selector")
 		}
@@ -167,6 +175,9 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 			checks[c] = j
 		}
 	}
+	if deploys == 0 {
+		fe.Add("phases", "needs at least one phase that deploys hosts, not only wait or gate steps")
+	}
 }
 
 func (b BatchSpec) validate(fe *FieldErrors, field string) {
@@ -188,11 +199,9 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 		fe.Add(field+".max_failed", "%s", msg)
 	}
 	switch f.OnFailure {
-	case "", OnFailurePause, OnFailureAbort:
-	case OnFailureRollback:
-		fe.Add(field+".on_failure", "%q is not supported yet", f.OnFailure)
+	case "", OnFailurePause, OnFailureAbort, OnFailureRollback:
 	default:
-		fe.Add(field+".on_failure", "must be one of %q or %q, got %q", OnFailurePause, OnFailureAbort, clip(string(f.OnFailure)))
+		fe.Add(field+".on_failure", "must be one of %q, %q or %q, got %q", OnFailurePause, OnFailureAbort, OnFailureRollback, clip(string(f.OnFailure)))
 	}
 }
 

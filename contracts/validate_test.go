@@ -101,7 +101,7 @@ func TestValidate(t *testing.T) {
 		{"max_failed negative", func(r *DeployRequest) { r.Failure.MaxFailed = Size{Count: -1} }, []string{"failure.max_failed"}, "must not be negative"},
 		{"max_failed over 100%", func(r *DeployRequest) { r.Failure.MaxFailed = Size{Percent: 101} }, []string{"failure.max_failed"}, "between 0% and 100%"},
 		{"on_failure abort", func(r *DeployRequest) { r.Failure.OnFailure = OnFailureAbort }, nil, ""},
-		{"on_failure rollback", func(r *DeployRequest) { r.Failure.OnFailure = OnFailureRollback }, []string{"failure.on_failure"}, "not supported yet"},
+		{"on_failure rollback", func(r *DeployRequest) { r.Failure.OnFailure = OnFailureRollback }, nil, ""},
 		{"on_failure unknown", func(r *DeployRequest) { r.Failure.OnFailure = "panic" }, []string{"failure.on_failure"}, "must be one of"},
 		{"check name not a token", func(r *DeployRequest) { r.Checks["a b"] = r.Checks["healthz"] }, []string{`checks["a b"]`}, "a check name"},
 		{"check without variant", func(r *DeployRequest) { r.Checks["healthz"] = CheckSpec{} }, []string{"checks.healthz"}, "exactly one of: http"},

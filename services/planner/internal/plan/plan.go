@@ -94,6 +94,8 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		Reason:      req.Reason,
 		Team:        req.Team,
 		Labels:      maps.Clone(req.Labels),
+		// The scheduler times each action from its dispatch.
+		ActionTimeout: req.ActionTimeout,
 	}
 	if p.Strategy == "" {
 		p.Strategy = contracts.StrategyRolling
@@ -106,12 +108,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		p.StartAt = &at
 	}
 	for i, spec := range req.Phases {
-		p.Phases[i] = contracts.PlannedPhase{
-			ID:      contracts.StepID(spec.Name),
-			Name:    spec.Name,
-			Batches: Batches(assigned[i], spec.Batch),
-			Checks:  slices.Clone(spec.Checks),
-		}
+		p.Phases[i] = plannedStep(spec, assigned[i])
 		for _, name := range assigned[i] {
 			p.Hosts[name] = plannedHost(hosts[name], env.Params, req, driver)
 		}
@@ -160,7 +157,7 @@ func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs m
 		}
 	}
 	for i, ph := range phases {
-		if len(ph.Hosts) > 0 || ph.Selector == nil {
+		if len(ph.Hosts) > 0 || ph.Selector == nil || ph.StepKind() != contracts.StepPhase {
 			continue
 		}
 		for _, name := range names {
@@ -181,14 +178,16 @@ func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs m
 	for i, ph := range phases {
 		// A hand-picked phase can only be empty when each of its hosts was
 		// already reported above.
-		if len(assigned[i]) == 0 && len(ph.Hosts) == 0 {
+		if len(assigned[i]) == 0 && len(ph.Hosts) == 0 && ph.StepKind() == contracts.StepPhase {
 			problems.Add(fmt.Sprintf("phases[%d]", i), "selects no hosts")
 		}
 	}
 	return assigned, problems
 }
 
-func isRest(ph contracts.PhaseSpec) bool { return len(ph.Hosts) == 0 && ph.Selector == nil }
+func isRest(ph contracts.PhaseSpec) bool {
+	return len(ph.Hosts) == 0 && ph.Selector == nil && ph.StepKind() == contracts.StepPhase
+}
 
 // Matches reports whether h belongs to the selector's group (when set) and
 // carries each of its labels with the same value.
