@@ -185,6 +185,10 @@ func (b *batch) command(req *controlRequest) error {
 		b.replies = append(b.replies, pendingReply{req: req, err: contracts.Errorf(contracts.CodeNotFound, "no rollout %q", req.rollout)})
 		return nil
 	}
+	if err := b.undoAllowed(st, req.cmd); err != nil {
+		b.replies = append(b.replies, pendingReply{req: req, err: err})
+		return nil
+	}
 	if err := b.step(st, rollout.Input{Command: &req.cmd}); err != nil {
 		b.replies = append(b.replies, pendingReply{req: req, err: err})
 		return nil

@@ -109,3 +109,31 @@ func (e *env) ctl(id string, verb contracts.Verb, cmd contracts.ControlCommand) 
 	defer cancel()
 	return natsx.Request[contracts.RolloutSummary](ctx, e.nc, contracts.ControlSubject(id, verb), cmd)
 }
+
+// A completed rollout can be rolled back (what `rollwave undo` does), but
+// not while another rollout is active in its environment.
+func TestRollbackOfACompletedRollout(t *testing.T) {
+	e := newEnv(t)
+	e.calendar()
+	e.start()
+	e.publishPlanned(newPlan("r1", "prod", [][]string{{"h1"}}))
+	e.finish(1)
+	e.waitFor("r1", contracts.EventCompleted, 1)
+	e.publishPlanned(newPlan("r2", "prod", [][]string{{"h2"}}))
+	r2 := e.take(1)[0]
+	if _, err := e.control("r1", contracts.VerbRollback, "alice"); !contracts.IsCode(err, contracts.CodeInvalidState) {
+		t.Fatalf("rollback while r2 runs: %v", err)
+	}
+	e.result(r2, true)
+	e.waitFor("r2", contracts.EventCompleted, 1)
+	if _, err := e.control("r1", contracts.VerbRollback, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	a := e.take(1)[0]
+	if a.ID != "r1/rollback/h1/attempt-1" || a.Version != "1.0.0" {
+		t.Fatalf("undo action %+v", a)
+	}
+	e.result(a, true)
+	e.waitFor("r1", contracts.EventRolledBack, 1)
+	e.checkActionsOnce(3)
+}

@@ -50,7 +50,7 @@ func (p painter) state(s string) string {
 	switch contracts.State(s) {
 	case contracts.StateCompleted:
 		return p.paint(ansiGreen, s)
-	case contracts.StateFailed, contracts.StateAborted, contracts.StateRejected:
+	case contracts.StateFailed, contracts.StateAborted, contracts.StateRejected, contracts.StateRolledBack:
 		return p.paint(ansiRed, s)
 	case contracts.StatePaused, contracts.StateQueued:
 		return p.paint(ansiYellow, s)

@@ -111,6 +111,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newControlCmd(g, "retry", "Run the failed hosts of a paused rollout again, each as a new attempt"),
 		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
 		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
+		newRollbackCmd(g), newUndoCmd(g),
 		newCalendarCmd(g),
 		newInventoryCmd(g),
 		newVersionCmd(g),

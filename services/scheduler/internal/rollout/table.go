@@ -66,8 +66,10 @@ var Table = []Transition{
 	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed, rolledBack}},
 	// Rollback of a started rollout redeploys the previous version of
 	// every host it changed; with none changed it is rolled back at once.
-	// Refused while it already rolls back.
-	{Input: KindRollback, From: []contracts.State{running, paused}, To: []contracts.State{running, failed, rolledBack}},
+	// Refused while it already rolls back. A completed rollout can be
+	// rolled back too (undo): it holds its environment again, which the
+	// service allows only while no other rollout is active there.
+	{Input: KindRollback, From: []contracts.State{running, paused, completed}, To: []contracts.State{running, failed, rolledBack}},
 }
 
 // lookup returns the row for an input kind if it is allowed in state.

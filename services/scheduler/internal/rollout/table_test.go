@@ -70,7 +70,7 @@ func TestEveryStateInputPair(t *testing.T) {
 		r: {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g, KindRollback: r},
 		// paused: h1 failed before it installed, so nothing is to roll back.
 		p:  {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x, KindRollback: rb},
-		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: r},
 		f:  {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
 		a:  {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
 		rb: {KindPlanned: x, KindAdmission: x, KindResult: rb, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
