@@ -19,6 +19,9 @@ type HostAction struct {
 	Driver          DriverSpec        `json:"driver"`
 	Checks          []NamedCheck      `json:"checks,omitempty"`
 	Params          map[string]string `json:"params,omitempty"`
+	// Kind is what the action does: "" deploys, ActionCheck only checks
+	// (the driver is not run).
+	Kind ActionKind `json:"kind,omitempty"`
 }
 
 // ActionHost is the host part of an action.
@@ -72,6 +75,8 @@ type HostResult struct {
 	// Deliveries is how many times the action was delivered before this
 	// result; more than 1 means an executor died or stalled on it.
 	Deliveries int `json:"deliveries,omitempty"`
+	// Kind is the action's kind: a check result installed nothing.
+	Kind ActionKind `json:"kind,omitempty"`
 }
 
 // CheckResult is the outcome of one check.

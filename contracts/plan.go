@@ -63,6 +63,8 @@ type PlannedPhase struct {
 	Gate *PlannedGate `json:"gate,omitempty"`
 	// Wait is how long a wait step holds the rollout (bake or soak time).
 	Wait Duration `json:"wait,omitempty"`
+	// Analysis is an analysis step's measurements.
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
 }
 
 // PlannedGate places manual gates around a phase step: before it starts,

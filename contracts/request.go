@@ -74,16 +74,19 @@ type DeployRequest struct {
 //     other phase names. Gate, with before, after or every_batch, places
 //     manual gates around it.
 //   - a wait step {name, wait: 10m}: nothing else set;
+//   - an analysis step {name, analysis: {...}}: nothing else set; it
+//     measures the hosts of the phase before it;
 //   - a gate step {name, gate: {timeout, on_timeout}}: a gate with none of
 //     before, after and every_batch, and nothing else set.
 type PhaseSpec struct {
-	Name     string       `json:"name"`
-	Hosts    []string     `json:"hosts,omitempty"`
-	Selector *Selector    `json:"selector,omitempty"`
-	Batch    BatchSpec    `json:"batch,omitzero"`
-	Checks   []string     `json:"checks,omitempty"`
-	Gate     *PlannedGate `json:"gate,omitempty"`
-	Wait     *Duration    `json:"wait,omitempty"`
+	Name     string        `json:"name"`
+	Hosts    []string      `json:"hosts,omitempty"`
+	Selector *Selector     `json:"selector,omitempty"`
+	Batch    BatchSpec     `json:"batch,omitzero"`
+	Checks   []string      `json:"checks,omitempty"`
+	Gate     *PlannedGate  `json:"gate,omitempty"`
+	Wait     *Duration     `json:"wait,omitempty"`
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
 }
 
 // StepKind says which kind of step the entry is. It decides from which
@@ -92,6 +95,8 @@ func (ph PhaseSpec) StepKind() StepKind {
 	switch {
 	case ph.Wait != nil:
 		return StepWait
+	case ph.Analysis != nil:
+		return StepAnalysis
 	case ph.Gate != nil && !ph.Gate.Placed() && !ph.hasPhaseFields():
 		return StepGate
 	}

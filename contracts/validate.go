@@ -117,7 +117,7 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 				names[ph.Name] = i
 			}
 		}
-		if !ph.validateStep(fe, field) {
+		if !ph.validateStep(fe, field, r.Checks, deploys > 0) {
 			continue // not a phase: it has no hosts
 		}
 		deploys++

@@ -44,6 +44,16 @@ func TestValidateSteps(t *testing.T) {
 		{"only waits", func(r *DeployRequest) { r.Phases = []PhaseSpec{bake(r)} }, []string{"phases"}, "at least one phase that deploys"},
 		// A wait or gate step takes no hosts, so it is no second rest phase.
 		{"wait next to the rest phase", func(r *DeployRequest) { r.Phases = append(r.Phases, bake(r)) }, nil, ""},
+		{"analysis step", func(r *DeployRequest) {
+			r.Phases = slices.Insert(r.Phases, 1, PhaseSpec{Name: "measure", Analysis: &AnalysisSpec{Checks: []string{"healthz"},
+				Interval: Duration(time.Minute), Count: 5, FailureLimit: 1}})
+		}, nil, ""},
+		{"analysis first", func(r *DeployRequest) {
+			r.Phases = slices.Insert(r.Phases, 0, PhaseSpec{Name: "measure", Analysis: &AnalysisSpec{Checks: []string{"healthz"}}})
+		}, []string{"phases[0].analysis"}, "must come after a phase"},
+		{"analysis problems", func(r *DeployRequest) {
+			r.Phases = append(r.Phases, PhaseSpec{Name: "measure", Hosts: []string{"web-09"}, Analysis: &AnalysisSpec{Checks: []string{"smoke"}, Count: 3, FailureLimit: -1}})
+		}, []string{"phases[3].hosts", "phases[3].analysis.checks[0]", "phases[3].analysis.failure_limit", "phases[3].analysis.interval"}, "an analysis step has no hosts"},
 		{"action_timeout negative", func(r *DeployRequest) { r.ActionTimeout = Duration(-time.Second) }, []string{"action_timeout"}, "must not be negative"},
 	}
 	for _, tt := range tests {
@@ -82,6 +92,7 @@ func TestStepKind(t *testing.T) {
 		{PhaseSpec{Name: "a", Gate: &PlannedGate{}}, StepGate},
 		{PhaseSpec{Name: "a", Gate: &PlannedGate{}, Hosts: []string{"h"}}, StepPhase},
 		{PhaseSpec{Name: "a", Wait: durationPtr(time.Second)}, StepWait},
+		{PhaseSpec{Name: "a", Analysis: &AnalysisSpec{}}, StepAnalysis},
 	} {
 		if got := tt.ph.StepKind(); got != tt.want {
 			t.Errorf("%+v: kind %q, want %q", tt.ph, got, tt.want)

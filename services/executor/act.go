@@ -185,7 +185,7 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	res := contracts.HostResult{
 		ActionID: a.ID, Rollout: a.Rollout, Environment: a.Environment, App: a.App, Version: a.Version,
 		Phase: a.Phase, Batch: a.Batch, Host: a.Host.Name, Attempt: a.Attempt,
-		StartedAt: s.clock.Now().UTC(), Status: contracts.ResultFailed,
+		StartedAt: s.clock.Now().UTC(), Status: contracts.ResultFailed, Kind: a.Kind,
 	}
 	finish := func(errText string) contracts.HostResult {
 		res.FinishedAt = s.clock.Now().UTC()
@@ -208,12 +208,17 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	if ctx.Err() != nil {
 		return finish("not started: " + context.Cause(ctx).Error()), name
 	}
-	out, err := drv.Run(ctx, a)
-	res.ExitCode, res.Output = out.ExitCode, out.Output
-	if err != nil {
-		return finish(name + ": " + err.Error()), name
+	if a.Kind == contracts.ActionCheck {
+		// A measurement of an analysis: the checks only, no driver.
+		name = "check"
+	} else {
+		out, err := drv.Run(ctx, a)
+		res.ExitCode, res.Output = out.ExitCode, out.Output
+		if err != nil {
+			return finish(name + ": " + err.Error()), name
+		}
+		res.Installed = true
 	}
-	res.Installed = true
 	for i, c := range a.Checks {
 		cr := s.runCheck(ctx, i, c, a)
 		res.Checks = append(res.Checks, cr)

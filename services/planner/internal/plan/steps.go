@@ -19,6 +19,10 @@ func plannedStep(spec contracts.PhaseSpec, hosts []string) contracts.PlannedPhas
 	switch step.Kind {
 	case contracts.StepWait:
 		step.Wait = *spec.Wait
+	case contracts.StepAnalysis:
+		a := *spec.Analysis
+		a.Checks = slices.Clone(a.Checks)
+		step.Analysis = &a
 	case contracts.StepPhase:
 		step.Batches = Batches(hosts, spec.Batch)
 		step.Checks = slices.Clone(spec.Checks)

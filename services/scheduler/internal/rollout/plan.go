@@ -74,6 +74,13 @@ func ValidatePlan(p contracts.Plan) error {
 				fe.Add(fmt.Sprintf("%s.checks[%d]", field, ci), "names check %q, which the plan does not define", c)
 			}
 		}
+		if ph.Analysis != nil {
+			for ci, c := range ph.Analysis.Checks {
+				if _, ok := p.Checks[c]; !ok {
+					fe.Add(fmt.Sprintf("%s.analysis.checks[%d]", field, ci), "names check %q, which the plan does not define", c)
+				}
+			}
+		}
 		for bi, batch := range ph.Batches {
 			for hi, host := range batch {
 				hf := fmt.Sprintf("%s.batches[%d][%d]", field, bi, hi)
@@ -116,10 +123,13 @@ func withStepIDs(p contracts.Plan) contracts.Plan {
 // outcome is known.
 func validateStepKind(fe *contracts.FieldErrors, field string, ph contracts.PlannedPhase) {
 	switch ph.Kind {
-	case contracts.StepPhase, contracts.StepGate, contracts.StepWait:
+	case contracts.StepPhase, contracts.StepGate, contracts.StepWait, contracts.StepAnalysis:
 	default:
-		fe.Add(field+".kind", "must be gate or wait, or absent for a phase, got %q", ph.Kind)
+		fe.Add(field+".kind", "must be gate, wait or analysis, or absent for a phase, got %q", ph.Kind)
 		return
+	}
+	if ph.Kind == contracts.StepAnalysis && (ph.Analysis == nil || len(ph.Analysis.Checks) == 0) {
+		fe.Add(field+".analysis", "an analysis step needs checks")
 	}
 	if ph.Kind != contracts.StepPhase {
 		if len(ph.Batches) > 0 {

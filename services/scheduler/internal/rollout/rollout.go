@@ -67,6 +67,10 @@ type Host struct {
 	// Rollback is the status of the host's rollback action ("" when it
 	// has none); its action id is contracts.RollbackActionID.
 	Rollback HostStatus
+	// Measured is the Rollout.MeasureSeq of the last analysis round whose
+	// measurement of this host was applied, so a round counts each host
+	// once.
+	Measured int
 }
 
 // Phase is the progress of one phase of the plan.
@@ -124,11 +128,17 @@ type Rollout struct {
 	// rollback has gone through.
 	Rollback      RollbackMode
 	RollbackBatch int
-	Counts        contracts.Counts
-	Hosts         []Host
-	Phases        []Phase
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// AnalysisRound is the round of the analysis step in progress (from
+	// 1), AnalysisFailed its failed measurements so far; MeasureSeq
+	// counts rounds over the whole rollout (see Host.Measured).
+	AnalysisRound  int
+	AnalysisFailed int
+	MeasureSeq     int
+	Counts         contracts.Counts
+	Hosts          []Host
+	Phases         []Phase
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 	// Changed lists the positions in Hosts that Step changed since the
 	// rollout was last saved (possibly with repeats), so the store writes
 	// only those rows; the service loop clears it after a commit.

@@ -209,6 +209,10 @@ func (s *stepper) result(res contracts.HostResult) error {
 		s.rollbackResult(res)
 		return nil
 	}
+	if res.Kind == contracts.ActionCheck {
+		s.measurement(res)
+		return nil
+	}
 	i := s.r.hostIndex(res.Phase.Index, res.Batch, res.Host)
 	if i >= 0 && res.Phase.ID != "" && res.Phase.ID != s.r.Plan.Phases[res.Phase.Index].ID {
 		i = -1 // dispatched for another step
@@ -300,6 +304,10 @@ func (s *stepper) timer() {
 		s.rollbackTimeout()
 		return
 	}
+	if s.atAnalysis() {
+		s.analysisTimeout()
+		return
+	}
 	timeout := time.Duration(s.r.Plan.ActionTimeout)
 	s.r.Deadline = time.Time{}
 	_, to, ok := s.r.batchRange(s.r.Phase, s.r.Batch)
@@ -376,6 +384,7 @@ func (s *stepper) resume(c Command) {
 	}
 	s.r.State = running
 	s.r.FailedBase = s.r.Counts.Failed
+	s.acceptFailedAnalysis()
 	s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
 	if s.r.Counts.Running == 0 {
 		s.advance()
@@ -517,6 +526,11 @@ func (s *stepper) advance() {
 			continue
 		case contracts.StepGate:
 			if !s.gateStep(p) {
+				return
+			}
+			continue
+		case contracts.StepAnalysis:
+			if !s.analysisStep(p) {
 				return
 			}
 			continue

@@ -118,6 +118,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{"rollouts", "rollback_batch", "INTEGER NOT NULL DEFAULT 0"},
 		{"hosts", "installed", "INTEGER NOT NULL DEFAULT 0"},
 		{"hosts", "rollback", "TEXT NOT NULL DEFAULT ''"},
+		// Analysis steps: the round in progress and its failures.
+		{"rollouts", "analysis_round", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "analysis_failed", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "measure_seq", "INTEGER NOT NULL DEFAULT 0"},
+		{"hosts", "measured", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := sqlitedb.AddColumn(ctx, db, col.table, col.name, col.decl); err != nil {
 			db.Close()
@@ -152,22 +157,24 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
 			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed,
-			wait_until, rollback, rollback_batch)
+			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
 			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed,
-			:wait_until, :rollback, :rollback_batch)`)
+			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
 			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
 			gate = :gate, gate_passed = :gate_passed, wait_until = :wait_until, rollback = :rollback,
-			rollback_batch = :rollback_batch WHERE id = :id`)
+			rollback_batch = :rollback_batch, analysis_round = :analysis_round, analysis_failed = :analysis_failed,
+			measure_seq = :measure_seq WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
-			action_id, error, dispatched_at, finished_at, installed, rollback) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			action_id, error, dispatched_at, finished_at, installed, rollback, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
 			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
-			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback`)
+			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback,
+			measured = excluded.measured`)
 	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			ended_at = excluded.ended_at`)
@@ -313,7 +320,7 @@ func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 		for _, i := range w.Hosts {
 			h := r.Hosts[i]
 			if _, err := stmt.ExecContext(ctx, r.ID(), i, h.Name, h.Phase, h.Batch, string(h.Status), h.Attempt,
-				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt), h.Installed, string(h.Rollback)); err != nil {
+				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt), h.Installed, string(h.Rollback), h.Measured); err != nil {
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
 		}
@@ -363,6 +370,10 @@ type rolloutRow struct {
 	WaitUntil     string `db:"wait_until"`
 	Rollback      string `db:"rollback"`
 	RollbackBatch int    `db:"rollback_batch"`
+	// AnalysisRound, AnalysisFailed and MeasureSeq are the Rollout fields.
+	AnalysisRound  int `db:"analysis_round"`
+	AnalysisFailed int `db:"analysis_failed"`
+	MeasureSeq     int `db:"measure_seq"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -378,6 +389,7 @@ func toRow(rec Record) rolloutRow {
 		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 		Deadline: formatTime(r.Deadline), Gate: r.Gate, GatePassed: r.GatePassed,
 		WaitUntil: formatTime(r.WaitUntil), Rollback: string(r.Rollback), RollbackBatch: r.RollbackBatch,
+		AnalysisRound: r.AnalysisRound, AnalysisFailed: r.AnalysisFailed, MeasureSeq: r.MeasureSeq,
 	}
 }
 
@@ -407,7 +419,8 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
-	created_at, updated_at, deadline, gate, gate_passed, wait_until, rollback, rollback_batch`
+	created_at, updated_at, deadline, gate, gate_passed, wait_until, rollback, rollback_batch, analysis_round,
+	analysis_failed, measure_seq`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -461,6 +474,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		Reason: row.Reason, Actor: row.Actor, WaitReason: row.WaitReason, Seq: row.Seq, Phase: row.Phase,
 		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
 		Rollback: rollout.RollbackMode(row.Rollback), RollbackBatch: row.RollbackBatch,
+		AnalysisRound: row.AnalysisRound, AnalysisFailed: row.AnalysisFailed, MeasureSeq: row.MeasureSeq,
 		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
 	}
 	var err error
@@ -491,15 +505,16 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		FinishedAt   string `db:"finished_at"`
 		Installed    bool   `db:"installed"`
 		Rollback     string `db:"rollback"`
+		Measured     int    `db:"measured"`
 	}
 	if err := s.db.SelectContext(ctx, &hosts, `SELECT host, phase, batch, status, attempt, action_id, error,
-		dispatched_at, finished_at, installed, rollback FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
+		dispatched_at, finished_at, installed, rollback, measured FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
 		return Record{}, fmt.Errorf("hosts: %w", err)
 	}
 	r.Hosts = make([]rollout.Host, len(hosts))
 	for i, h := range hosts {
 		r.Hosts[i] = rollout.Host{Name: h.Host, Phase: h.Phase, Batch: h.Batch, Status: rollout.HostStatus(h.Status),
-			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error, Installed: h.Installed, Rollback: rollout.HostStatus(h.Rollback)}
+			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error, Installed: h.Installed, Rollback: rollout.HostStatus(h.Rollback), Measured: h.Measured}
 		if r.Hosts[i].DispatchedAt, err = parseTime(h.DispatchedAt); err != nil {
 			return Record{}, fmt.Errorf("host %s dispatched_at: %w", h.Host, err)
 		}
