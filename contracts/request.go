@@ -16,9 +16,11 @@ type Strategy string
 
 const (
 	StrategyRolling Strategy = "rolling"
-	// StrategyCanary and StrategyBlueGreen are on the roadmap; Validate
-	// rejects them as not supported yet.
-	StrategyCanary    Strategy = "canary"
+	// StrategyCanary deploys a few hosts, analyses them, then the rest
+	// (see CanarySpec).
+	StrategyCanary Strategy = "canary"
+	// StrategyBlueGreen is on the roadmap; Validate rejects it as not
+	// supported yet.
 	StrategyBlueGreen Strategy = "blue-green"
 )
 
@@ -63,6 +65,8 @@ type DeployRequest struct {
 	// a reservation held for a team or a label admits only its holders.
 	Team   string            `json:"team,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
+	// Canary is the strategy canary's layout; with it, phases stay empty.
+	Canary *CanarySpec `json:"canary,omitempty"`
 	// ActionTimeout, when set, is how long a host action may take before
 	// its host counts as failed; see Plan.ActionTimeout.
 	ActionTimeout Duration `json:"action_timeout,omitempty"`

@@ -42,18 +42,20 @@ func (r DeployRequest) Validate() error {
 	}
 	token(&fe, "environment", r.Environment)
 	switch r.Strategy {
-	case "", StrategyRolling:
-	case StrategyCanary, StrategyBlueGreen:
+	case "", StrategyRolling, StrategyCanary:
+	case StrategyBlueGreen:
 		fe.Add("strategy", "%q is not supported yet", r.Strategy)
 	default:
-		fe.Add("strategy", "must be one of %q, got %q", StrategyRolling, clip(string(r.Strategy)))
+		fe.Add("strategy", "must be one of %q or %q, got %q", StrategyRolling, StrategyCanary, clip(string(r.Strategy)))
 	}
 	if r.StartAt != nil {
 		if _, err := r.StartAt.MarshalJSON(); err != nil {
 			fe.Add("start_at", "must be between the years 0 and 9999 in UTC")
 		}
 	}
-	r.validatePhases(&fe)
+	if !r.validateCanary(&fe) {
+		r.validatePhases(&fe)
+	}
 	nonNegative(&fe, "action_timeout", r.ActionTimeout)
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")

@@ -55,6 +55,10 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		}
 	}
 
+	req, problems = expandCanary(req, names, problems)
+	if len(problems) > 0 && req.Strategy == contracts.StrategyCanary && len(req.Phases) == 0 {
+		return contracts.Plan{}, problems
+	}
 	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
 	assigned, problems = dropOffline(req, assigned, hosts, problems)
 	driver, procProblems := Procedure(req, env)
