@@ -144,6 +144,63 @@ checks:
   healthz:
     http: {url: "http://{{.Host.Address}}/healthz", status: 200, consecutive: 2, interval: 200ms, timeout: 2s}
 `,
+	"rolling.yaml": `# strategy rolling on qa's real local processes: a canary host, a bake
+# (wait step) and a gate that approves itself after 10s unless someone
+# rejects it (rollwave reject ID -m why), then the rest two at a time.
+# A failure rolls every changed host back to the version it ran before.
+app: hello
+version: 1.1.0
+environment: qa
+procedure: sample-app
+action_timeout: 1m
+phases:
+  - name: canary
+    hosts: [qa-local-01]
+    checks: [healthz]
+  - name: bake
+    wait: 5s
+  - name: sign-off
+    gate: {timeout: 10s, on_timeout: approve}
+  - name: rest
+    batch: 2
+    checks: [healthz]
+failure: {on_failure: rollback}
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, consecutive: 2, interval: 200ms, timeout: 2s}
+`,
+	"canary.yaml": `# strategy canary on qa's real local processes: one host first, then an
+# analysis that checks it 3 times, 2s apart (one failed measurement
+# tolerated), then the rest two at a time. A failed analysis rolls back.
+app: hello
+version: 1.2.0
+environment: qa
+procedure: sample-app
+strategy: canary
+canary:
+  hosts: 1
+  analysis: {checks: [healthz], interval: 2s, count: 3, failure_limit: 1}
+  promote: auto
+  batch: 2
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, interval: 200ms, timeout: 2s}
+`,
+	"canary-fails.yaml": `# A canary whose analysis fails: its check wants a status the sample app
+# never answers, so the canary host is rolled back by itself to the version
+# it ran before (deploy canary.yaml first) and --wait exits non-zero.
+app: hello
+version: 1.3.0
+environment: qa
+procedure: sample-app
+strategy: canary
+canary:
+  hosts: 1
+  analysis: {checks: [teapot], interval: 1s, count: 3}
+checks:
+  teapot:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 418, timeout: 1s, deadline: 2s}
+`,
 	"web-production.yaml": `# A rolling release of web to production in three phases.
 app: web
 version: 2.4.1
