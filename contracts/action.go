@@ -20,8 +20,10 @@ type HostAction struct {
 	Checks          []NamedCheck      `json:"checks,omitempty"`
 	Params          map[string]string `json:"params,omitempty"`
 	// Kind is what the action does: "" deploys, ActionCheck only checks
-	// (the driver is not run).
+	// (the driver is not run), ActionTraffic switches Traffic.
 	Kind ActionKind `json:"kind,omitempty"`
+	// Traffic is the switch of a traffic action.
+	Traffic *PlannedTraffic `json:"traffic,omitempty"`
 }
 
 // ActionHost is the host part of an action.

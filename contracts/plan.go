@@ -65,6 +65,8 @@ type PlannedPhase struct {
 	Wait Duration `json:"wait,omitempty"`
 	// Analysis is an analysis step's measurements.
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// Traffic is a traffic step's switch.
+	Traffic *PlannedTraffic `json:"traffic,omitempty"`
 }
 
 // PlannedGate places manual gates around a phase step: before it starts,

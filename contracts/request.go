@@ -19,8 +19,8 @@ const (
 	// StrategyCanary deploys a few hosts, analyses them, then the rest
 	// (see CanarySpec).
 	StrategyCanary Strategy = "canary"
-	// StrategyBlueGreen is on the roadmap; Validate rejects it as not
-	// supported yet.
+	// StrategyBlueGreen deploys the idle set, switches traffic to it and
+	// keeps the old set for a switch back (see BlueGreenSpec).
 	StrategyBlueGreen Strategy = "blue-green"
 )
 
@@ -67,6 +67,8 @@ type DeployRequest struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Canary is the strategy canary's layout; with it, phases stay empty.
 	Canary *CanarySpec `json:"canary,omitempty"`
+	// BlueGreen is the strategy blue-green's layout; phases stay empty.
+	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
 	// ActionTimeout, when set, is how long a host action may take before
 	// its host counts as failed; see Plan.ActionTimeout.
 	ActionTimeout Duration `json:"action_timeout,omitempty"`

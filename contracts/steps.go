@@ -18,6 +18,9 @@ const (
 	// StepAnalysis measures the hosts of the phase before it with named
 	// checks, repeatedly, and fails when too many measurements fail.
 	StepAnalysis StepKind = "analysis"
+	// StepTraffic switches traffic once (blue-green), by an action the
+	// executor runs.
+	StepTraffic StepKind = "traffic"
 )
 
 // AnalysisSpec is an analysis step: every Interval it runs Checks against
@@ -52,6 +55,8 @@ const (
 	ActionDeploy ActionKind = ""
 	// ActionCheck runs only the checks: one measurement of an analysis.
 	ActionCheck ActionKind = "check"
+	// ActionTraffic switches traffic (Traffic) and touches no host.
+	ActionTraffic ActionKind = "traffic"
 )
 
 // MeasureActionID is the id of measurement n (from 1) of an analysis step

@@ -42,18 +42,17 @@ func (r DeployRequest) Validate() error {
 	}
 	token(&fe, "environment", r.Environment)
 	switch r.Strategy {
-	case "", StrategyRolling, StrategyCanary:
-	case StrategyBlueGreen:
-		fe.Add("strategy", "%q is not supported yet", r.Strategy)
+	case "", StrategyRolling, StrategyCanary, StrategyBlueGreen:
 	default:
-		fe.Add("strategy", "must be one of %q or %q, got %q", StrategyRolling, StrategyCanary, clip(string(r.Strategy)))
+		fe.Add("strategy", "must be one of %q, %q or %q, got %q", StrategyRolling, StrategyCanary, StrategyBlueGreen, clip(string(r.Strategy)))
 	}
 	if r.StartAt != nil {
 		if _, err := r.StartAt.MarshalJSON(); err != nil {
 			fe.Add("start_at", "must be between the years 0 and 9999 in UTC")
 		}
 	}
-	if !r.validateCanary(&fe) {
+	canary, blueGreen := r.validateCanary(&fe), r.validateBlueGreen(&fe)
+	if !canary && !blueGreen {
 		r.validatePhases(&fe)
 	}
 	nonNegative(&fe, "action_timeout", r.ActionTimeout)
@@ -307,7 +306,15 @@ func (a HostAction) Validate() error {
 	if a.Attempt < 0 {
 		fe.Add("attempt", "must not be negative, got %d", a.Attempt)
 	}
-	fe = append(fe, a.Driver.Validate("driver")...)
+	if a.Kind == ActionTraffic {
+		if a.Traffic == nil {
+			fe.Add("traffic", "is required for a traffic action")
+		} else {
+			fe = append(fe, a.Traffic.Validate("traffic")...)
+		}
+	} else {
+		fe = append(fe, a.Driver.Validate("driver")...)
+	}
 	for i, c := range a.Checks {
 		cf := IndexPath("checks", i)
 		required(&fe, cf+".name", c.Name)

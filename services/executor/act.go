@@ -195,6 +195,13 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 		res.Error = errText
 		return res
 	}
+	if a.Kind == contracts.ActionTraffic && a.Traffic != nil && a.Traffic.HTTP != nil {
+		// An HTTP traffic switch has no driver.
+		if err := s.switchByHTTP(ctx, a); err != nil {
+			return finish("traffic: " + err.Error()), "traffic"
+		}
+		return finish(""), "traffic"
+	}
 	name, drv, err := driver.Select(a.Driver, s.drivers)
 	if name == "" {
 		name = "none"
@@ -208,10 +215,20 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	if ctx.Err() != nil {
 		return finish("not started: " + context.Cause(ctx).Error()), name
 	}
-	if a.Kind == contracts.ActionCheck {
+	switch a.Kind {
+	case contracts.ActionCheck:
 		// A measurement of an analysis: the checks only, no driver.
 		name = "check"
-	} else {
+	case contracts.ActionTraffic:
+		// An exec traffic switch: the driver runs the operator's argv
+		// ({{.Target}} rendered), installs nothing and has no checks.
+		out, err := drv.Run(ctx, a)
+		res.ExitCode, res.Output = out.ExitCode, out.Output
+		if err != nil {
+			return finish("traffic: " + err.Error()), "traffic"
+		}
+		return finish(""), "traffic"
+	default:
 		out, err := drv.Run(ctx, a)
 		res.ExitCode, res.Output = out.ExitCode, out.Output
 		if err != nil {

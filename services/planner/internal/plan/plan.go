@@ -56,8 +56,9 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	}
 
 	req, problems = expandCanary(req, names, problems)
-	if len(problems) > 0 && req.Strategy == contracts.StrategyCanary && len(req.Phases) == 0 {
-		return contracts.Plan{}, problems
+	req, bg, problems := expandBlueGreen(req, names, hosts, env, problems)
+	if len(problems) > 0 && len(req.Phases) == 0 {
+		return contracts.Plan{}, problems // a strategy that could not lay out its steps
 	}
 	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
 	assigned, problems = dropOffline(req, assigned, hosts, problems)
@@ -126,6 +127,10 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	}
 	if problems := renderProblems(req, assigned, p.Hosts, from); len(problems) > 0 {
 		return contracts.Plan{}, problems
+	}
+	if bg != nil {
+		// The switch goes right after the deploy step.
+		p.Phases = slices.Insert(p.Phases, 1, bg.switchStep)
 	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
 	return p, nil

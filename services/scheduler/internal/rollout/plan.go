@@ -123,10 +123,17 @@ func withStepIDs(p contracts.Plan) contracts.Plan {
 // outcome is known.
 func validateStepKind(fe *contracts.FieldErrors, field string, ph contracts.PlannedPhase) {
 	switch ph.Kind {
-	case contracts.StepPhase, contracts.StepGate, contracts.StepWait, contracts.StepAnalysis:
+	case contracts.StepPhase, contracts.StepGate, contracts.StepWait, contracts.StepAnalysis, contracts.StepTraffic:
 	default:
-		fe.Add(field+".kind", "must be gate, wait or analysis, or absent for a phase, got %q", ph.Kind)
+		fe.Add(field+".kind", "must be gate, wait, analysis or traffic, or absent for a phase, got %q", ph.Kind)
 		return
+	}
+	if ph.Kind == contracts.StepTraffic {
+		if ph.Traffic == nil {
+			fe.Add(field+".traffic", "a traffic step needs its switch")
+		} else {
+			*fe = append(*fe, ph.Traffic.Validate(field+".traffic")...)
+		}
 	}
 	if ph.Kind == contracts.StepAnalysis && (ph.Analysis == nil || len(ph.Analysis.Checks) == 0) {
 		fe.Add(field+".analysis", "an analysis step needs checks")

@@ -71,6 +71,9 @@ func (s *stepper) advanceRollback() {
 	if s.r.Counts.Running > 0 {
 		return
 	}
+	if s.switchBack() {
+		return
+	}
 	order := s.r.reverseBatches()
 	for s.r.RollbackBatch < len(order) {
 		var idx []int
@@ -226,6 +229,11 @@ func (s *stepper) rollbackTimeout() {
 		s.setHost(i, h)
 		s.emit(contracts.EventHostFailed, contracts.Event{Phase: ref, Batch: h.Batch,
 			Host: &contracts.HostOutcome{Name: h.Name, Attempt: max(h.Attempt, 1), Status: contracts.ResultFailed, Error: h.Error}})
+	}
+	if s.r.Counts.Running > 0 && s.switchingBack() {
+		s.r.Counts.Running--
+		s.trafficDone(false, fmt.Sprintf("no result within the action timeout of %s", timeout))
+		return
 	}
 	if s.r.State == running {
 		s.advanceRollback()

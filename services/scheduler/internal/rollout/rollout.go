@@ -134,6 +134,12 @@ type Rollout struct {
 	AnalysisRound  int
 	AnalysisFailed int
 	MeasureSeq     int
+	// Traffic is the set traffic goes to since a traffic step switched it
+	// ("" before, and again once the rollout completed: the old set is
+	// retired, a rollback then redeploys); TrafficAttempt numbers the
+	// attempts of the traffic step in progress.
+	Traffic        string
+	TrafficAttempt int
 	Counts         contracts.Counts
 	Hosts          []Host
 	Phases         []Phase

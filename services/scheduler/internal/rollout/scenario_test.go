@@ -344,7 +344,7 @@ func TestValidatePlan(t *testing.T) {
 		{"reserved step id", func(p *contracts.Plan) { p.Phases[1].ID = contracts.RollbackStepID }, "phases[1].id"},
 		{"wait step with hosts", func(p *contracts.Plan) { p.Phases[1].Kind = contracts.StepWait; p.Phases[1].Wait = 1 }, "phases[1].batches"},
 		{"wait step without wait", func(p *contracts.Plan) { p.Phases[2].Kind, p.Phases[2].Batches = contracts.StepWait, nil }, "phases[2].wait"},
-		{"unknown kind", func(p *contracts.Plan) { p.Phases[0].Kind = "traffic" }, "phases[0].kind"},
+		{"unknown kind", func(p *contracts.Plan) { p.Phases[0].Kind = "teleport" }, "phases[0].kind"},
 		{"analysis without checks", func(p *contracts.Plan) {
 			p.Phases[1] = contracts.PlannedPhase{Name: "a", Kind: contracts.StepAnalysis, Analysis: &contracts.AnalysisSpec{}}
 		}, "phases[1].analysis"},

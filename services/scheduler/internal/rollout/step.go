@@ -205,11 +205,14 @@ func (s *stepper) result(res contracts.HostResult) error {
 	if res.Status != contracts.ResultSucceeded && res.Status != contracts.ResultFailed {
 		return contracts.Invalid("status", "must be succeeded or failed, got %q", res.Status)
 	}
-	if res.Phase.ID == contracts.RollbackStepID {
+	switch {
+	case res.Kind == contracts.ActionTraffic:
+		s.trafficResult(res)
+		return nil
+	case res.Phase.ID == contracts.RollbackStepID:
 		s.rollbackResult(res)
 		return nil
-	}
-	if res.Kind == contracts.ActionCheck {
+	case res.Kind == contracts.ActionCheck:
 		s.measurement(res)
 		return nil
 	}
@@ -306,6 +309,10 @@ func (s *stepper) timer() {
 	}
 	if s.atAnalysis() {
 		s.analysisTimeout()
+		return
+	}
+	if s.atTraffic() {
+		s.trafficTimeout()
 		return
 	}
 	timeout := time.Duration(s.r.Plan.ActionTimeout)
@@ -513,6 +520,7 @@ func (s *stepper) advance() {
 	for {
 		if s.r.Phase >= len(phases) {
 			s.r.State = completed
+			s.r.Traffic = "" // the switch is final: the old set is retired
 			s.r.Reason, s.r.Actor = "", ActorScheduler
 			s.emit(contracts.EventCompleted, contracts.Event{})
 			return
@@ -531,6 +539,11 @@ func (s *stepper) advance() {
 			continue
 		case contracts.StepAnalysis:
 			if !s.analysisStep(p) {
+				return
+			}
+			continue
+		case contracts.StepTraffic:
+			if !s.trafficStep(p) {
 				return
 			}
 			continue

@@ -123,6 +123,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{"rollouts", "analysis_failed", "INTEGER NOT NULL DEFAULT 0"},
 		{"rollouts", "measure_seq", "INTEGER NOT NULL DEFAULT 0"},
 		{"hosts", "measured", "INTEGER NOT NULL DEFAULT 0"},
+		// Traffic steps: where traffic goes, and the switch's attempt.
+		{"rollouts", "traffic", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "traffic_attempt", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := sqlitedb.AddColumn(ctx, db, col.table, col.name, col.decl); err != nil {
 			db.Close()
@@ -157,18 +160,18 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
 			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed,
-			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq)
+			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq, traffic, traffic_attempt)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
 			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed,
-			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq)`)
+			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq, :traffic, :traffic_attempt)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
 			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
 			gate = :gate, gate_passed = :gate_passed, wait_until = :wait_until, rollback = :rollback,
 			rollback_batch = :rollback_batch, analysis_round = :analysis_round, analysis_failed = :analysis_failed,
-			measure_seq = :measure_seq WHERE id = :id`)
+			measure_seq = :measure_seq, traffic = :traffic, traffic_attempt = :traffic_attempt WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
 			action_id, error, dispatched_at, finished_at, installed, rollback, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
@@ -374,6 +377,9 @@ type rolloutRow struct {
 	AnalysisRound  int `db:"analysis_round"`
 	AnalysisFailed int `db:"analysis_failed"`
 	MeasureSeq     int `db:"measure_seq"`
+	// Traffic and TrafficAttempt are the Rollout fields.
+	Traffic        string `db:"traffic"`
+	TrafficAttempt int    `db:"traffic_attempt"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -390,6 +396,7 @@ func toRow(rec Record) rolloutRow {
 		Deadline: formatTime(r.Deadline), Gate: r.Gate, GatePassed: r.GatePassed,
 		WaitUntil: formatTime(r.WaitUntil), Rollback: string(r.Rollback), RollbackBatch: r.RollbackBatch,
 		AnalysisRound: r.AnalysisRound, AnalysisFailed: r.AnalysisFailed, MeasureSeq: r.MeasureSeq,
+		Traffic: r.Traffic, TrafficAttempt: r.TrafficAttempt,
 	}
 }
 
@@ -420,7 +427,7 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
 	created_at, updated_at, deadline, gate, gate_passed, wait_until, rollback, rollback_batch, analysis_round,
-	analysis_failed, measure_seq`
+	analysis_failed, measure_seq, traffic, traffic_attempt`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -475,6 +482,7 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
 		Rollback: rollout.RollbackMode(row.Rollback), RollbackBatch: row.RollbackBatch,
 		AnalysisRound: row.AnalysisRound, AnalysisFailed: row.AnalysisFailed, MeasureSeq: row.MeasureSeq,
+		Traffic: row.Traffic, TrafficAttempt: row.TrafficAttempt,
 		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
 	}
 	var err error
