@@ -13,7 +13,10 @@ import (
 // which a rollback switches traffic back without redeploying).
 // on_failure defaults to rollback.
 type BlueGreenSpec struct {
-	Label   string      `json:"label,omitempty"`
+	Label string `json:"label,omitempty"`
+	// Live, when set, names the set that takes traffic now (a label
+	// value), for when the versions the sets run do not tell.
+	Live    string      `json:"live,omitempty"`
 	Keep    Duration    `json:"keep,omitempty"`
 	Checks  []string    `json:"checks,omitempty"`
 	Batch   BatchSpec   `json:"batch,omitzero"`
@@ -133,6 +136,9 @@ func (r DeployRequest) validateBlueGreen(fe *FieldErrors) bool {
 	}
 	if b.Label != "" && !ValidToken(b.Label) {
 		fe.Add("blue_green.label", "a label name %s, got %q", tokenRule, clip(b.Label))
+	}
+	if b.Live != "" && !ValidToken(b.Live) {
+		fe.Add("blue_green.live", "a label value %s, got %q", tokenRule, clip(b.Live))
 	}
 	nonNegative(fe, "blue_green.keep", b.Keep)
 	for i, c := range b.Checks {

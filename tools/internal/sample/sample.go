@@ -81,14 +81,20 @@ environments:
           exec:
             command: [<%.Exe%>, sample-app, deploy, --dir, "<%.Apps%>/{{.Environment}}/{{.Host.Name}}", --addr, "{{.Host.Address}}", --version, "{{.Version}}"]
             timeout: 30s
+        # The blue-green switch (examples/blue-green.yaml): records where
+        # the sample's traffic goes, as a load balancer's API would.
+        traffic:
+          exec:
+            command: [<%.Exe%>, sample-app, route, --dir, "<%.Apps%>/{{.Environment}}/router", --target, "{{.Target}}"]
+            timeout: 10s
     hosts:
       - {name: qa-web-01, address: 10.0.1.11:8080, groups: [web]}
       - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
       - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
       - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
-      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], params: {port: "18101"}, driver: *local}
-      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], params: {port: "18102"}, driver: *local}
-      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], params: {port: "18103"}, driver: *local}
+      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], labels: {color: blue}, params: {port: "18101"}, driver: *local}
+      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], labels: {color: blue}, params: {port: "18102"}, driver: *local}
+      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], labels: {color: green}, params: {port: "18103"}, driver: *local}
   - name: staging
     position: 2
     params: {region: eu-west}
@@ -200,6 +206,26 @@ canary:
 checks:
   teapot:
     http: {url: "http://{{.Host.Address}}/healthz", status: 418, timeout: 1s, deadline: 2s}
+`,
+	"blue-green.yaml": `# strategy blue-green on qa's real local processes, split by the label
+# color (qa-local-01 and -02 blue, -03 green): the set not running the live
+# version is deployed and checked, the procedure's traffic switch sends
+# traffic to it (data/apps/qa/router/active), and the old set is kept for
+# 30s, in which 'rollwave rollback ID' switches traffic back without
+# redeploying. Deploy it again with another version to flip back.
+app: hello
+version: 1.4.0
+environment: qa
+procedure: sample-app
+strategy: blue-green
+blue_green:
+  label: color
+  checks: [healthz]
+  traffic: {procedure: sample-app}
+  keep: 30s
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, interval: 200ms, timeout: 2s}
 `,
 	"web-production.yaml": `# A rolling release of web to production in three phases.
 app: web

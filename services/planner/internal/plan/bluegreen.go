@@ -20,7 +20,7 @@ type blueGreen struct {
 // running the live version. A set runs the app when one of its hosts
 // has a version of it; when both do, the live set is the one on the newer
 // version (semver), and when neither does, the set whose label sorts
-// first is deployed. The request gets the steps deploy (the idle set) and
+// first is deployed; blue_green.live overrides all of it. The request gets the steps deploy (the idle set) and
 // keep (a wait, when keep is set); the switch step comes back separately,
 // since a request has no traffic step. Any other request is returned as
 // it is, with a nil *blueGreen.
@@ -57,8 +57,14 @@ func expandBlueGreen(req contracts.DeployRequest, names []string, hosts map[stri
 		return req, nil, problems
 	}
 	live, err := liveSet(req.App, colors, sets, hosts)
-	if err != "" {
-		problems.Add("blue_green.label", "%s", err)
+	switch {
+	case b.Live != "" && !slices.Contains(colors, b.Live):
+		problems.Add("blue_green.live", "no host of %s has %s=%s (the sets are %s)", req.App, label, b.Live, strings.Join(colors, ", "))
+		return req, nil, problems
+	case b.Live != "":
+		live = b.Live
+	case err != "":
+		problems.Add("blue_green.label", "%s; say which takes traffic with blue_green.live", err)
 		return req, nil, problems
 	}
 	idle := colors[0]

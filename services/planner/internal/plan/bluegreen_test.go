@@ -55,6 +55,13 @@ func TestBlueGreenDeploysTheIdleSet(t *testing.T) {
 	if p.OnFailure != contracts.OnFailureRollback || p.Phases[2].Wait != contracts.Duration(10*time.Minute) {
 		t.Fatalf("on_failure %q keep %v", p.OnFailure, p.Phases[2].Wait)
 	}
+	// live decides when the versions do not.
+	req := blueGreenRequest()
+	req.BlueGreen.Live = "green"
+	if p, err := Build(req, colored(map[string]string{"web-01": "2.4.0", "web-03": "2.4.0"}), now); err != nil ||
+		names(p.Phases[0].Batches) != "01,02" || p.Phases[1].Traffic.From != "green" {
+		t.Fatalf("live green: %v %v", p.Phases, err)
+	}
 	// Only green runs web: blue is idle. Nothing runs it: blue (first).
 	for running, idle := range map[string]string{"web-03": "01,02", "": "01,02"} {
 		p, err := Build(blueGreenRequest(), colored(map[string]string{running: "2.4.0"}), now)
@@ -71,6 +78,11 @@ func TestBlueGreenRefusals(t *testing.T) {
 		field string
 	}{
 		"same version on both": {blueGreenRequest, colored(map[string]string{"web-01": "2.4.0", "web-03": "2.4.0"}), "blue_green.label"},
+		"live names no set": {func() contracts.DeployRequest {
+			r := blueGreenRequest()
+			r.BlueGreen.Live = "red"
+			return r
+		}, colored(nil), "blue_green.live"},
 		"unknown procedure": {func() contracts.DeployRequest {
 			r := blueGreenRequest()
 			r.BlueGreen.Traffic.Procedure = "nope"
