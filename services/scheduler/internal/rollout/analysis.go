@@ -118,22 +118,55 @@ func (s *stepper) measure(p int) bool {
 
 // measurement applies one measurement result of the round in flight.
 func (s *stepper) measurement(res contracts.HostResult) {
-	if !s.atAnalysis() {
+	p := s.r.Phase
+	if p >= len(s.r.Plan.Phases) || s.r.Plan.Phases[p].Kind != contracts.StepAnalysis {
 		return
 	}
-	p := s.r.Phase
 	step := s.r.Plan.Phases[p]
 	i, ok := s.r.byName[res.Host]
 	if !ok || res.Phase.ID != step.ID || res.ActionID != contracts.MeasureActionID(s.r.ID(), step.ID, res.Host, s.r.AnalysisRound) {
 		return // another step's or round's: too late, changes nothing
 	}
 	h := s.r.Hosts[i]
-	if h.Measured == s.r.MeasureSeq || h.Phase != s.r.measuredPhase(p) {
-		return // a duplicate
+	if h.Measured == s.r.MeasureSeq || h.Phase != s.r.measuredPhase(p) || h.Status != HostSucceeded {
+		return // a duplicate, or not a host of the round
 	}
 	h.Measured = s.r.MeasureSeq
 	s.setHost(i, h)
+	if !s.atAnalysis() {
+		// The step was stopped (rollback, abort) with the round in flight:
+		// the measurement no longer counts, but it is no longer in flight.
+		s.r.Counts.Running--
+		s.changed = true
+		if s.r.Counts.Running == 0 {
+			s.r.Deadline = time.Time{}
+			if s.r.State == running {
+				s.advance()
+			}
+		}
+		return
+	}
 	s.countMeasurement(h, res.Status == contracts.ResultSucceeded, res.Error, res.Checks)
+}
+
+// dropRound forgets the measurements of a stopped analysis still without
+// a result at their deadline.
+func (s *stepper) dropRound() {
+	p := s.r.Phase
+	if p >= len(s.r.Plan.Phases) || s.r.Plan.Phases[p].Kind != contracts.StepAnalysis || s.r.AnalysisRound == 0 {
+		return
+	}
+	q := s.r.measuredPhase(p)
+	for i, h := range s.r.Hosts {
+		if s.r.Counts.Running == 0 {
+			return
+		}
+		if h.Phase == q && h.Status == HostSucceeded && h.Measured != s.r.MeasureSeq {
+			h.Measured = s.r.MeasureSeq
+			s.setHost(i, h)
+			s.r.Counts.Running--
+		}
+	}
 }
 
 // countMeasurement records one measurement and fails the step once more
@@ -206,14 +239,16 @@ func (s *stepper) analysisFailed(p int) {
 }
 
 // acceptFailedAnalysis: resuming a rollout paused by a failed analysis
-// is the operator's decision to go past it, so the step completes once
-// the measurements in flight are in.
+// is the operator's decision to go past it, so the step completes; its
+// measurements still in flight are no longer waited for.
 func (s *stepper) acceptFailedAnalysis() {
 	if !s.atAnalysis() {
 		return
 	}
 	a := s.r.Plan.Phases[s.r.Phase].Analysis
 	if s.r.AnalysisFailed > a.FailureLimit {
+		// Measurements still in flight no longer count.
+		s.dropRound()
 		s.r.AnalysisFailed = 0
 		s.r.AnalysisRound = a.Rounds()
 	}

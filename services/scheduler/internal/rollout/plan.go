@@ -46,7 +46,14 @@ func ValidatePlan(p contracts.Plan) error {
 	}
 	seen := map[string]string{}
 	steps := map[string]int{}
+	traffic := -1
 	for pi, ph := range p.Phases {
+		if ph.Kind == contracts.StepTraffic {
+			if traffic >= 0 {
+				fe.Add(fmt.Sprintf("phases[%d].kind", pi), "a plan switches traffic once; phases[%d] already does", traffic)
+			}
+			traffic = pi
+		}
 		field := fmt.Sprintf("phases[%d]", pi)
 		if ph.Name == "" {
 			fe.Add(field+".name", "is required")

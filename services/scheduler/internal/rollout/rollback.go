@@ -75,7 +75,7 @@ func (s *stepper) advanceRollback() {
 		return
 	}
 	order := s.r.reverseBatches()
-	for s.r.RollbackBatch < len(order) {
+	for s.r.RollbackBatch >= 0 && s.r.RollbackBatch < len(order) {
 		var idx []int
 		batch := 1
 		if s.r.Rollback == RollbackFast {
@@ -234,6 +234,13 @@ func (s *stepper) rollbackTimeout() {
 		s.r.Counts.Running--
 		s.trafficDone(false, fmt.Sprintf("no result within the action timeout of %s", timeout))
 		return
+	}
+	// Measurements or a switch of the step the rollback stopped, still
+	// without a result: no longer waited for.
+	s.dropRound()
+	if s.r.Counts.Running > 0 && s.stoppedSwitch(contracts.TrafficActionID(s.r.ID(), s.r.Plan.Phases[min(s.r.Phase, len(s.r.Plan.Phases)-1)].ID, s.r.TrafficAttempt)) {
+		s.r.Counts.Running--
+		s.r.TrafficAttempt = -s.r.TrafficAttempt
 	}
 	if s.r.State == running {
 		s.advanceRollback()

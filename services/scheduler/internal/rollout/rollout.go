@@ -136,8 +136,9 @@ type Rollout struct {
 	MeasureSeq     int
 	// Traffic is the set traffic goes to since a traffic step switched it
 	// ("" before, and again once the rollout completed: the old set is
-	// retired, a rollback then redeploys); TrafficAttempt numbers the
-	// attempts of the traffic step in progress.
+	// retired, a rollback then redeploys); TrafficAttempt is the attempt
+	// of the traffic step's switch in flight, or minus the last one once
+	// its result is in.
 	Traffic        string
 	TrafficAttempt int
 	Counts         contracts.Counts

@@ -406,6 +406,10 @@ func (s *stepper) retry(c Command) error {
 	if s.r.Rollback != "" {
 		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s is rolling back", s.r.ID())
 	}
+	if s.atAnalysis() || s.atTraffic() {
+		// A host retried now would join the round or switch in flight.
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s is at step %s", s.r.ID(), s.r.Plan.Phases[s.r.Phase].ID)
+	}
 	if !s.r.Admitted || s.r.Counts.Failed == 0 {
 		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s has no failed hosts", s.r.ID())
 	}

@@ -22,7 +22,7 @@ func (s *stepper) trafficStep(p int) bool {
 	}
 	if s.r.Traffic != step.Traffic.Target {
 		// The switch failed and the rollout was resumed: a new attempt.
-		s.r.TrafficAttempt++
+		s.r.TrafficAttempt = max(-s.r.TrafficAttempt, 0) + 1
 		s.dispatchTraffic(s.phaseRef(p), *step.Traffic, s.r.TrafficAttempt)
 		return false
 	}
@@ -79,21 +79,25 @@ func (s *stepper) dispatchTraffic(ref *contracts.PhaseRef, t contracts.PlannedTr
 	}})
 }
 
+// switchBackSent is the RollbackBatch of a rollback that switches traffic
+// back instead of walking batches.
+const switchBackSent = -1
+
 // switchingBack reports whether the rollback's switch back is in flight.
 func (s *stepper) switchingBack() bool {
-	t, ok := s.r.trafficStepOf()
-	return ok && s.r.Rollback != "" && s.r.Traffic == t.Traffic.Target && t.Traffic.From != ""
+	return s.r.Rollback != "" && s.r.RollbackBatch == switchBackSent && s.r.Counts.Running > 0
 }
 
 // switchBack starts the rollback of a rollout whose traffic goes to the
 // new set: traffic goes back to the old set, which still runs the old
 // version, and no host is redeployed. It reports whether it did.
 func (s *stepper) switchBack() bool {
-	if !s.switchingBack() {
+	t, ok := s.r.trafficStepOf()
+	if !ok || s.r.RollbackBatch != 0 || s.r.Traffic != t.Traffic.Target || t.Traffic.From == "" {
 		return false
 	}
-	t, _ := s.r.trafficStepOf()
 	back := contracts.PlannedTraffic{Target: t.Traffic.From, From: t.Traffic.Target, Exec: t.Traffic.Exec, HTTP: t.Traffic.HTTP}
+	s.r.RollbackBatch = switchBackSent
 	s.dispatchTraffic(s.rollbackRef(), back, 1)
 	return true
 }
@@ -107,10 +111,25 @@ func (s *stepper) trafficResult(res contracts.HostResult) {
 			return
 		}
 	case s.atTraffic():
-		if res.ActionID != contracts.TrafficActionID(s.r.ID(), s.r.Plan.Phases[s.r.Phase].ID, s.r.TrafficAttempt) ||
-			s.r.Traffic == s.r.Plan.Phases[s.r.Phase].Traffic.Target {
-			return
+		if s.r.TrafficAttempt <= 0 || res.ActionID != contracts.TrafficActionID(s.r.ID(), s.r.Plan.Phases[s.r.Phase].ID, s.r.TrafficAttempt) {
+			return // a duplicate, or an earlier attempt's
 		}
+	case s.stoppedSwitch(res.ActionID):
+		// The rollout turned around (rollback, abort) with the switch in
+		// flight: record where traffic went, and go on with the rollback.
+		s.r.Counts.Running--
+		s.r.TrafficAttempt = -s.r.TrafficAttempt // no longer in flight
+		s.changed = true
+		if res.Status == contracts.ResultSucceeded {
+			s.r.Traffic = s.r.Plan.Phases[s.r.Phase].Traffic.Target
+		}
+		if s.r.Counts.Running == 0 {
+			s.r.Deadline = time.Time{}
+			if s.r.State == running {
+				s.advance()
+			}
+		}
+		return
 	default:
 		return // not in flight: late, changes nothing
 	}
@@ -121,14 +140,30 @@ func (s *stepper) trafficResult(res contracts.HostResult) {
 	s.trafficDone(res.Status == contracts.ResultSucceeded, res.Error)
 }
 
+// stoppedSwitch reports whether id is the action of the traffic step the
+// rollout stopped at (rolling back, aborted) while it was in flight.
+func (s *stepper) stoppedSwitch(id string) bool {
+	p := s.r.Phase
+	if p >= len(s.r.Plan.Phases) || s.r.Plan.Phases[p].Kind != contracts.StepTraffic || s.r.Counts.Running == 0 ||
+		s.r.Phases[p].State == PhaseRunning && s.r.Rollback == "" {
+		return false
+	}
+	step := s.r.Plan.Phases[p]
+	return s.r.TrafficAttempt > 0 && id == contracts.TrafficActionID(s.r.ID(), step.ID, s.r.TrafficAttempt)
+}
+
 // trafficDone records the outcome of the traffic action in flight.
 func (s *stepper) trafficDone(ok bool, errText string) {
 	s.r.Deadline = time.Time{}
-	back := s.switchingBack()
+	back := s.r.Rollback != "" && s.r.RollbackBatch == switchBackSent
 	t, _ := s.r.trafficStepOf()
 	ref, target := s.rollbackRef(), t.Traffic.From
 	if !back {
 		ref, target = s.phaseRef(s.r.Phase), s.r.Plan.Phases[s.r.Phase].Traffic.Target
+	}
+	if !back {
+		// The attempt is no longer in flight; a resume numbers the next.
+		s.r.TrafficAttempt = -s.r.TrafficAttempt
 	}
 	typ, status := contracts.EventHostSucceeded, contracts.ResultSucceeded
 	if !ok {
