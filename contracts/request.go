@@ -44,7 +44,7 @@ type DeployRequest struct {
 	Version     string               `json:"version"`
 	Environment string               `json:"environment"`
 	Strategy    Strategy             `json:"strategy,omitempty"`
-	Phases      []PhaseSpec          `json:"phases"`
+	Phases      []PhaseSpec          `json:"phases,omitempty"`
 	Failure     FailurePolicy        `json:"failure,omitzero"`
 	Checks      map[string]CheckSpec `json:"checks,omitempty"`
 	Driver      *DriverSpec          `json:"driver,omitempty"`
