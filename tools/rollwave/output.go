@@ -142,7 +142,11 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 	tw = newTable(w)
 	fmt.Fprintln(tw, "PHASE\tNAME\tSTATE\tBATCHES\tHOSTS")
 	for _, ph := range v.Phases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index+1, ph.Name, p.state(ph.State), ph.Batches, len(ph.Hosts))
+		name := ph.Name
+		if ph.Kind != contracts.StepPhase {
+			name += " (" + ph.Kind.String() + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index+1, name, p.state(ph.State), ph.Batches, len(ph.Hosts))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -154,7 +158,11 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 			if h.Attempt > 0 {
 				attempt = fmt.Sprint(h.Attempt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, p.state(h.State), attempt, orDash(oneLine(h.Error)))
+			state := p.state(h.State)
+			if h.Rollback != "" {
+				state += ", rollback " + p.state(h.Rollback)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, state, attempt, orDash(oneLine(h.Error)))
 		}
 	}
 	tw.Flush()
