@@ -60,3 +60,42 @@ func TestRollbackAndUndo(t *testing.T) {
 		t.Fatalf("undo without --env: code %d", code)
 	}
 }
+
+// A rolled back rollout settles watch (and deploy --wait) with exit 1.
+func TestWatchExitsOneWhenRolledBack(t *testing.T) {
+	a := startAPI(t)
+	base := contracts.Event{Rollout: "r-rb", Environment: "qa", App: "web", Version: "2.4.1"}
+	plan := &contracts.Plan{Rollout: "r-rb", App: "web", Version: "2.4.1", Environment: "qa",
+		Phases: []contracts.PlannedPhase{{Name: "all", Batches: [][]string{{"web-01"}}}}}
+	phase := &contracts.PhaseRef{Index: 0, Name: "all", ID: "all"}
+	back := &contracts.PhaseRef{Index: 1, Name: contracts.RollbackStepID, ID: contracts.RollbackStepID}
+	for i, step := range []struct {
+		typ contracts.EventType
+		mod func(*contracts.Event)
+	}{
+		{contracts.EventPlanned, func(e *contracts.Event) { e.State, e.Plan = contracts.StatePlanned, plan }},
+		{contracts.EventStarted, func(e *contracts.Event) { e.State = contracts.StateRunning }},
+		{contracts.EventHostSucceeded, func(e *contracts.Event) {
+			e.State, e.Phase, e.Batch = contracts.StateRunning, phase, 1
+			e.Host = &contracts.HostOutcome{Name: "web-01", Attempt: 1, Status: contracts.ResultSucceeded}
+		}},
+		{contracts.EventRollbackStarted, func(e *contracts.Event) { e.State, e.Actor, e.Reason = contracts.StateRunning, "carol", "errors up" }},
+		{contracts.EventHostSucceeded, func(e *contracts.Event) {
+			e.State, e.Phase, e.Batch = contracts.StateRunning, back, 1
+			e.Host = &contracts.HostOutcome{Name: "web-01", Attempt: 1, Status: contracts.ResultSucceeded}
+		}},
+		{contracts.EventRolledBack, func(e *contracts.Event) {
+			e.State, e.Reason = contracts.StateRolledBack, "rolled back 1 hosts to their previous version"
+		}},
+	} {
+		ev := base
+		ev.Seq = int64(i)
+		step.mod(&ev)
+		a.publishEvent(step.typ, ev)
+	}
+	code, out, errOut := a.run("watch", "r-rb")
+	if code != exitFailed || !strings.Contains(errOut, "rollout r-rb rolled_back: rolled back 1 hosts to their previous version") ||
+		!strings.Contains(out, "rollback_started") {
+		t.Fatalf("code %d, out %q, stderr %q", code, out, errOut)
+	}
+}
