@@ -132,6 +132,9 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		// The switch goes right after the deploy step.
 		p.Phases = slices.Insert(p.Phases, 1, bg.switchStep)
 	}
+	if problems := stepRenderProblems(req, p); len(problems) > 0 {
+		return contracts.Plan{}, problems
+	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
 	return p, nil
 }

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +47,24 @@ func TestTypedSteps(t *testing.T) {
 	}
 	if p2.Phases[1].ID != "sign-off" || p2.Phases[2].ID != "bake" {
 		t.Fatalf("reordered ids %q %q", p2.Phases[1].ID, p2.Phases[2].ID)
+	}
+}
+
+// An analysis check URL and a traffic switch are rendered up front, for
+// every host measured and for the target.
+func TestStepTemplatesRenderUpFront(t *testing.T) {
+	req := canaryRequest(count(1), contracts.PromoteAuto)
+	req.Checks["healthz"] = contracts.CheckSpec{HTTP: &contracts.HTTPCheck{URL: `{{index .Params "scheme"}}://{{.Host.Address}}/`}}
+	_, err := Build(req, env(hosts(3)), now)
+	var fe contracts.FieldErrors
+	if !errors.As(err, &fe) || fe[0].Field != "phases[1].analysis.checks[0].url" || !strings.Contains(fe[0].Message, `host "web-01"`) {
+		t.Fatalf("analysis check: %v", err)
+	}
+	bg := blueGreenRequest()
+	bg.BlueGreen.Traffic = contracts.TrafficSpec{HTTP: &contracts.HTTPTraffic{URL: "{{.Target}}/switch"}}
+	_, err = Build(bg, colored(nil), now)
+	fe = nil
+	if !errors.As(err, &fe) || fe[0].Field != "phases[1].traffic.http.url" || !strings.Contains(fe[0].Message, `"blue/switch"`) {
+		t.Fatalf("traffic url: %v", err)
 	}
 }
