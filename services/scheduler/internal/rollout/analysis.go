@@ -146,7 +146,42 @@ func (s *stepper) measurement(res contracts.HostResult) {
 		}
 		return
 	}
+	if inconclusive(res) {
+		// A check that could not decide: the measurement counts neither
+		// way, but it is no longer in flight.
+		s.r.Counts.Running--
+		s.emit(contracts.EventHostSucceeded, contracts.Event{Phase: s.phaseRef(p), Batch: s.r.AnalysisRound, Host: &contracts.HostOutcome{
+			Name: h.Name, Attempt: s.r.AnalysisRound, Status: undecidedStatus(res.Checks), Error: "inconclusive: counts neither way", Checks: res.Checks,
+		}})
+		if s.r.Counts.Running == 0 {
+			s.r.Deadline = time.Time{}
+			if s.r.State == running {
+				s.advance()
+			}
+		}
+		return
+	}
 	s.countMeasurement(h, res.Status == contracts.ResultSucceeded, res.Error, res.Checks)
+}
+
+// inconclusive reports a measurement none of whose checks failed but one
+// of which neither passed nor failed (a check kind that can answer
+// "inconclusive"): it is no evidence either way.
+func inconclusive(res contracts.HostResult) bool {
+	if res.Status == contracts.ResultSucceeded || len(res.Checks) == 0 {
+		return false
+	}
+	undecided := false
+	for _, c := range res.Checks {
+		switch c.Status {
+		case contracts.ResultFailed:
+			return false
+		case contracts.ResultSucceeded:
+		default:
+			undecided = true
+		}
+	}
+	return undecided
 }
 
 // dropRound forgets the measurements of a stopped analysis still without
@@ -252,4 +287,13 @@ func (s *stepper) acceptFailedAnalysis() {
 		s.r.AnalysisFailed = 0
 		s.r.AnalysisRound = a.Rounds()
 	}
+}
+
+func undecidedStatus(checks []contracts.CheckResult) contracts.ResultStatus {
+	for _, c := range checks {
+		if c.Status != contracts.ResultSucceeded {
+			return c.Status
+		}
+	}
+	return ""
 }

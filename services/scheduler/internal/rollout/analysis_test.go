@@ -148,3 +148,32 @@ func TestAnalysisMeasurementTimeout(t *testing.T) {
 		t.Fatalf("timeout: %v", got)
 	}
 }
+
+// A measurement whose check could not decide counts neither way.
+func TestInconclusiveMeasurementCountsNeitherWay(t *testing.T) {
+	p := canaryPlan(contracts.OnFailureRollback)
+	p.Phases[1].Analysis.Count, p.Phases[1].Analysis.FailureLimit = 1, 0
+	m := newMachine(t, p)
+	m.admit()
+	m.result("h1", true)
+	m.result("h2", true)
+	undecided := func(host string) *contracts.HostResult {
+		return &contracts.HostResult{ActionID: contracts.MeasureActionID("r1", "analysis", host, 1), Rollout: "r1", Environment: "prod",
+			Host: host, Phase: contracts.PhaseRef{Index: 1, Name: "analysis", ID: "analysis"}, Batch: 1, Attempt: 1,
+			Status: contracts.ResultFailed, Kind: contracts.ActionCheck, Error: "check prom: inconclusive",
+			Checks: []contracts.CheckResult{{Name: "healthz", Status: "inconclusive"}}}
+	}
+	eff := m.must(Input{Result: undecided("h1")})
+	if ev := emits(eff)[0].Event; ev.Host.Status != "inconclusive" || m.r.AnalysisFailed != 0 || m.r.Counts.Running != 1 {
+		t.Fatalf("inconclusive: %+v failed %d running %d", ev.Host, m.r.AnalysisFailed, m.r.Counts.Running)
+	}
+	if _, eff, _ := Step(m.r, Input{Result: undecided("h1")}, m.now); eff != nil {
+		t.Fatal("a repeated inconclusive result had effects")
+	}
+	// A failed check still fails: here beyond the limit of 0.
+	bad := undecided("h2")
+	bad.Checks = append(bad.Checks, contracts.CheckResult{Name: "smoke", Status: contracts.ResultFailed})
+	if got := types(m.must(Input{Result: bad})); !slices.Contains(got, "rollback_started") {
+		t.Fatalf("failed check: %v", got)
+	}
+}
