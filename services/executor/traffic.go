@@ -39,7 +39,10 @@ func (s *Service) switchByHTTP(ctx context.Context, a contracts.HostAction) erro
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, url, err)
 	}
-	resp, err := s.http.Client.Do(req)
+	// One call per switch: a client of its own, which compares the
+	// status the URL itself answers with (no redirects followed).
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, url, err)
 	}
