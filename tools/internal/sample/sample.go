@@ -92,9 +92,9 @@ environments:
       - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
       - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
       - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
-      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], labels: {color: blue}, params: {port: "18101"}, driver: *local}
-      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], labels: {color: blue}, params: {port: "18102"}, driver: *local}
-      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], labels: {color: green}, params: {port: "18103"}, driver: *local}
+      - {name: qa-local-01, address: 127.0.0.1:18101, groups: [local], params: {port: "18101"}, labels: {color: blue}, driver: *local}
+      - {name: qa-local-02, address: 127.0.0.1:18102, groups: [local], params: {port: "18102"}, labels: {color: blue}, driver: *local}
+      - {name: qa-local-03, address: 127.0.0.1:18103, groups: [local], params: {port: "18103"}, labels: {color: green}, driver: *local}
   - name: staging
     position: 2
     params: {region: eu-west}
