@@ -25,6 +25,8 @@ checks. A host with no recorded previous version is reported, not guessed.
 The rollout ends rolled_back, or failed naming the hosts left on the new
 version. A completed rollout can be rolled back while no other rollout is
 active in its environment.`,
+		Example: `  rollwave rollback web-2-4-1 -m "error rate up on the canary"
+  rollwave rollback web-2-4-1 --fast --as oncall -m "outage: back now, checks later"`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
@@ -55,6 +57,8 @@ func newUndoCmd(g *globals) *cobra.Command {
 back as 'rollwave rollback' does: each host it changed gets the version it ran
 before. The newest rollout must have completed; one that failed, was aborted
 or was rolled back already is named and left alone.`,
+		Example: `  rollwave undo web --env production -m "2.4.1 breaks checkout"
+  rollwave undo hello --env qa --fast`,
 		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env == "" {
