@@ -19,6 +19,11 @@ type HostAction struct {
 	Driver          DriverSpec        `json:"driver"`
 	Checks          []NamedCheck      `json:"checks,omitempty"`
 	Params          map[string]string `json:"params,omitempty"`
+	// Kind is what the action does: "" deploys, ActionCheck only checks
+	// (the driver is not run), ActionTraffic switches Traffic.
+	Kind ActionKind `json:"kind,omitempty"`
+	// Traffic is the switch of a traffic action.
+	Traffic *PlannedTraffic `json:"traffic,omitempty"`
 }
 
 // ActionHost is the host part of an action.
@@ -82,6 +87,8 @@ type HostResult struct {
 	// Deliveries is how many times the action was delivered before this
 	// result; more than 1 means an executor died or stalled on it.
 	Deliveries int `json:"deliveries,omitempty"`
+	// Kind is the action's kind: a check result installed nothing.
+	Kind ActionKind `json:"kind,omitempty"`
 }
 
 // CheckResult is the outcome of one check.

@@ -8,6 +8,9 @@ type ControlCommand struct {
 	// Step, for approve and reject, names the step or gate id the operator
 	// means; the verb is refused when the rollout waits elsewhere.
 	Step string `json:"step,omitempty"`
+	// Fast, for rollback, rolls every changed host back in one batch,
+	// without checks.
+	Fast bool `json:"fast,omitempty"`
 }
 
 // Reply is the body of every request/reply answer: the data or an error.
@@ -61,6 +64,7 @@ type RolloutView struct {
 type PhaseView struct {
 	Index   int        `json:"index"`
 	Name    string     `json:"name"`
+	Kind    StepKind   `json:"kind,omitempty"`
 	State   string     `json:"state"`
 	Batches int        `json:"batches"`
 	Hosts   []HostView `json:"hosts"`
@@ -73,4 +77,6 @@ type HostView struct {
 	State   string `json:"state"`
 	Attempt int    `json:"attempt,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// Rollback is the host's rollback action's status, when it has one.
+	Rollback string `json:"rollback,omitempty"`
 }

@@ -32,6 +32,12 @@ const (
 	EventGateWaiting  EventType = "gate_waiting"
 	EventGateApproved EventType = "gate_approved"
 	EventGateRejected EventType = "gate_rejected"
+	// Rollback: the rollout started redeploying each changed host's
+	// previous version (Reason, Actor), and ended with every one of them
+	// back (rolled_back). Per-host outcomes are host_* events of the step
+	// RollbackStepID.
+	EventRollbackStarted EventType = "rollback_started"
+	EventRolledBack      EventType = "rolled_back"
 )
 
 // EventTypes lists every event type.
@@ -39,6 +45,7 @@ var EventTypes = []EventType{
 	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
 	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
 	EventAborted, EventCompleted, EventFailed, EventRetried, EventGateWaiting, EventGateApproved, EventGateRejected,
+	EventRollbackStarted, EventRolledBack,
 }
 
 // State is a rollout's state.
@@ -51,6 +58,9 @@ const (
 	StateCompleted State = "completed"
 	StateFailed    State = "failed"
 	StateAborted   State = "aborted"
+	// StateRolledBack: every host the rollout changed runs its previous
+	// version again.
+	StateRolledBack State = "rolled_back"
 	// StatePlanned is the state of a planned rollout the scheduler has not
 	// taken up yet.
 	StatePlanned State = "planned"
@@ -60,7 +70,7 @@ const (
 
 // Terminal reports whether no further transition can happen.
 func (s State) Terminal() bool {
-	return s == StateCompleted || s == StateFailed || s == StateAborted || s == StateRejected
+	return s == StateCompleted || s == StateFailed || s == StateAborted || s == StateRejected || s == StateRolledBack
 }
 
 // Event is the data of every rollout event. Fields beyond the rollout

@@ -47,6 +47,10 @@ func FuzzDecodeDeployRequest(f *testing.F) {
 		`{"id":"r1","app":"web","version":"1.0.0-rc.1+b","environment":"qa","phases":[{"name":"a"}],"start_at":"2026-11-27T03:00:00+01:00","checks":{"h":{"http":{"url":"{{.Host.Address}}","timeout":1.5}}},"phases":[]}`,
 		`{"specversion":"1.0","type":"io.rollwave.deploy.request.v1","id":"e1","source":"s","data":{"app":"web","version":"1.0.0","environment":"qa","phases":[{"name":"a"}]}}`,
 		`{"phases":[{"name":"a","batch":[]}]}`, `[]`, `null`, `{"ID":1}`, `{"params":{"a":"b","a":"c"}}`,
+		`{"id":"r1","app":"web","version":"1.0.0","environment":"qa","action_timeout":"5m","failure":{"on_failure":"rollback"},"checks":{"h":{"http":{"url":"http://x/"}}},"phases":[{"name":"a","hosts":["h1"],"gate":{"after":true,"timeout":"1h","on_timeout":"rollback"}},{"name":"bake","wait":"10m"},{"name":"ok","gate":{}},{"name":"m","analysis":{"checks":["h"],"interval":"1m","count":3,"failure_limit":1}},{"name":"rest"}]}`,
+		`{"id":"r1","app":"web","version":"1.0.0","environment":"qa","strategy":"canary","checks":{"h":{"http":{"url":"http://x/"}}},"canary":{"hosts":"10%","analysis":{"checks":["h"],"interval":"30s","duration":"5m"},"promote":"manual","batch":[1,"50%"]}}`,
+		`{"id":"r1","app":"web","version":"1.0.0","environment":"qa","strategy":"blue-green","blue_green":{"label":"color","live":"blue","keep":"10m","traffic":{"http":{"method":"PUT","url":"http://lb/{{.Target}}","status":204}}}}`,
+		`{"id":"r1","app":"web","version":"1.0.0","environment":"qa","phases":[{"name":"bake","wait":"10m","hosts":["h1"]}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -59,24 +59,37 @@ type PlannedPhase struct {
 	// reordering or skipping steps cannot make two steps share them. The
 	// planner derives it from the phase name; a plan from an older planner
 	// without ids gets the same derivation in the scheduler.
-	ID      string     `json:"id,omitempty"`
-	Name    string     `json:"name"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name"`
+	// Kind is what the step does; "" (from older planners too) is a phase.
+	// Only a phase has batches and checks.
+	Kind    StepKind   `json:"kind,omitempty"`
 	Batches [][]string `json:"batches"`
 	Checks  []string   `json:"checks,omitempty"`
-	// Gate, when set, holds the rollout for a manual approval around this
-	// step.
+	// Gate, on a phase, holds the rollout for a manual approval around
+	// it; on a gate step it is that gate's timeout and outcome.
 	Gate *PlannedGate `json:"gate,omitempty"`
+	// Wait is how long a wait step holds the rollout (bake or soak time).
+	Wait Duration `json:"wait,omitempty"`
+	// Analysis is an analysis step's measurements.
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// Traffic is a traffic step's switch.
+	Traffic *PlannedTraffic `json:"traffic,omitempty"`
 }
 
 // PlannedGate places manual gates around a phase step: before it starts,
 // after it completes, and/or after each of its batches. Each gate has the
-// id <step id>/before, <step id>/batch-<n> or <step id>/after.
+// id <step id>/before, <step id>/batch-<n> or <step id>/after. A request's
+// phases[i].gate has the same shape: with none of before, after and
+// every_batch set it is a gate step of its own, whose gate id is the step
+// id.
 type PlannedGate struct {
 	Before     bool `json:"before,omitempty"`
 	After      bool `json:"after,omitempty"`
 	EveryBatch bool `json:"every_batch,omitempty"`
 	// Timeout, when set, decides a gate nobody approved or rejected in
-	// time with OnTimeout (approve or reject; reject when empty).
+	// time with OnTimeout (approve, reject or rollback; reject when
+	// empty).
 	Timeout   Duration    `json:"timeout,omitempty"`
 	OnTimeout GateOutcome `json:"on_timeout,omitempty"`
 }
@@ -87,6 +100,8 @@ type GateOutcome string
 const (
 	GateApprove GateOutcome = "approve"
 	GateReject  GateOutcome = "reject"
+	// GateRollback, as a gate's on_timeout, rolls the rollout back.
+	GateRollback GateOutcome = "rollback"
 )
 
 // PlannedHost is a host resolved for one rollout.

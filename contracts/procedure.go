@@ -8,12 +8,19 @@ type Procedure struct {
 	Driver DriverSpec `json:"driver"`
 	// Apps, when set, are the only applications that may use the procedure.
 	Apps []string `json:"apps,omitempty"`
+	// Traffic, when set, switches traffic for blue-green rollouts that
+	// name the procedure: argv templates ({{.Target}} is the set traffic
+	// goes to), run without a shell.
+	Traffic *ExecDriver `json:"traffic,omitempty"`
 }
 
 // Validate checks a procedure; field is its path, such as
 // "environments[0].procedures.deploy".
 func (p Procedure) Validate(field string) FieldErrors {
 	fe := p.Driver.Validate(field + ".driver")
+	if p.Traffic != nil {
+		fe = append(fe, DriverSpec{Exec: p.Traffic}.Validate(field+".traffic")...)
+	}
 	for i, a := range p.Apps {
 		if !appName.MatchString(a) {
 			fe.Add(IndexPath(field+".apps", i), "must be an application name: 1-63 lower-case letters, digits, '.', '_' or '-', got %q", clip(a))

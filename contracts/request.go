@@ -16,9 +16,11 @@ type Strategy string
 
 const (
 	StrategyRolling Strategy = "rolling"
-	// StrategyCanary and StrategyBlueGreen are on the roadmap; Validate
-	// rejects them as not supported yet.
-	StrategyCanary    Strategy = "canary"
+	// StrategyCanary deploys a few hosts, analyses them, then the rest
+	// (see CanarySpec).
+	StrategyCanary Strategy = "canary"
+	// StrategyBlueGreen deploys the idle set, switches traffic to it and
+	// keeps the old set for a switch back (see BlueGreenSpec).
 	StrategyBlueGreen Strategy = "blue-green"
 )
 
@@ -28,8 +30,8 @@ type OnFailure string
 const (
 	OnFailurePause OnFailure = "pause"
 	OnFailureAbort OnFailure = "abort"
-	// OnFailureRollback is on the roadmap; Validate rejects it as not
-	// supported yet.
+	// OnFailureRollback redeploys each changed host's previous version, in
+	// reverse order and with the same batching, and ends rolled_back.
 	OnFailureRollback OnFailure = "rollback"
 )
 
@@ -42,7 +44,7 @@ type DeployRequest struct {
 	Version     string               `json:"version"`
 	Environment string               `json:"environment"`
 	Strategy    Strategy             `json:"strategy,omitempty"`
-	Phases      []PhaseSpec          `json:"phases"`
+	Phases      []PhaseSpec          `json:"phases,omitempty"`
 	Failure     FailurePolicy        `json:"failure,omitzero"`
 	Checks      map[string]CheckSpec `json:"checks,omitempty"`
 	Driver      *DriverSpec          `json:"driver,omitempty"`
@@ -71,18 +73,57 @@ type DeployRequest struct {
 	// OnFreeze is how the rollout stops when a freeze begins while it
 	// runs; "" takes the environment's policy, else pause.
 	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
+	// Canary is the strategy canary's layout; with it, phases stay empty.
+	Canary *CanarySpec `json:"canary,omitempty"`
+	// BlueGreen is the strategy blue-green's layout; phases stay empty.
+	BlueGreen *BlueGreenSpec `json:"blue_green,omitempty"`
+	// ActionTimeout, when set, is how long a host action may take before
+	// its host counts as failed; see Plan.ActionTimeout.
+	ActionTimeout Duration `json:"action_timeout,omitempty"`
 }
 
-// PhaseSpec is one step of a rollout. Hosts hand-picks hosts; Selector picks
-// by group and labels; a phase with neither takes every host of the
-// environment that no other phase names.
+// PhaseSpec is one step of a rollout, exactly one of (see StepKind):
+//   - a phase: Hosts hand-picks hosts; Selector picks by group and labels;
+//     a phase with neither takes every host of the environment that no
+//     other phase names. Gate, with before, after or every_batch, places
+//     manual gates around it.
+//   - a wait step {name, wait: 10m}: nothing else set;
+//   - an analysis step {name, analysis: {...}}: nothing else set; it
+//     measures the hosts of the phase before it;
+//   - a gate step {name, gate: {timeout, on_timeout}}: a gate with none of
+//     before, after and every_batch, and nothing else set.
 type PhaseSpec struct {
-	Name     string    `json:"name"`
-	Hosts    []string  `json:"hosts,omitempty"`
-	Selector *Selector `json:"selector,omitempty"`
-	Batch    BatchSpec `json:"batch,omitzero"`
-	Checks   []string  `json:"checks,omitempty"`
+	Name     string        `json:"name"`
+	Hosts    []string      `json:"hosts,omitempty"`
+	Selector *Selector     `json:"selector,omitempty"`
+	Batch    BatchSpec     `json:"batch,omitzero"`
+	Checks   []string      `json:"checks,omitempty"`
+	Gate     *PlannedGate  `json:"gate,omitempty"`
+	Wait     *Duration     `json:"wait,omitempty"`
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
 }
+
+// StepKind says which kind of step the entry is. It decides from which
+// variant is set; Validate reports entries that mix variants.
+func (ph PhaseSpec) StepKind() StepKind {
+	switch {
+	case ph.Wait != nil:
+		return StepWait
+	case ph.Analysis != nil:
+		return StepAnalysis
+	case ph.Gate != nil && !ph.Gate.Placed() && !ph.hasPhaseFields():
+		return StepGate
+	}
+	return StepPhase
+}
+
+func (ph PhaseSpec) hasPhaseFields() bool {
+	return len(ph.Hosts) > 0 || ph.Selector != nil || !ph.Batch.IsZero() || len(ph.Checks) > 0
+}
+
+// Placed reports whether the gate sits around a phase (before, after or
+// every batch) rather than being a step of its own.
+func (g PlannedGate) Placed() bool { return g.Before || g.After || g.EveryBatch }
 
 // Selector matches hosts that belong to Group (when set) and carry every
 // label in Labels.

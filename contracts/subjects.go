@@ -35,10 +35,12 @@ const (
 	// rollout starts despite the windows that block it, a rollout the
 	// calendar paused runs on. It needs a reason, recorded with the actor.
 	VerbOverride Verb = "override"
+	// VerbRollback redeploys each changed host's previous version.
+	VerbRollback Verb = "rollback"
 )
 
 // Verbs lists the verbs the scheduler answers.
-var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbOverride}
+var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbOverride, VerbRollback}
 
 // ParseVerb checks a verb name.
 func ParseVerb(s string) (Verb, error) {
@@ -47,7 +49,15 @@ func ParseVerb(s string) (Verb, error) {
 			return v, nil
 		}
 	}
-	return "", Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", s)
+	return "", Invalid("verb", "must be one of %s, got %q", joinVerbs(), s)
+}
+
+func joinVerbs() string {
+	names := make([]string, len(Verbs))
+	for i, v := range Verbs {
+		names[i] = string(v)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ValidToken reports whether s can stand as one subject token: environment,

@@ -42,18 +42,20 @@ func (r DeployRequest) Validate() error {
 	}
 	token(&fe, "environment", r.Environment)
 	switch r.Strategy {
-	case "", StrategyRolling:
-	case StrategyCanary, StrategyBlueGreen:
-		fe.Add("strategy", "%q is not supported yet", r.Strategy)
+	case "", StrategyRolling, StrategyCanary, StrategyBlueGreen:
 	default:
-		fe.Add("strategy", "must be one of %q, got %q", StrategyRolling, clip(string(r.Strategy)))
+		fe.Add("strategy", "must be one of %q, %q or %q, got %q", StrategyRolling, StrategyCanary, StrategyBlueGreen, clip(string(r.Strategy)))
 	}
 	if r.StartAt != nil {
 		if _, err := r.StartAt.MarshalJSON(); err != nil {
 			fe.Add("start_at", "must be between the years 0 and 9999 in UTC")
 		}
 	}
-	r.validatePhases(&fe)
+	canary, blueGreen := r.validateCanary(&fe), r.validateBlueGreen(&fe)
+	if !canary && !blueGreen {
+		r.validatePhases(&fe)
+	}
+	nonNegative(&fe, "action_timeout", r.ActionTimeout)
 	r.Failure.validate(&fe, "failure")
 	r.Offline.validate(&fe, "offline")
 	r.OnBlocked.validate(&fe, "on_blocked")
@@ -102,6 +104,7 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 	names := map[string]int{}
 	hostPhase := map[string]int{}
 	rest := -1
+	deploys := 0
 	for i, ph := range r.Phases {
 		field := IndexPath("phases", i)
 		switch {
@@ -109,6 +112,8 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 			fe.Add(field+".name", "is required")
 		case !ValidToken(ph.Name):
 			fe.Add(field+".name", "%s, got %q", tokenRule, clip(ph.Name))
+		case ph.Name == RollbackStepID:
+			fe.Add(field+".name", "%q is reserved for the rollback step", ph.Name)
 		default:
 			if j, dup := names[ph.Name]; dup {
 				fe.Add(field+".name", "%q is already the name of phases[%d]", ph.Name, j)
@@ -116,6 +121,10 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 				names[ph.Name] = i
 			}
 		}
+		if !ph.validateStep(fe, field, r.Checks, deploys > 0) {
+			continue // not a phase: it has no hosts
+		}
+		deploys++
 		if len(ph.Hosts) > 0 && ph.Selector != nil {
 			fe.Add(field+".selector", "cannot be combined with hosts: pick hosts by name or by selector")
 		}
@@ -172,6 +181,9 @@ func (r DeployRequest) validatePhases(fe *FieldErrors) {
 			checks[c] = j
 		}
 	}
+	if deploys == 0 {
+		fe.Add("phases", "needs at least one phase that deploys hosts, not only wait or gate steps")
+	}
 }
 
 func (b BatchSpec) validate(fe *FieldErrors, field string) {
@@ -193,11 +205,9 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 		fe.Add(field+".max_failed", "%s", msg)
 	}
 	switch f.OnFailure {
-	case "", OnFailurePause, OnFailureAbort:
-	case OnFailureRollback:
-		fe.Add(field+".on_failure", "%q is not supported yet", f.OnFailure)
+	case "", OnFailurePause, OnFailureAbort, OnFailureRollback:
 	default:
-		fe.Add(field+".on_failure", "must be one of %q or %q, got %q", OnFailurePause, OnFailureAbort, clip(string(f.OnFailure)))
+		fe.Add(field+".on_failure", "must be one of %q, %q or %q, got %q", OnFailurePause, OnFailureAbort, OnFailureRollback, clip(string(f.OnFailure)))
 	}
 }
 
@@ -282,7 +292,15 @@ func (a HostAction) Validate() error {
 	if a.Attempt < 0 {
 		fe.Add("attempt", "must not be negative, got %d", a.Attempt)
 	}
-	fe = append(fe, a.Driver.Validate("driver")...)
+	if a.Kind == ActionTraffic {
+		if a.Traffic == nil {
+			fe.Add("traffic", "is required for a traffic action")
+		} else {
+			fe = append(fe, a.Traffic.Validate("traffic")...)
+		}
+	} else {
+		fe = append(fe, a.Driver.Validate("driver")...)
+	}
 	for i, c := range a.Checks {
 		cf := IndexPath("checks", i)
 		required(&fe, cf+".name", c.Name)

@@ -31,6 +31,10 @@ type Data struct {
 	Attempt  int
 	// Params is the host's parameters overlaid by the action's.
 	Params map[string]string
+	// Target and From, for a traffic action, are the sets traffic goes to
+	// and comes from (label values such as green and blue).
+	Target string
+	From   string
 }
 
 // Host is the host part of Data.
@@ -56,7 +60,16 @@ func DataOf(a contracts.HostAction) Data {
 		ActionID:        a.ID,
 		Attempt:         a.Attempt,
 		Params:          MergeParams(a),
+		Target:          trafficOf(a).Target,
+		From:            trafficOf(a).From,
 	}
+}
+
+func trafficOf(a contracts.HostAction) contracts.PlannedTraffic {
+	if a.Traffic == nil {
+		return contracts.PlannedTraffic{}
+	}
+	return *a.Traffic
 }
 
 // MergeParams returns the host's parameters overlaid by the action's.

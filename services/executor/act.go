@@ -183,7 +183,7 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	res := contracts.HostResult{
 		ActionID: a.ID, Rollout: a.Rollout, Environment: a.Environment, App: a.App, Version: a.Version,
 		Phase: a.Phase, Batch: a.Batch, Host: a.Host.Name, Attempt: a.Attempt,
-		StartedAt: s.clock.Now().UTC(), Status: contracts.ResultFailed,
+		StartedAt: s.clock.Now().UTC(), Status: contracts.ResultFailed, Kind: a.Kind,
 	}
 	finish := func(errText string) contracts.HostResult {
 		res.FinishedAt = s.clock.Now().UTC()
@@ -192,6 +192,13 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 		}
 		res.Error = errText
 		return res
+	}
+	if a.Kind == contracts.ActionTraffic && a.Traffic != nil && a.Traffic.HTTP != nil {
+		// An HTTP traffic switch has no driver.
+		if err := s.switchByHTTP(ctx, a); err != nil {
+			return finish("traffic: " + err.Error()), "traffic"
+		}
+		return finish(""), "traffic"
 	}
 	name, drv, err := driver.Select(a.Driver, s.drivers)
 	if name == "" {
@@ -206,13 +213,28 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 	if ctx.Err() != nil {
 		return finish("not started: " + context.Cause(ctx).Error()), name
 	}
-	out, err := drv.Run(ctx, a)
-	res.ExitCode, res.Output = out.ExitCode, out.Output
-	if err != nil {
-		res.Installed = out.Installed
-		return finish(name + ": " + err.Error()), name
+	switch a.Kind {
+	case contracts.ActionCheck:
+		// A measurement of an analysis: the checks only, no driver.
+		name = "check"
+	case contracts.ActionTraffic:
+		// An exec traffic switch: the driver runs the operator's argv
+		// ({{.Target}} rendered), installs nothing and has no checks.
+		out, err := drv.Run(ctx, a)
+		res.ExitCode, res.Output = out.ExitCode, out.Output
+		if err != nil {
+			return finish("traffic: " + err.Error()), "traffic"
+		}
+		return finish(""), "traffic"
+	default:
+		out, err := drv.Run(ctx, a)
+		res.ExitCode, res.Output = out.ExitCode, out.Output
+		if err != nil {
+			res.Installed = out.Installed
+			return finish(name + ": " + err.Error()), name
+		}
+		res.Installed = true
 	}
-	res.Installed = true
 	for i, c := range a.Checks {
 		cr := s.runCheck(ctx, i, c, a)
 		res.Checks = append(res.Checks, cr)

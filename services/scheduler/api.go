@@ -21,7 +21,7 @@ type queries interface {
 type queryService struct{ store *store.Store }
 
 var listStates = []contracts.State{contracts.StateQueued, contracts.StateRunning, contracts.StatePaused,
-	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted}
+	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted, contracts.StateRolledBack}
 
 func (q queryService) Get(ctx context.Context, in contracts.RolloutQuery) (contracts.RolloutView, error) {
 	if err := contracts.CheckToken("rollout", in.Rollout); err != nil {

@@ -190,6 +190,10 @@ func (b *batch) command(req *controlRequest) error {
 	if b.calendarCommand(req, st) {
 		return nil
 	}
+	if err := b.undoAllowed(st, req.cmd); err != nil {
+		b.replies = append(b.replies, pendingReply{req: req, err: err})
+		return nil
+	}
 	if err := b.step(st, rollout.Input{Command: &req.cmd}); err != nil {
 		b.replies = append(b.replies, pendingReply{req: req, err: err})
 		return nil

@@ -68,7 +68,7 @@ func (s *Service) control(ctx context.Context, subject string, body []byte) (con
 	if err != nil {
 		return contracts.RolloutSummary{}, err
 	}
-	req := &controlRequest{rollout: id, cmd: rollout.Command{Verb: verb, Actor: cmd.Actor, Reason: cmd.Reason, Step: cmd.Step},
+	req := &controlRequest{rollout: id, cmd: rollout.Command{Verb: verb, Actor: cmd.Actor, Reason: cmd.Reason, Step: cmd.Step, Fast: cmd.Fast},
 		reply: make(chan controlReply, 1)}
 	select {
 	case s.inputs <- work{cmd: req}:

@@ -95,8 +95,8 @@ func (s *Service) onTick() {
 	s.setFreezes(s.deps.Clock.Now())
 }
 
-// fireTimers sends a timer input to every live rollout whose deadline has
-// come. Deadlines are stored with the rollout, so after a restart the first
+// fireTimers sends a timer input to every live rollout whose next timer
+// (deadline, end of a wait) has come. Timers are stored with the rollout, so after a restart the first
 // tick fires those that came due while the scheduler was down.
 func (s *Service) fireTimers() {
 	if s.broken {
@@ -105,7 +105,7 @@ func (s *Service) fireTimers() {
 	now := s.deps.Clock.Now()
 	var due []string
 	for id, l := range s.live {
-		if !l.r.Deadline.IsZero() && !now.Before(l.r.Deadline) {
+		if at := l.r.NextTimer(); !at.IsZero() && !now.Before(at) {
 			due = append(due, id)
 		}
 	}

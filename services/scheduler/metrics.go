@@ -73,7 +73,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 // scheduledStates are the states the rollouts gauge reports.
 var scheduledStates = []contracts.State{contracts.StateQueued, contracts.StateRunning, contracts.StatePaused,
-	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted}
+	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted, contracts.StateRolledBack}
 
 func (m *metrics) setStates(counts map[contracts.State]int) {
 	for _, st := range scheduledStates {

@@ -50,7 +50,7 @@ func (p painter) state(s string) string {
 	switch contracts.State(s) {
 	case contracts.StateCompleted:
 		return p.paint(ansiGreen, s)
-	case contracts.StateFailed, contracts.StateAborted, contracts.StateRejected:
+	case contracts.StateFailed, contracts.StateAborted, contracts.StateRejected, contracts.StateRolledBack:
 		return p.paint(ansiRed, s)
 	case contracts.StatePaused, contracts.StateQueued:
 		return p.paint(ansiYellow, s)
@@ -142,7 +142,11 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 	tw = newTable(w)
 	fmt.Fprintln(tw, "PHASE\tNAME\tSTATE\tBATCHES\tHOSTS")
 	for _, ph := range v.Phases {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index, ph.Name, p.state(ph.State), ph.Batches, len(ph.Hosts))
+		name := ph.Name
+		if ph.Kind != contracts.StepPhase {
+			name += " (" + ph.Kind.String() + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", ph.Index, name, p.state(ph.State), ph.Batches, len(ph.Hosts))
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -154,7 +158,11 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 			if h.Attempt > 0 {
 				attempt = fmt.Sprint(h.Attempt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, p.state(h.State), attempt, orDash(oneLine(h.Error)))
+			state := p.state(h.State)
+			if h.Rollback != "" {
+				state += ", rollback " + p.state(h.Rollback)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", h.Name, ph.Name, h.Batch, state, attempt, orDash(oneLine(h.Error)))
 		}
 	}
 	tw.Flush()

@@ -120,6 +120,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newControlCmd(g, "override", "Emergency override of the calendar: start a blocked rollout, or run on one it paused (--reason required)"),
 		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
 		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
+		newRollbackCmd(g), newUndoCmd(g),
 		newCalendarCmd(g),
 		newFreezeCmd(g),
 		newUnfreezeCmd(g),

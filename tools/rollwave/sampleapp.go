@@ -51,6 +51,22 @@ func newSampleAppCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error { return sampleapp.Stop(dir) },
 	}
+	var target string
+	route := &cobra.Command{
+		Use:   "route",
+		Short: "Send the sample's traffic to the set --target (records it in --dir/active), the blue-green switch of `rollwave dev`",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sampleapp.Route(dir, target); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "traffic goes to %s\n", target)
+			return nil
+		},
+	}
+	route.Flags().StringVar(&dir, "dir", "", "folder of the sample's router state")
+	route.Flags().StringVar(&target, "target", "", "the set traffic goes to (blue or green)")
+	root.AddCommand(route)
 	for _, c := range []*cobra.Command{deploy, serve, stopCmd} {
 		c.Flags().StringVar(&dir, "dir", "", "folder that holds the instance's pid and log")
 		c.Flags().StringVar(&addr, "addr", "127.0.0.1:18101", "address to serve on")

@@ -51,7 +51,7 @@ the rollout settled:
 
 // exitCodesHelp documents the exit status of a command that follows a rollout.
 const exitCodesHelp = `  0  completed
-  1  failed, aborted or rejected (or an error)
+  1  failed, aborted, rejected or rolled back (or an error)
   2  bad command line
   3  paused: it waits for an operator to resume or abort it
   4  --timeout ran out before the rollout settled`

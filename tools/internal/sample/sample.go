@@ -109,14 +109,20 @@ environments:
           exec:
             command: [<%.Exe%>, sample-app, deploy, --dir, "<%.Apps%>/{{.Environment}}/{{.Host.Name}}", --addr, "{{.Host.Address}}", --version, "{{.Version}}"]
             timeout: 30s
+        # The blue-green switch (examples/blue-green.yaml): records where
+        # the sample's traffic goes, as a load balancer's API would.
+        traffic:
+          exec:
+            command: [<%.Exe%>, sample-app, route, --dir, "<%.Apps%>/{{.Environment}}/router", --target, "{{.Target}}"]
+            timeout: 10s
     hosts:
       - {name: qa-web-01, address: 10.0.1.11:8080, groups: [web]}
       - {name: qa-web-02, address: 10.0.1.12:8080, groups: [web]}
       - {name: qa-web-03, address: 10.0.1.13:8080, groups: [web]}
       - {name: qa-web-04, address: 10.0.1.14:8080, groups: [web]}
-      - {name: qa-local-01, address: 127.0.0.1:<%index .Ports 0%>, groups: [local], params: {port: "<%index .Ports 0%>"}, driver: *local}
-      - {name: qa-local-02, address: 127.0.0.1:<%index .Ports 1%>, groups: [local], params: {port: "<%index .Ports 1%>"}, driver: *local}
-      - {name: qa-local-03, address: 127.0.0.1:<%index .Ports 2%>, groups: [local], params: {port: "<%index .Ports 2%>"}, driver: *local}
+      - {name: qa-local-01, address: 127.0.0.1:<%index .Ports 0%>, groups: [local], params: {port: "<%index .Ports 0%>"}, labels: {color: blue}, driver: *local}
+      - {name: qa-local-02, address: 127.0.0.1:<%index .Ports 1%>, groups: [local], params: {port: "<%index .Ports 1%>"}, labels: {color: blue}, driver: *local}
+      - {name: qa-local-03, address: 127.0.0.1:<%index .Ports 2%>, groups: [local], params: {port: "<%index .Ports 2%>"}, labels: {color: green}, driver: *local}
   - name: staging
     position: 2
     params: {region: eu-west}
@@ -171,6 +177,83 @@ phases:
 checks:
   healthz:
     http: {url: "http://{{.Host.Address}}/healthz", status: 200, consecutive: 2, interval: 200ms, timeout: 2s}
+`,
+	"rolling.yaml": `# strategy rolling on qa's real local processes: a canary host, a bake
+# (wait step) and a gate that approves itself after 10s unless someone
+# rejects it (rollwave reject ID -m why), then the rest two at a time.
+# A failure rolls every changed host back to the version it ran before.
+app: hello
+version: 1.1.0
+environment: qa
+procedure: sample-app
+action_timeout: 1m
+phases:
+  - name: canary
+    hosts: [qa-local-01]
+    checks: [healthz]
+  - name: bake
+    wait: 5s
+  - name: sign-off
+    gate: {timeout: 10s, on_timeout: approve}
+  - name: rest
+    batch: 2
+    checks: [healthz]
+failure: {on_failure: rollback}
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, consecutive: 2, interval: 200ms, timeout: 2s}
+`,
+	"canary.yaml": `# strategy canary on qa's real local processes: one host first, then an
+# analysis that checks it 3 times, 2s apart (one failed measurement
+# tolerated), then the rest two at a time. A failed analysis rolls back.
+app: hello
+version: 1.2.0
+environment: qa
+procedure: sample-app
+strategy: canary
+canary:
+  hosts: 1
+  analysis: {checks: [healthz], interval: 2s, count: 3, failure_limit: 1}
+  promote: auto
+  batch: 2
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, interval: 200ms, timeout: 2s}
+`,
+	"canary-fails.yaml": `# A canary whose analysis fails: its check wants a status the sample app
+# never answers, so the canary host is rolled back by itself to the version
+# it ran before (deploy canary.yaml first) and --wait exits non-zero.
+app: hello
+version: 1.3.0
+environment: qa
+procedure: sample-app
+strategy: canary
+canary:
+  hosts: 1
+  analysis: {checks: [teapot], interval: 1s, count: 3}
+checks:
+  teapot:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 418, timeout: 1s, deadline: 2s}
+`,
+	"blue-green.yaml": `# strategy blue-green on qa's real local processes, split by the label
+# color (qa-local-01 and -02 blue, -03 green): the set not running the live
+# version is deployed and checked, the procedure's traffic switch sends
+# traffic to it (data/apps/qa/router/active), and the old set is kept for
+# 30s, in which 'rollwave rollback ID' switches traffic back without
+# redeploying. Deploy it again with another version to flip back.
+app: hello
+version: 1.4.0
+environment: qa
+procedure: sample-app
+strategy: blue-green
+blue_green:
+  label: color
+  checks: [healthz]
+  traffic: {procedure: sample-app}
+  keep: 30s
+checks:
+  healthz:
+    http: {url: "http://{{.Host.Address}}/healthz", status: 200, interval: 200ms, timeout: 2s}
 `,
 	"web-production.yaml": `# A rolling release of web to production in three phases.
 app: web

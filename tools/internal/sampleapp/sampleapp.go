@@ -163,3 +163,19 @@ func waitHealthy(ctx context.Context, addr, version string) error {
 		}
 	}
 }
+
+// Route records the set the sample's traffic goes to in dir/active: the
+// stand-in for a load balancer that a blue-green traffic step switches.
+func Route(dir, target string) error {
+	if dir == "" || target == "" {
+		return errors.New("route needs --dir and --target")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	tmp := filepath.Join(dir, "active.tmp")
+	if err := os.WriteFile(tmp, []byte(target+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, "active"))
+}

@@ -339,6 +339,7 @@ environments:
       web-only:
         driver: {sim: {}}
         apps: [web]
+        traffic: {exec: {command: [/opt/lb, switch, "{{.Target}}"]}}
     hosts: [{name: a, address: b}]
   - name: prod
     hosts: [{name: a, address: b}]
@@ -350,7 +351,8 @@ environments:
 	c := qa.Contract()
 	if !c.AllowRequestCommands || len(c.Procedures) != 2 ||
 		c.Procedures["deploy"].Driver.Exec.Command[0] != "/opt/deploy" ||
-		!reflect.DeepEqual(c.Procedures["web-only"].Apps, []string{"web"}) {
+		!reflect.DeepEqual(c.Procedures["web-only"].Apps, []string{"web"}) ||
+		c.Procedures["web-only"].Traffic == nil || c.Procedures["web-only"].Traffic.Command[2] != "{{.Target}}" {
 		t.Fatalf("qa = %+v", c)
 	}
 	prod, _ := inv.Find("prod")
@@ -365,6 +367,8 @@ environments:
 		{"environments: [{name: qa, procedures: {deploy: {driver: {sim: {}}, apps: [Web]}}}]", "environments[0].procedures.deploy.apps[0]", "must be an application name"},
 		{"environments: [{name: qa, procedures: {deploy: {driver: {sim: {}}, run: x}}}]", "environments[0].procedures.deploy.run", "is not a known field"},
 		{"environments: [{name: qa, procedures: {'bad name': {driver: {sim: {}}}}}]", `environments[0].procedures["bad name"]`, "a procedure name"},
+		{"environments: [{name: qa, procedures: {lb: {driver: {sim: {}}, traffic: {sim: {}}}}}]", "environments[0].procedures.lb.traffic", "must be exec"},
+		{"environments: [{name: qa, procedures: {lb: {driver: {sim: {}}, traffic: {exec: {command: [\"{{.Target\"]}}}}}]", "environments[0].procedures.lb.traffic.exec.command[0]", "not a valid template"},
 	} {
 		_, err := Parse([]byte(tc.doc))
 		fe := contracts.AsFieldErrors(err)

@@ -24,7 +24,7 @@ func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Proc
 			p.fail(pp, e.kn, "a procedure name %s", contracts.AsError(err).Message)
 			continue
 		}
-		f, ok := p.fields(pp, e.val, "driver", "apps")
+		f, ok := p.fields(pp, e.val, "driver", "apps", "traffic")
 		if !ok {
 			continue
 		}
@@ -36,6 +36,17 @@ func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Proc
 		} else if spec := p.driver(join(pp, "driver"), d.val); spec != nil {
 			proc.Driver = *spec
 		}
+		if t, ok := f["traffic"]; ok && !isNull(t.val) {
+			// A traffic switch (blue-green) is an exec argv, like a driver's.
+			tp := join(pp, "traffic")
+			if spec := p.driver(tp, t.val); spec != nil {
+				if spec.Exec == nil {
+					p.fail(tp, t.val, "must be exec: {command: [...]}, the argv that switches traffic ({{.Target}} is the set it goes to)")
+				} else {
+					proc.Traffic = spec.Exec
+				}
+			}
+		}
 		appsPath := join(pp, "apps")
 		for i, a := range p.sequence(appsPath, f["apps"].val) {
 			ap := index(appsPath, i)
@@ -46,7 +57,8 @@ func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Proc
 		if len(p.errs) != before {
 			continue
 		}
-		// The driver has passed; what is left for Validate is the apps.
+		// The driver and traffic have passed; what is left for Validate is
+		// the apps.
 		for _, fe := range proc.Validate(pp) {
 			p.fail(fe.Field, f["apps"].val, "%s", fe.Message)
 		}

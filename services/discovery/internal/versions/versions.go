@@ -44,7 +44,9 @@ func FromMessage(b []byte) (u Update, ok bool, err error) {
 	// checks was installed even from an executor that predates Installed);
 	// only a failed install leaves the old version.
 	installed := r.Status == contracts.ResultSucceeded || r.Installed || len(r.Checks) > 0
-	if !installed || r.Status == contracts.ResultCancelled {
+	// A check action (an analysis measurement) or a traffic switch installs
+	// nothing.
+	if !installed || r.Status == contracts.ResultCancelled || r.Kind == contracts.ActionCheck || r.Kind == contracts.ActionTraffic {
 		return Update{}, false, nil
 	}
 	var fe contracts.FieldErrors

@@ -58,6 +58,12 @@ func TestFromMessage(t *testing.T) {
 				r.Checks = []contracts.CheckResult{{Name: "healthz", Status: contracts.ResultFailed}}
 			}))
 		}, Update{Environment: "qa", Host: "web-01", App: "web", Version: "1.2.3", Rollout: "r1", UpdatedAt: finished, Unverified: true}, true, ""},
+		{"an analysis measurement installs nothing", func(t *testing.T) []byte {
+			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) {
+				r.Kind = contracts.ActionCheck
+				r.Checks = []contracts.CheckResult{{Name: "healthz", Status: contracts.ResultSucceeded}}
+			}))
+		}, Update{}, false, ""},
 		{"cancelled changes nothing", func(t *testing.T) []byte {
 			return msg(t, contracts.TypeHostResult, result(func(r *contracts.HostResult) { r.Status = contracts.ResultCancelled }))
 		}, Update{}, false, ""},

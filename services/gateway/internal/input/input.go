@@ -179,6 +179,7 @@ const MaxListLimit = 1000
 var states = []contracts.State{
 	contracts.StatePlanned, contracts.StateQueued, contracts.StateRunning, contracts.StatePaused,
 	contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted, contracts.StateRejected,
+	contracts.StateRolledBack,
 }
 
 func knownState(s contracts.State) bool {

@@ -56,6 +56,11 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		}
 	}
 
+	req, problems = expandCanary(req, names, problems)
+	req, bg, problems := expandBlueGreen(req, names, hosts, env, problems)
+	if len(problems) > 0 && len(req.Phases) == 0 {
+		return contracts.Plan{}, problems // a strategy that could not lay out its steps
+	}
 	assigned, problems := assign(req, hosts, runs, names, env.Name, problems)
 	assigned, problems = dropOffline(req, assigned, hosts, problems)
 	driver, procProblems := Procedure(req, env)
@@ -101,6 +106,8 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		// to requests that name none.
 		OnBlocked: cmp.Or(req.OnBlocked, env.OnBlocked),
 		OnFreeze:  cmp.Or(req.OnFreeze, env.OnFreeze),
+		// The scheduler times each action from its dispatch.
+		ActionTimeout: req.ActionTimeout,
 	}
 	if p.Strategy == "" {
 		p.Strategy = contracts.StrategyRolling
@@ -113,12 +120,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		p.StartAt = &at
 	}
 	for i, spec := range req.Phases {
-		p.Phases[i] = contracts.PlannedPhase{
-			ID:      contracts.StepID(spec.Name),
-			Name:    spec.Name,
-			Batches: Batches(assigned[i], spec.Batch),
-			Checks:  slices.Clone(spec.Checks),
-		}
+		p.Phases[i] = plannedStep(spec, assigned[i])
 		for _, name := range assigned[i] {
 			p.Hosts[name] = plannedHost(hosts[name], env.Params, req, driver)
 		}
@@ -131,6 +133,13 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 		}
 	}
 	if problems := renderProblems(req, checks, assigned, p.Hosts, from); len(problems) > 0 {
+		return contracts.Plan{}, problems
+	}
+	if bg != nil {
+		// The switch goes right after the deploy step.
+		p.Phases = slices.Insert(p.Phases, 1, bg.switchStep)
+	}
+	if problems := stepRenderProblems(req, p); len(problems) > 0 {
 		return contracts.Plan{}, problems
 	}
 	p.MaxFailed = MaxFailed(req.Failure.MaxFailed, p.TotalHosts())
@@ -167,7 +176,7 @@ func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs m
 		}
 	}
 	for i, ph := range phases {
-		if len(ph.Hosts) > 0 || ph.Selector == nil {
+		if len(ph.Hosts) > 0 || ph.Selector == nil || ph.StepKind() != contracts.StepPhase {
 			continue
 		}
 		for _, name := range names {
@@ -188,14 +197,16 @@ func assign(req contracts.DeployRequest, hosts map[string]contracts.Host, runs m
 	for i, ph := range phases {
 		// A hand-picked phase can only be empty when each of its hosts was
 		// already reported above.
-		if len(assigned[i]) == 0 && len(ph.Hosts) == 0 {
+		if len(assigned[i]) == 0 && len(ph.Hosts) == 0 && ph.StepKind() == contracts.StepPhase {
 			problems.Add(fmt.Sprintf("phases[%d]", i), "selects no hosts")
 		}
 	}
 	return assigned, problems
 }
 
-func isRest(ph contracts.PhaseSpec) bool { return len(ph.Hosts) == 0 && ph.Selector == nil }
+func isRest(ph contracts.PhaseSpec) bool {
+	return len(ph.Hosts) == 0 && ph.Selector == nil && ph.StepKind() == contracts.StepPhase
+}
 
 // Matches reports whether h belongs to the selector's group (when set) and
 // carries each of its labels with the same value.

@@ -91,6 +91,14 @@ func (m *machine) resultFor(host string, ok bool) *contracts.HostResult {
 		if !ok {
 			st = contracts.ResultFailed
 		}
+		if h.Rollback == HostRunning {
+			return &contracts.HostResult{
+				ActionID: contracts.RollbackActionID(m.r.ID(), host), Rollout: m.r.ID(), Environment: m.r.Environment(), Host: host,
+				Phase: contracts.PhaseRef{Index: len(m.r.Plan.Phases), Name: contracts.RollbackStepID, ID: contracts.RollbackStepID},
+				Batch: m.r.RollbackBatch, Attempt: 1, Status: st, StartedAt: m.now, FinishedAt: m.now.Add(time.Second), Executor: "x1",
+				Version: m.r.Plan.Hosts[host].PreviousVersion,
+			}
+		}
 		return &contracts.HostResult{
 			ActionID: h.ActionID, Rollout: m.r.ID(), Environment: m.r.Environment(), Host: host,
 			Phase: contracts.PhaseRef{Index: h.Phase, Name: m.r.Plan.Phases[h.Phase].Name, ID: m.r.Plan.Phases[h.Phase].ID}, Batch: h.Batch,
@@ -169,6 +177,18 @@ func inState(t *testing.T, s contracts.State) *machine {
 		m.admit()
 		m.result("h1", true)
 		m.command(contracts.VerbAbort)
+	case contracts.StateRolledBack:
+		m.admit()
+		m.result("h1", true)
+		m.command(contracts.VerbRollback)
+		// East's first batch was in flight: the rollback waits for it, then
+		// goes back through the batches from the last.
+		m.result("h2", true)
+		m.result("h3", true)
+		m.result("h2", true)
+		m.result("h3", true)
+		m.result("h1", true)
+
 	default:
 		t.Fatalf("no fixture for state %q", s)
 	}

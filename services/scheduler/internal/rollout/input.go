@@ -15,10 +15,10 @@ type Input struct {
 	Timer     *Timer
 }
 
-// Timer is the clock reaching a timer of the rollout (today: the deadline
-// of the batch in flight). The service loop sends it when now is at or
-// after Rollout.Deadline; Step checks again against now, so a timer that
-// is early or stale changes nothing.
+// Timer is the clock reaching a timer of the rollout: the deadline of the
+// actions in flight or of a gate, or the end of a wait step. The service
+// loop sends it when now is at or after Rollout.NextTimer; Step checks
+// again against now, so a timer that is early or stale changes nothing.
 type Timer struct{}
 
 // Planned creates the rollout from the planner's plan.
@@ -43,6 +43,8 @@ type Command struct {
 	Reason string
 	// Step, for approve and reject, is the step or gate id meant.
 	Step string
+	// Fast, for rollback: one batch, no checks.
+	Fast bool
 }
 
 // Kind names an input in the transition table. Commands have one kind per
@@ -60,10 +62,11 @@ const (
 	KindRetry     Kind = "retry"
 	KindApprove   Kind = "approve"
 	KindReject    Kind = "reject"
+	KindRollback  Kind = "rollback"
 )
 
 // Kinds lists every input kind.
-var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject}
+var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject, KindRollback}
 
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
@@ -95,8 +98,10 @@ func (in Input) Kind() (Kind, error) {
 			kinds = append(kinds, KindApprove)
 		case contracts.VerbReject:
 			kinds = append(kinds, KindReject)
+		case contracts.VerbRollback:
+			kinds = append(kinds, KindRollback)
 		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, got %q", in.Command.Verb)
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, got %q", in.Command.Verb)
 		}
 	}
 	if len(kinds) != 1 {

@@ -30,9 +30,9 @@ func ValidatePlan(p contracts.Plan) error {
 		fe.Add("max_failed", "must be 0 or more, got %d", p.MaxFailed)
 	}
 	switch p.OnFailure {
-	case "", contracts.OnFailurePause, contracts.OnFailureAbort:
+	case "", contracts.OnFailurePause, contracts.OnFailureAbort, contracts.OnFailureRollback:
 	default:
-		fe.Add("on_failure", "must be pause or abort, got %q", p.OnFailure)
+		fe.Add("on_failure", "must be pause, abort or rollback, got %q", p.OnFailure)
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		h := p.Hosts[name]
@@ -46,7 +46,14 @@ func ValidatePlan(p contracts.Plan) error {
 	}
 	seen := map[string]string{}
 	steps := map[string]int{}
+	traffic := -1
 	for pi, ph := range p.Phases {
+		if ph.Kind == contracts.StepTraffic {
+			if traffic >= 0 {
+				fe.Add(fmt.Sprintf("phases[%d].kind", pi), "a plan switches traffic once; phases[%d] already does", traffic)
+			}
+			traffic = pi
+		}
 		field := fmt.Sprintf("phases[%d]", pi)
 		if ph.Name == "" {
 			fe.Add(field+".name", "is required")
@@ -61,14 +68,24 @@ func ValidatePlan(p contracts.Plan) error {
 		case id == "":
 		case !contracts.ValidToken(id):
 			fe.Add(idField, "must be 1-128 letters, digits, '-' or '_', starting with a letter or digit, got %q", id)
+		case id == contracts.RollbackStepID:
+			fe.Add(idField, "step id %q is reserved for the rollback step", id)
 		case dup:
 			fe.Add(idField, "step id %q is already the id of phases[%d]", id, j)
 		default:
 			steps[id] = pi
 		}
+		validateStepKind(&fe, field, ph)
 		for ci, c := range ph.Checks {
 			if _, ok := p.Checks[c]; !ok {
 				fe.Add(fmt.Sprintf("%s.checks[%d]", field, ci), "names check %q, which the plan does not define", c)
+			}
+		}
+		if ph.Analysis != nil {
+			for ci, c := range ph.Analysis.Checks {
+				if _, ok := p.Checks[c]; !ok {
+					fe.Add(fmt.Sprintf("%s.analysis.checks[%d]", field, ci), "names check %q, which the plan does not define", c)
+				}
 			}
 		}
 		for bi, batch := range ph.Batches {
@@ -106,4 +123,44 @@ func withStepIDs(p contracts.Plan) contracts.Plan {
 		}
 	}
 	return p
+}
+
+// validateStepKind checks what a step's kind requires: only a phase has
+// hosts and checks, a wait step a positive wait, and a gate's timeout
+// outcome is known.
+func validateStepKind(fe *contracts.FieldErrors, field string, ph contracts.PlannedPhase) {
+	switch ph.Kind {
+	case contracts.StepPhase, contracts.StepGate, contracts.StepWait, contracts.StepAnalysis, contracts.StepTraffic:
+	default:
+		fe.Add(field+".kind", "must be gate, wait, analysis or traffic, or absent for a phase, got %q", ph.Kind)
+		return
+	}
+	if ph.Kind == contracts.StepTraffic {
+		if ph.Traffic == nil {
+			fe.Add(field+".traffic", "a traffic step needs its switch")
+		} else {
+			*fe = append(*fe, ph.Traffic.Validate(field+".traffic")...)
+		}
+	}
+	if ph.Kind == contracts.StepAnalysis && (ph.Analysis == nil || len(ph.Analysis.Checks) == 0) {
+		fe.Add(field+".analysis", "an analysis step needs checks")
+	}
+	if ph.Kind != contracts.StepPhase {
+		if len(ph.Batches) > 0 {
+			fe.Add(field+".batches", "a %s step has no hosts", ph.Kind)
+		}
+		if len(ph.Checks) > 0 {
+			fe.Add(field+".checks", "a %s step has no checks", ph.Kind)
+		}
+	}
+	if ph.Kind == contracts.StepWait && ph.Wait <= 0 {
+		fe.Add(field+".wait", "must be positive, got %s", ph.Wait.D())
+	}
+	if g := ph.Gate; g != nil {
+		switch g.OnTimeout {
+		case "", contracts.GateApprove, contracts.GateReject, contracts.GateRollback:
+		default:
+			fe.Add(field+".gate.on_timeout", "must be approve, reject or rollback, got %q", g.OnTimeout)
+		}
+	}
 }

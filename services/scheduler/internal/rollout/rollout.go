@@ -29,6 +29,9 @@ const (
 	HostRunning   HostStatus = "running"
 	HostSucceeded HostStatus = "succeeded"
 	HostFailed    HostStatus = "failed"
+	// HostSkipped, as a rollback status: the host was changed but has no
+	// previous version to go back to, so it was left as it is.
+	HostSkipped HostStatus = "skipped"
 )
 
 // PhaseState is where one phase of a rollout stands.
@@ -57,6 +60,17 @@ type Host struct {
 	// result was applied (scheduler time).
 	DispatchedAt time.Time
 	FinishedAt   time.Time
+	// Installed: the host's forward action installed the new version
+	// (it succeeded, or failed after install), so a rollback changes it
+	// back.
+	Installed bool
+	// Rollback is the status of the host's rollback action ("" when it
+	// has none); its action id is contracts.RollbackActionID.
+	Rollback HostStatus
+	// Measured is the Rollout.MeasureSeq of the last analysis round whose
+	// measurement of this host was applied, so a round counts each host
+	// once.
+	Measured int
 }
 
 // Phase is the progress of one phase of the plan.
@@ -106,17 +120,63 @@ type Rollout struct {
 	// not stop at it twice. While Gate is set, Deadline is its timeout.
 	Gate       string
 	GatePassed string
-	Counts     contracts.Counts
-	Hosts      []Host
-	Phases     []Phase
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// WaitUntil is when the wait step the rollout is at ends; zero when
+	// it is at none. Like Deadline it is a stored timer.
+	WaitUntil time.Time
+	// Rollback is how the rollout is rolling back ("" when it is not);
+	// RollbackBatch counts the forward batches, from the last, that the
+	// rollback has gone through.
+	Rollback      RollbackMode
+	RollbackBatch int
+	// AnalysisRound is the round of the analysis step in progress (from
+	// 1), AnalysisFailed its failed measurements so far; MeasureSeq
+	// counts rounds over the whole rollout (see Host.Measured).
+	AnalysisRound  int
+	AnalysisFailed int
+	MeasureSeq     int
+	// Traffic is the set traffic goes to since a traffic step switched it
+	// ("" before, and again once the rollout completed: the old set is
+	// retired, a rollback then redeploys); TrafficAttempt is the attempt
+	// of the traffic step's switch in flight, or minus the last one once
+	// its result is in.
+	Traffic        string
+	TrafficAttempt int
+	Counts         contracts.Counts
+	Hosts          []Host
+	Phases         []Phase
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 	// Changed lists the positions in Hosts that Step changed since the
 	// rollout was last saved (possibly with repeats), so the store writes
 	// only those rows; the service loop clears it after a commit.
 	Changed []int
 	// byName indexes Hosts by host name; built on first use.
 	byName map[string]int
+}
+
+// RollbackMode says how a rollout rolls back.
+type RollbackMode string
+
+const (
+	// RollbackBatched goes through the forward batches from the last to
+	// the first, running each host's checks.
+	RollbackBatched RollbackMode = "batched"
+	// RollbackFast rolls every changed host back in one batch, without
+	// checks.
+	RollbackFast RollbackMode = "fast"
+)
+
+// NextTimer is the earliest stored timer of the rollout (action or gate
+// deadline, end of a wait), zero when it has none. The service loop sends
+// a Timer input once it has come.
+func (r Rollout) NextTimer() time.Time {
+	switch {
+	case r.Deadline.IsZero():
+		return r.WaitUntil
+	case r.WaitUntil.IsZero() || r.Deadline.Before(r.WaitUntil):
+		return r.Deadline
+	}
+	return r.WaitUntil
 }
 
 // ID returns the rollout id.
@@ -221,7 +281,7 @@ func (r Rollout) PhaseHosts(phase int) []string {
 func (r Rollout) View() contracts.RolloutView {
 	v := contracts.RolloutView{RolloutSummary: r.Summary(), RequestedBy: r.Plan.RequestedBy, Phases: []contracts.PhaseView{}}
 	for pi, ph := range r.Plan.Phases {
-		pv := contracts.PhaseView{Index: pi, Name: ph.Name, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
+		pv := contracts.PhaseView{Index: pi, Name: ph.Name, Kind: ph.Kind, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
 		if pi < len(r.Phases) {
 			pv.State = string(r.Phases[pi].State)
 		}
@@ -232,7 +292,7 @@ func (r Rollout) View() contracts.RolloutView {
 			continue
 		}
 		v.Phases[h.Phase].Hosts = append(v.Phases[h.Phase].Hosts, contracts.HostView{
-			Name: h.Name, Batch: h.Batch, State: string(h.Status), Attempt: h.Attempt, Error: h.Error,
+			Name: h.Name, Batch: h.Batch, State: string(h.Status), Attempt: h.Attempt, Error: h.Error, Rollback: string(h.Rollback),
 		})
 	}
 	return v

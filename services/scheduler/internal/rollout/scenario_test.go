@@ -340,7 +340,14 @@ func TestValidatePlan(t *testing.T) {
 		{"app", func(p *contracts.Plan) { p.App = "" }, "app"},
 		{"version", func(p *contracts.Plan) { p.Version = "" }, "version"},
 		{"max_failed", func(p *contracts.Plan) { p.MaxFailed = -1 }, "max_failed"},
-		{"on_failure", func(p *contracts.Plan) { p.OnFailure = "rollback" }, "on_failure"},
+		{"on_failure", func(p *contracts.Plan) { p.OnFailure = "explode" }, "on_failure"},
+		{"reserved step id", func(p *contracts.Plan) { p.Phases[1].ID = contracts.RollbackStepID }, "phases[1].id"},
+		{"wait step with hosts", func(p *contracts.Plan) { p.Phases[1].Kind = contracts.StepWait; p.Phases[1].Wait = 1 }, "phases[1].batches"},
+		{"wait step without wait", func(p *contracts.Plan) { p.Phases[2].Kind, p.Phases[2].Batches = contracts.StepWait, nil }, "phases[2].wait"},
+		{"unknown kind", func(p *contracts.Plan) { p.Phases[0].Kind = "teleport" }, "phases[0].kind"},
+		{"analysis without checks", func(p *contracts.Plan) {
+			p.Phases[1] = contracts.PlannedPhase{Name: "a", Kind: contracts.StepAnalysis, Analysis: &contracts.AnalysisSpec{}}
+		}, "phases[1].analysis"},
 		{"phase name", func(p *contracts.Plan) { p.Phases[1].Name = "" }, "phases[1].name"},
 		{"unknown host", func(p *contracts.Plan) { p.Phases[2].Batches[0][1] = "h9" }, "phases[2].batches[0][1]"},
 		{"empty host", func(p *contracts.Plan) { p.Phases[0].Batches[0][0] = "" }, "phases[0].batches[0][0]"},

@@ -47,6 +47,8 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		err = s.decideGate(*in.Command, contracts.GateApprove)
 	case KindReject:
 		err = s.decideGate(*in.Command, contracts.GateReject)
+	case KindRollback:
+		err = s.rollbackVerb(*in.Command)
 	}
 	if err != nil {
 		s.undo()
@@ -203,6 +205,17 @@ func (s *stepper) result(res contracts.HostResult) error {
 	if res.Status != contracts.ResultSucceeded && res.Status != contracts.ResultFailed {
 		return contracts.Invalid("status", "must be succeeded or failed, got %q", res.Status)
 	}
+	switch {
+	case res.Kind == contracts.ActionTraffic:
+		s.trafficResult(res)
+		return nil
+	case res.Phase.ID == contracts.RollbackStepID:
+		s.rollbackResult(res)
+		return nil
+	case res.Kind == contracts.ActionCheck:
+		s.measurement(res)
+		return nil
+	}
 	i := s.r.hostIndex(res.Phase.Index, res.Batch, res.Host)
 	if i >= 0 && res.Phase.ID != "" && res.Phase.ID != s.r.Plan.Phases[res.Phase.Index].ID {
 		i = -1 // dispatched for another step
@@ -224,6 +237,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 		h.Status = HostFailed
 		s.r.Counts.Failed++
 	}
+	h.Installed = h.Status == HostSucceeded || res.Installed
 	s.setHost(i, h)
 	if s.r.Counts.Running == 0 {
 		s.r.Deadline = time.Time{} // the batch in flight is done
@@ -248,6 +262,14 @@ func (s *stepper) result(res contracts.HostResult) error {
 	if s.r.State != running {
 		return nil // recorded; a paused or ended rollout dispatches nothing
 	}
+	if s.r.Rollback != "" {
+		// A forward action still in flight when the rollback started: the
+		// rollback goes on once none is left.
+		if s.r.Counts.Running == 0 {
+			s.advance()
+		}
+		return nil
+	}
 	if h.Status == HostFailed && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
 		s.thresholdCrossed()
 		return nil
@@ -262,6 +284,10 @@ func (s *stepper) result(res contracts.HostResult) error {
 // deadline. A result arriving later finds the host no longer running and
 // changes nothing.
 func (s *stepper) timer() {
+	if !s.r.WaitUntil.IsZero() && !s.now.Before(s.r.WaitUntil) && s.r.State == running && s.r.Counts.Running == 0 {
+		s.advance() // the wait step is over
+		return
+	}
 	if s.r.Deadline.IsZero() || s.now.Before(s.r.Deadline) {
 		return
 	}
@@ -271,10 +297,22 @@ func (s *stepper) timer() {
 		}
 		g := s.r.Plan.Phases[s.r.Phase].Gate
 		outcome := contracts.GateReject
-		if g != nil && g.OnTimeout == contracts.GateApprove {
-			outcome = contracts.GateApprove
+		if g != nil && (g.OnTimeout == contracts.GateApprove || g.OnTimeout == contracts.GateRollback) {
+			outcome = g.OnTimeout
 		}
 		s.gateDecided(Command{Actor: ActorScheduler, Reason: "gate timeout"}, outcome)
+		return
+	}
+	if s.r.Rollback != "" {
+		s.rollbackTimeout()
+		return
+	}
+	if s.atAnalysis() {
+		s.analysisTimeout()
+		return
+	}
+	if s.atTraffic() {
+		s.trafficTimeout()
 		return
 	}
 	timeout := time.Duration(s.r.Plan.ActionTimeout)
@@ -321,10 +359,14 @@ func (s *stepper) timer() {
 func (s *stepper) thresholdCrossed() {
 	reason := fmt.Sprintf("failure threshold crossed: %d failed, %d tolerated", s.r.Counts.Failed-s.r.FailedBase, s.r.Plan.MaxFailed)
 	s.r.Reason, s.r.Actor = reason, ActorScheduler
-	if s.r.Plan.OnFailure == contracts.OnFailureAbort {
+	switch s.r.Plan.OnFailure {
+	case contracts.OnFailureAbort:
 		s.r.State = failed
 		s.emit(contracts.EventFailed, contracts.Event{Reason: reason})
 		s.stopPhase()
+		return
+	case contracts.OnFailureRollback:
+		s.startRollback(Command{Actor: ActorScheduler, Reason: reason}, RollbackBatched)
 		return
 	}
 	s.r.State = paused
@@ -349,6 +391,7 @@ func (s *stepper) resume(c Command) {
 	}
 	s.r.State = running
 	s.r.FailedBase = s.r.Counts.Failed
+	s.acceptFailedAnalysis()
 	s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
 	if s.r.Counts.Running == 0 {
 		s.advance()
@@ -360,6 +403,13 @@ func (s *stepper) resume(c Command) {
 // and batch it belongs to, and runs the rollout again. Results of the
 // earlier attempts no longer match and change nothing.
 func (s *stepper) retry(c Command) error {
+	if s.r.Rollback != "" {
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s is rolling back", s.r.ID())
+	}
+	if s.atAnalysis() || s.atTraffic() {
+		// A host retried now would join the round or switch in flight.
+		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s is at step %s", s.r.ID(), s.r.Plan.Phases[s.r.Phase].ID)
+	}
 	if !s.r.Admitted || s.r.Counts.Failed == 0 {
 		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s has no failed hosts", s.r.ID())
 	}
@@ -409,10 +459,15 @@ func (s *stepper) gateDecided(c Command, outcome contracts.GateOutcome) {
 	s.r.Gate, s.r.Deadline = "", time.Time{}
 	s.r.Reason, s.r.Actor = c.Reason, c.Actor
 	ref := s.phaseRef(s.r.Phase)
-	if outcome == contracts.GateApprove {
+	switch outcome {
+	case contracts.GateApprove:
 		s.r.GatePassed = gate
 		s.emit(contracts.EventGateApproved, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
 		s.advance()
+		return
+	case contracts.GateRollback:
+		s.emit(contracts.EventGateRejected, contracts.Event{Phase: ref, Gate: gate, Actor: c.Actor, Reason: c.Reason})
+		s.startRollback(Command{Actor: c.Actor, Reason: fmt.Sprintf("gate %s timed out", gate)}, RollbackBatched)
 		return
 	}
 	s.r.State = failed
@@ -461,15 +516,42 @@ func actor(c Command) string {
 // advance moves a running rollout whose current batch is done to the next
 // batch, the next phase, or completion.
 func (s *stepper) advance() {
+	if s.r.Rollback != "" {
+		s.advanceRollback()
+		return
+	}
 	phases := s.r.Plan.Phases
 	for {
 		if s.r.Phase >= len(phases) {
 			s.r.State = completed
+			s.r.Traffic = "" // the switch is final: the old set is retired
 			s.r.Reason, s.r.Actor = "", ActorScheduler
 			s.emit(contracts.EventCompleted, contracts.Event{})
 			return
 		}
 		p := s.r.Phase
+		switch phases[p].Kind {
+		case contracts.StepWait:
+			if !s.waitStep(p) {
+				return
+			}
+			continue
+		case contracts.StepGate:
+			if !s.gateStep(p) {
+				return
+			}
+			continue
+		case contracts.StepAnalysis:
+			if !s.analysisStep(p) {
+				return
+			}
+			continue
+		case contracts.StepTraffic:
+			if !s.trafficStep(p) {
+				return
+			}
+			continue
+		}
 		ref := s.phaseRef(p)
 		g := phases[p].Gate
 		if s.r.Phases[p].State == PhasePending {
@@ -492,13 +574,19 @@ func (s *stepper) advance() {
 		if g != nil && (g.After || g.EveryBatch) && s.atGate(phases[p].ID+"/after", g.Timeout) {
 			return
 		}
-		ph := s.phases()
-		ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now
-		s.emit(contracts.EventPhaseCompleted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
-		s.effects = append(s.effects, PhaseEnded{Phase: *ref, State: PhaseCompleted, StartedAt: ph[p].StartedAt, EndedAt: s.now})
-		s.r.Phase++
-		s.r.Batch = 0
+		s.completeStep(p)
 	}
+}
+
+// completeStep ends step p and moves to the next.
+func (s *stepper) completeStep(p int) {
+	ref := s.phaseRef(p)
+	ph := s.phases()
+	ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now
+	s.emit(contracts.EventPhaseCompleted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
+	s.effects = append(s.effects, PhaseEnded{Phase: *ref, State: PhaseCompleted, StartedAt: ph[p].StartedAt, EndedAt: s.now})
+	s.r.Phase++
+	s.r.Batch = 0
 }
 
 // dispatchBatch emits batch_started and one action per host; false when
@@ -558,6 +646,7 @@ func (s *stepper) dispatch(ref contracts.PhaseRef, batch int, h Host) Dispatch {
 
 // stopPhase ends the running phase when the rollout ends before it does.
 func (s *stepper) stopPhase() {
+	s.r.WaitUntil = time.Time{}
 	p := s.r.Phase
 	if p >= len(s.r.Phases) || s.r.Phases[p].State != PhaseRunning {
 		return

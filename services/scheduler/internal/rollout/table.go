@@ -22,10 +22,12 @@ var (
 	completed = contracts.StateCompleted
 	failed    = contracts.StateFailed
 	aborted   = contracts.StateAborted
+	// rolledBack: every changed host runs its previous version again.
+	rolledBack = contracts.StateRolledBack
 )
 
 // States lists every state a rollout can be in, StateNew included.
-var States = []contracts.State{StateNew, queued, running, paused, completed, failed, aborted}
+var States = []contracts.State{StateNew, queued, running, paused, completed, failed, aborted, rolledBack}
 
 // Table is the whole state machine. An input not listed for the current
 // state is refused with an invalid_state error.
@@ -37,12 +39,15 @@ var Table = []Transition{
 	{Input: KindAdmission, From: []contracts.State{queued}, To: []contracts.State{queued, running, completed}},
 	// Results of actions in flight are recorded in every state after
 	// start, also once the rollout was paused or has ended.
-	{Input: KindResult, From: []contracts.State{running, paused, completed, failed, aborted},
-		To: []contracts.State{running, paused, completed, failed, aborted}},
+	// Results of the rollback's actions end it rolled_back, or failed when
+	// a host could not be rolled back.
+	{Input: KindResult, From: []contracts.State{running, paused, completed, failed, aborted, rolledBack},
+		To: []contracts.State{running, paused, completed, failed, aborted, rolledBack}},
 	{Input: KindPause, From: []contracts.State{queued, running}, To: []contracts.State{paused}},
 	// Resume runs again, goes back to the queue if the rollout had never
 	// started, or completes when the last batch was already done.
-	{Input: KindResume, From: []contracts.State{paused}, To: []contracts.State{running, queued, completed}},
+	// A rollback paused with nothing left to do ends at resume.
+	{Input: KindResume, From: []contracts.State{paused}, To: []contracts.State{running, queued, completed, failed, rolledBack}},
 	{Input: KindAbort, From: []contracts.State{queued, running, paused}, To: []contracts.State{aborted}},
 	// The deadline of the batch in flight fails the hosts without a
 	// result; like their results, that may cross the failure threshold,
@@ -56,7 +61,15 @@ var Table = []Transition{
 	// the last step completes the rollout.
 	{Input: KindApprove, From: []contracts.State{running}, To: []contracts.State{running, completed}},
 	{Input: KindReject, From: []contracts.State{running}, To: []contracts.State{failed}},
-	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed}},
+	// Timers also end wait steps, and a gate that times out with
+	// on_timeout rollback starts the rollback.
+	{Input: KindTimer, From: []contracts.State{running, paused}, To: []contracts.State{running, paused, completed, failed, rolledBack}},
+	// Rollback of a started rollout redeploys the previous version of
+	// every host it changed; with none changed it is rolled back at once.
+	// Refused while it already rolls back. A completed rollout can be
+	// rolled back too (undo): it holds its environment again, which the
+	// service allows only while no other rollout is active there.
+	{Input: KindRollback, From: []contracts.State{running, paused, completed}, To: []contracts.State{running, failed, rolledBack}},
 }
 
 // lookup returns the row for an input kind if it is allowed in state.

@@ -40,6 +40,8 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 		return Input{Command: &Command{Verb: contracts.VerbApprove, Actor: "alice"}}
 	case KindReject:
 		return Input{Command: &Command{Verb: contracts.VerbReject, Actor: "alice"}}
+	case KindRollback:
+		return Input{Command: &Command{Verb: contracts.VerbRollback, Actor: "alice"}}
 	}
 	t.Fatalf("unknown kind %q", k)
 	return Input{}
@@ -54,6 +56,7 @@ func TestEveryStateInputPair(t *testing.T) {
 	var (
 		q, r, p = contracts.StateQueued, contracts.StateRunning, contracts.StatePaused
 		c, f, a = contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted
+		rb      = contracts.StateRolledBack
 		x       = refused
 		// g: the table allows the input in this state, but its guard
 		// refuses it for this rollout (approve with no gate waiting).
@@ -61,13 +64,16 @@ func TestEveryStateInputPair(t *testing.T) {
 	)
 	// want[state][kind] is the state after the input, or refused.
 	want := map[contracts.State]map[Kind]contracts.State{
-		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
-		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
-		r:        {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g},
-		p:        {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x},
-		c:        {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
-		f:        {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
-		a:        {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x},
+		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		// running: h1 is in flight, so the rollback waits for it.
+		r: {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g, KindRollback: r},
+		// paused: h1 failed before it installed, so nothing is to roll back.
+		p:  {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x, KindRollback: rb},
+		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: r},
+		f:  {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		a:  {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		rb: {KindPlanned: x, KindAdmission: x, KindResult: rb, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
 	}
 	pairs := 0
 	for _, st := range States {

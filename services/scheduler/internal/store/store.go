@@ -108,8 +108,26 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db}
-	for _, col := range []string{"deadline", "gate", "gate_passed"} {
-		if err := sqlitedb.AddColumn(ctx, db, "rollouts", col, "TEXT NOT NULL DEFAULT ''"); err != nil {
+	for _, col := range []struct{ table, name, decl string }{
+		{"rollouts", "deadline", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "gate", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "gate_passed", "TEXT NOT NULL DEFAULT ''"},
+		// Step model: the end of a wait step, and how far a rollback is.
+		{"rollouts", "wait_until", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "rollback", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "rollback_batch", "INTEGER NOT NULL DEFAULT 0"},
+		{"hosts", "installed", "INTEGER NOT NULL DEFAULT 0"},
+		{"hosts", "rollback", "TEXT NOT NULL DEFAULT ''"},
+		// Analysis steps: the round in progress and its failures.
+		{"rollouts", "analysis_round", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "analysis_failed", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "measure_seq", "INTEGER NOT NULL DEFAULT 0"},
+		{"hosts", "measured", "INTEGER NOT NULL DEFAULT 0"},
+		// Traffic steps: where traffic goes, and the switch's attempt.
+		{"rollouts", "traffic", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "traffic_attempt", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		if err := sqlitedb.AddColumn(ctx, db, col.table, col.name, col.decl); err != nil {
 			db.Close()
 			return nil, err
 		}
@@ -141,20 +159,25 @@ func (s *Store) prepare(ctx context.Context) error {
 	}
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
-			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed)
+			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed,
+			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq, traffic, traffic_attempt)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
-			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed)`)
+			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed,
+			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq, :traffic, :traffic_attempt)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
 			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
-			gate = :gate, gate_passed = :gate_passed WHERE id = :id`)
+			gate = :gate, gate_passed = :gate_passed, wait_until = :wait_until, rollback = :rollback,
+			rollback_batch = :rollback_batch, analysis_round = :analysis_round, analysis_failed = :analysis_failed,
+			measure_seq = :measure_seq, traffic = :traffic, traffic_attempt = :traffic_attempt WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
-			action_id, error, dispatched_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			action_id, error, dispatched_at, finished_at, installed, rollback, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
 			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
-			finished_at = excluded.finished_at`)
+			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback,
+			measured = excluded.measured`)
 	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			ended_at = excluded.ended_at`)
@@ -302,7 +325,7 @@ func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 		for _, i := range w.Hosts {
 			h := r.Hosts[i]
 			if _, err := stmt.ExecContext(ctx, r.ID(), i, h.Name, h.Phase, h.Batch, string(h.Status), h.Attempt,
-				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt)); err != nil {
+				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt), h.Installed, string(h.Rollback), h.Measured); err != nil {
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
 		}
@@ -348,6 +371,17 @@ type rolloutRow struct {
 	// Gate and GatePassed are Rollout.Gate and Rollout.GatePassed.
 	Gate       string `db:"gate"`
 	GatePassed string `db:"gate_passed"`
+	// WaitUntil, Rollback and RollbackBatch are the Rollout fields.
+	WaitUntil     string `db:"wait_until"`
+	Rollback      string `db:"rollback"`
+	RollbackBatch int    `db:"rollback_batch"`
+	// AnalysisRound, AnalysisFailed and MeasureSeq are the Rollout fields.
+	AnalysisRound  int `db:"analysis_round"`
+	AnalysisFailed int `db:"analysis_failed"`
+	MeasureSeq     int `db:"measure_seq"`
+	// Traffic and TrafficAttempt are the Rollout fields.
+	Traffic        string `db:"traffic"`
+	TrafficAttempt int    `db:"traffic_attempt"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -362,6 +396,9 @@ func toRow(rec Record) rolloutRow {
 		Running: r.Counts.Running, Pending: r.Counts.Pending, Traceparent: rec.Traceparent,
 		RequestedBy: r.Plan.RequestedBy, CreatedAt: formatTime(r.CreatedAt), UpdatedAt: formatTime(r.UpdatedAt),
 		Deadline: formatTime(r.Deadline), Gate: r.Gate, GatePassed: r.GatePassed,
+		WaitUntil: formatTime(r.WaitUntil), Rollback: string(r.Rollback), RollbackBatch: r.RollbackBatch,
+		AnalysisRound: r.AnalysisRound, AnalysisFailed: r.AnalysisFailed, MeasureSeq: r.MeasureSeq,
+		Traffic: r.Traffic, TrafficAttempt: r.TrafficAttempt,
 	}
 }
 
@@ -391,7 +428,8 @@ const summaryColumns = `id, environment, app, version, state, reason, actor, wai
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
-	created_at, updated_at, deadline, gate, gate_passed`
+	created_at, updated_at, deadline, gate, gate_passed, wait_until, rollback, rollback_batch, analysis_round,
+	analysis_failed, measure_seq, traffic, traffic_attempt`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -423,8 +461,8 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 func (s *Store) Live(ctx context.Context) ([]Record, error) {
 	var rows []rolloutRow
 	if err := s.db.SelectContext(ctx, &rows, `SELECT `+rolloutColumns+` FROM rollouts
-		WHERE state NOT IN (?, ?, ?) ORDER BY queue_order`,
-		contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted); err != nil {
+		WHERE state NOT IN (?, ?, ?, ?) ORDER BY queue_order`,
+		contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted, contracts.StateRolledBack); err != nil {
 		return nil, fmt.Errorf("load live rollouts: %w", err)
 	}
 	recs := make([]Record, 0, len(rows))
@@ -444,6 +482,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		State: contracts.State(row.State), Order: uint64(row.QueueOrder), Admitted: row.Admitted,
 		Reason: row.Reason, Actor: row.Actor, WaitReason: row.WaitReason, Seq: row.Seq, Phase: row.Phase,
 		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
+		Rollback: rollout.RollbackMode(row.Rollback), RollbackBatch: row.RollbackBatch,
+		AnalysisRound: row.AnalysisRound, AnalysisFailed: row.AnalysisFailed, MeasureSeq: row.MeasureSeq,
+		Traffic: row.Traffic, TrafficAttempt: row.TrafficAttempt,
 		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
 	}
 	var err error
@@ -455,6 +496,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	}
 	if r.Deadline, err = parseTime(row.Deadline); err != nil {
 		return Record{}, fmt.Errorf("deadline: %w", err)
+	}
+	if r.WaitUntil, err = parseTime(row.WaitUntil); err != nil {
+		return Record{}, fmt.Errorf("wait_until: %w", err)
 	}
 	if err := json.Unmarshal([]byte(row.Plan), &r.Plan); err != nil {
 		return Record{}, fmt.Errorf("decode plan: %w", err)
@@ -469,15 +513,18 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		Error        string `db:"error"`
 		DispatchedAt string `db:"dispatched_at"`
 		FinishedAt   string `db:"finished_at"`
+		Installed    bool   `db:"installed"`
+		Rollback     string `db:"rollback"`
+		Measured     int    `db:"measured"`
 	}
 	if err := s.db.SelectContext(ctx, &hosts, `SELECT host, phase, batch, status, attempt, action_id, error,
-		dispatched_at, finished_at FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
+		dispatched_at, finished_at, installed, rollback, measured FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
 		return Record{}, fmt.Errorf("hosts: %w", err)
 	}
 	r.Hosts = make([]rollout.Host, len(hosts))
 	for i, h := range hosts {
 		r.Hosts[i] = rollout.Host{Name: h.Host, Phase: h.Phase, Batch: h.Batch, Status: rollout.HostStatus(h.Status),
-			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error}
+			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error, Installed: h.Installed, Rollback: rollout.HostStatus(h.Rollback), Measured: h.Measured}
 		if r.Hosts[i].DispatchedAt, err = parseTime(h.DispatchedAt); err != nil {
 			return Record{}, fmt.Errorf("host %s dispatched_at: %w", h.Host, err)
 		}
