@@ -128,6 +128,8 @@ func newAgentCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Run the host agent: announce this host and deploy the releases sent to it",
+		Example: `  rollwave agent --nats nats://nats.internal:4222 --creds /etc/rollwave/agent.creds --name web-01 --environment production --address 10.0.1.11:8080 --groups web --dir /srv/web
+  rollwave agent --name web-01 --environment production --address 10.0.1.11:8080 --dir /srv/web --restart-cmd '["systemctl","restart","web"]'`,
 		Long: `agent runs on a deployment target. It connects to NATS with its own
 credentials (--creds), announces the host to discovery every --interval with
 the versions it runs, and serves the host actions of hosts whose driver is

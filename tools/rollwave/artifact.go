@@ -51,6 +51,8 @@ func newArtifactCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "artifact",
 		Short: "Push and list release artifacts in the JetStream object store",
+		Example: `  rollwave artifact push web 2.4.1 dist/web-2.4.1.tar.gz
+  rollwave artifact ls web`,
 		Long: `Artifacts are what host agents deploy: one tar.gz per app and version, kept
 in the rollwave-artifacts object store bucket as <app>/<version> with the
 SHA-256 of its content in its metadata. These commands talk to NATS directly
@@ -69,7 +71,9 @@ func newArtifactPushCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "push <app> <version> <file>",
 		Short: "Upload a release artifact (a tar.gz) as <app>/<version>",
-		Args:  usageArgs(cobra.ExactArgs(3)),
+		Example: `  rollwave artifact push web 2.4.1 dist/web-2.4.1.tar.gz
+  rollwave artifact push web 2.4.1 dist/web-2.4.1.tar.gz --replicas 3`,
+		Args: usageArgs(cobra.ExactArgs(3)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := os.Open(args[2])
 			if err != nil {
@@ -109,7 +113,9 @@ func newArtifactLsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls [app]",
 		Short: "List release artifacts: app, version, size, digest, age",
-		Args:  usageArgs(cobra.MaximumNArgs(1)),
+		Example: `  rollwave artifact ls
+  rollwave artifact ls web -o json`,
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			app := ""
 			if len(args) == 1 {

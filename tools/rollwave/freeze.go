@@ -30,8 +30,9 @@ func newFreezeCmd(g *globals) *cobra.Command {
 	var reason string
 	var wait time.Duration
 	cmd := &cobra.Command{
-		Use:   "freeze --all -m REASON",
-		Short: "Stop the line: halt new batches of every rollout in every environment",
+		Use:     "freeze --all -m REASON",
+		Short:   "Stop the line: halt new batches of every rollout in every environment",
+		Example: `  rollwave freeze --all -m "incident 4711: stop every rollout"`,
 		Long: `freeze --all stops the line in every environment, from now until
 rollwave unfreeze --all: no rollout starts, and running rollouts stop at
 their next batch boundary (the actions in flight finish). It then shows how
@@ -99,8 +100,9 @@ kind stop with rollwave calendar add.`,
 func newUnfreezeCmd(g *globals) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "unfreeze --all",
-		Short: "Release the line: lift the stop of freeze --all and the stop windows in force now",
+		Use:     "unfreeze --all",
+		Short:   "Release the line: lift the stop of freeze --all and the stop windows in force now",
+		Example: `  rollwave unfreeze --all`,
 		Long: `unfreeze --all lifts the stop of rollwave freeze --all and removes every
 one-off stop window of the calendar in force now; the rollouts the stop
 paused resume by themselves, and queued rollouts start. Stops planned for

@@ -19,6 +19,9 @@ func newRolloutHistoryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history",
 		Short: "List past rollouts, newest first: who started them, what they deployed and how they ended",
+		Example: `  rollwave history
+  rollwave history --app web --env production --limit 20
+  rollwave history --app web -o json`,
 		Long: `history lists the rollouts the planner has planned, newest first, with who
 requested them, the version and strategy, how they ended (state and reason),
 and when they started and ended. A lifecycle override is shown with its

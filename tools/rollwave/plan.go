@@ -20,6 +20,8 @@ func newPlanCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -f SPEC",
 		Short: "Preview a rollout: its steps with the hosts of each batch, checks, gates, calendar and estimated duration",
+		Example: `  rollwave plan -f examples/canary.yaml
+  rollwave plan -f spec.yaml -o json`,
 		Long: `plan asks the planner what it would do with a spec (YAML or JSON; "-" reads
 standard input), with no side effects: nothing is published and the id is
 not taken. It shows the steps with the hosts of each batch, the checks and

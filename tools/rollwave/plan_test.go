@@ -41,7 +41,7 @@ func TestPlanPreview(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Plan for r-plan: web@2.4.1 to qa (rolling), 4 hosts in 2 phases",
-		"1      canary  1/1    1     web-01          healthz",
+		"0      canary  1/1    1     web-01          healthz",
 		"               2/2    1     web-04          -",
 		"canary: manual approval after; approve after 1h0m0s",
 		"healthz: http http://{{.Host.Address}}/healthz expects 200",

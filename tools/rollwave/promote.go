@@ -17,6 +17,8 @@ func newPromoteCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "promote APP VERSION --to ENV",
 		Short: "Deploy a release to another environment with the spec of its last completed rollout",
+		Example: `  rollwave promote web 2.4.1 --to production --wait
+  rollwave promote web 2.4.2 --to production --override-lifecycle --reason "hotfix for incident 4711"`,
 		Long: `promote reuses the spec of the last completed rollout of APP@VERSION
 (phases, batches, checks, procedure) for the environment --to, with that
 environment's hosts, and requests the rollout. Hand-picked hosts are kept:
