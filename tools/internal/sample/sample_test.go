@@ -100,3 +100,28 @@ func TestSampleAppsOnFreePorts(t *testing.T) {
 		t.Fatal("a second start rewrote the inventory")
 	}
 }
+
+// TestRepositoryExamplesMatch keeps the repository's examples/ the same as
+// the specs `rollwave dev` writes to data/examples, so that
+// `rollwave deploy -f examples/<name>.yaml` from a checkout deploys what the
+// sample inventory was written for.
+func TestRepositoryExamplesMatch(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "examples")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(specs) {
+		t.Errorf("examples/ holds %d files, the sample writes %d", len(entries), len(specs))
+	}
+	for name, body := range specs {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("examples/%s: %v", name, err)
+			continue
+		}
+		if string(got) != body {
+			t.Errorf("examples/%s differs from the sample's %s: copy it from a fresh `rollwave dev` data dir", name, name)
+		}
+	}
+}
