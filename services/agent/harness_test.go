@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,63 +20,21 @@ import (
 	"github.com/rollwave/rollwave/pkg/artifact"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/agent/internal/archivetest"
 )
 
-// tarEntry is one entry of a test archive.
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-}
+// The test archives come from archivetest; short names keep the cases
+// readable.
+type tarEntry = archivetest.Entry
 
-func file(name, body string) tarEntry { return tarEntry{name: name, body: body, typ: tar.TypeReg} }
-func dir(name string) tarEntry        { return tarEntry{name: name, typ: tar.TypeDir} }
-func symlink(name, target string) tarEntry {
-	return tarEntry{name: name, link: target, typ: tar.TypeSymlink}
-}
-func hardlink(name, target string) tarEntry {
-	return tarEntry{name: name, link: target, typ: tar.TypeLink}
-}
-
-func tarGz(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	if _, err := gz.Write(rawTar(t, entries...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// rawTar is an uncompressed tar stream of entries.
-func rawTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Linkname: e.link, Size: int64(len(e.body))}
-		if e.typ == tar.TypeDir {
-			hdr.Mode = 0o755
-		}
-		if e.typ != tar.TypeReg {
-			hdr.Size = 0
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if e.typ == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+var (
+	file     = archivetest.File
+	dir      = archivetest.Dir
+	symlink  = archivetest.Symlink
+	hardlink = archivetest.Hardlink
+	tarGz    = archivetest.TarGz
+	rawTar   = archivetest.Tar
+)
 
 // rig is a real JetStream server, the artifacts bucket, and an agent with
 // a start command that counts its runs in a file.

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rollwave/rollwave/services/agent/internal/archivetest"
 )
 
 func TestCheckEntryName(t *testing.T) {
@@ -59,7 +61,7 @@ func TestUnpackKeepsEverythingInside(t *testing.T) {
 	for name, entries := range map[string][]tarEntry{
 		"duplicate":  {file("a", "1"), file("a", "2")},
 		"over-limit": {file("big", strings.Repeat("x", 2<<20))},
-		"fifo":       {{name: "p", typ: '6'}},
+		"fifo":       {{Name: "p", Type: '6'}},
 		"over-link":  {symlink("l", "x"), file("l", "boom")},
 		"link-dir":   {dir("d/"), hardlink("h", "d")},
 	} {
@@ -98,19 +100,19 @@ func FuzzUnpack(f *testing.F) {
 				return
 			}
 			typ := types[int(e.typ)%len(types)]
-			entries = append(entries, tarEntry{name: e.name, link: e.link, typ: typ, body: "x"})
+			entries = append(entries, tarEntry{Name: e.name, Link: e.link, Type: typ, Body: "x"})
 		}
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
 		for _, e := range entries {
-			hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o755, Linkname: e.link}
-			if e.typ == tar.TypeReg {
+			hdr := &tar.Header{Name: e.Name, Typeflag: e.Type, Mode: 0o755, Linkname: e.Link}
+			if e.Type == tar.TypeReg {
 				hdr.Size = 1
 			}
 			if tw.WriteHeader(hdr) != nil {
 				return // not representable in tar
 			}
-			if e.typ == tar.TypeReg {
+			if e.Type == tar.TypeReg {
 				_, _ = tw.Write([]byte("x"))
 			}
 		}
@@ -216,58 +218,15 @@ func FuzzCheckEntryName(f *testing.F) {
 	})
 }
 
-// tarEntry is one entry of a test archive.
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-}
+// The test archives come from archivetest; short names keep the cases
+// readable.
+type tarEntry = archivetest.Entry
 
-func file(name, body string) tarEntry { return tarEntry{name: name, body: body, typ: tar.TypeReg} }
-func dir(name string) tarEntry        { return tarEntry{name: name, typ: tar.TypeDir} }
-func symlink(name, target string) tarEntry {
-	return tarEntry{name: name, link: target, typ: tar.TypeSymlink}
-}
-func hardlink(name, target string) tarEntry {
-	return tarEntry{name: name, link: target, typ: tar.TypeLink}
-}
-
-func tarGz(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	if _, err := gz.Write(rawTar(t, entries...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// rawTar is an uncompressed tar stream of entries.
-func rawTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: 0o644, Linkname: e.link, Size: int64(len(e.body))}
-		if e.typ == tar.TypeDir {
-			hdr.Mode = 0o755
-		}
-		if e.typ != tar.TypeReg {
-			hdr.Size = 0
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if e.typ == tar.TypeReg {
-			if _, err := tw.Write([]byte(e.body)); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
+var (
+	file     = archivetest.File
+	dir      = archivetest.Dir
+	symlink  = archivetest.Symlink
+	hardlink = archivetest.Hardlink
+	tarGz    = archivetest.TarGz
+	rawTar   = archivetest.Tar
+)
