@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rollwave/rollwave/pkg/procgroup"
 )
 
 // tail keeps the last max bytes written to it.
@@ -42,10 +44,10 @@ func runCommand(ctx context.Context, argv, env []string, dir string, timeout tim
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, dir, out, out
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = procgroup.Attr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	unlock, err := startLocked(cmd)
+	unlock, err := procgroup.StartLocked(cmd)
 	if err == nil {
 		err = cmd.Wait()
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

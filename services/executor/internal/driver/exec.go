@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/procgroup"
 	"github.com/rollwave/rollwave/pkg/render"
 )
 
@@ -135,13 +136,13 @@ func (e Exec) RunCommand(ctx context.Context, c Command) (Outcome, error) {
 	cmd.Dir = c.Dir
 	cmd.Stdout = tail
 	cmd.Stderr = tail
-	cmd.SysProcAttr = procAttr()
+	cmd.SysProcAttr = procgroup.Attr()
 	cmd.Cancel = func() error {
 		// The negative pid signals the whole group the program leads.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
 	cmd.WaitDelay = waitDelay
-	unlock, err := startLocked(cmd)
+	unlock, err := procgroup.StartLocked(cmd)
 	if err == nil {
 		err = cmd.Wait()
 		// Whatever ended the program (exit, timeout, cancel), descendants
