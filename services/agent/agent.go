@@ -26,6 +26,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
+	"github.com/rollwave/rollwave/pkg/procgroup"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/agent/internal/archive"
 )
@@ -497,7 +498,7 @@ func (s *Service) do(a contracts.HostAction) (contracts.AgentActResult, bool) {
 		s.mu.Lock()
 		s.running[a.ID] = running{rollout: a.Rollout, cancel: cancel}
 		s.mu.Unlock()
-		out := &tail{max: s.cfg.OutputTail}
+		out := procgroup.NewTail(s.cfg.OutputTail)
 		installed, downloaded, code, err := s.deploy(ctx, a, out, log)
 		s.mu.Lock()
 		delete(s.running, a.ID)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/artifact"
+	"github.com/rollwave/rollwave/pkg/procgroup"
 	"github.com/rollwave/rollwave/services/agent/internal/archive"
 	"github.com/rollwave/rollwave/services/agent/internal/pidfile"
 )
@@ -27,7 +28,7 @@ func (s *Service) checkAddressed(a contracts.HostAction) error {
 // deploy puts the action's release in place and runs the commands. It
 // reports whether current points at the new release, whether the artifact
 // was downloaded, and the exit code of the last command run.
-func (s *Service) deploy(ctx context.Context, a contracts.HostAction, out *tail, log *slog.Logger) (installed, downloaded bool, code *int, err error) {
+func (s *Service) deploy(ctx context.Context, a contracts.HostAction, out *procgroup.Tail, log *slog.Logger) (installed, downloaded bool, code *int, err error) {
 	app := appDir(filepath.Join(s.cfg.Dir, a.App))
 	if err := os.MkdirAll(app.releases(), 0o755); err != nil {
 		return false, false, nil, err

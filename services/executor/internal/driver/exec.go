@@ -2,12 +2,9 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os/exec"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
@@ -17,10 +14,6 @@ import (
 
 // DefaultExecTimeout bounds a program whose action sets no timeout.
 const DefaultExecTimeout = 10 * time.Minute
-
-// waitDelay is how long Wait waits for output pipes after the process
-// group was killed, in case a descendant escaped the group.
-const waitDelay = 2 * time.Second
 
 // Exec runs the action's command without a shell: each rendered template
 // is one argv element, so host names, versions and parameters arrive
@@ -128,52 +121,7 @@ func (e Exec) Run(ctx context.Context, a contracts.HostAction) (Outcome, error) 
 // killed as a whole on timeout or when ctx ends, so that children of a
 // deploy script do not outlive it.
 func (e Exec) RunCommand(ctx context.Context, c Command) (Outcome, error) {
-	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
-	defer cancel()
-	tail := NewTail(e.OutputTail)
-	cmd := exec.CommandContext(runCtx, c.Argv[0], c.Argv[1:]...)
-	cmd.Env = c.Env
-	cmd.Dir = c.Dir
-	cmd.Stdout = tail
-	cmd.Stderr = tail
-	cmd.SysProcAttr = procgroup.Attr()
-	cmd.Cancel = func() error {
-		// The negative pid signals the whole group the program leads.
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	cmd.WaitDelay = waitDelay
-	unlock, err := procgroup.StartLocked(cmd)
-	if err == nil {
-		err = cmd.Wait()
-		// Whatever ended the program (exit, timeout, cancel), descendants
-		// it left in its group die with it. The group id cannot have been
-		// reused while members remain; ESRCH means none did.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	unlock()
-	out := Outcome{Output: tail.String()}
-	if cmd.ProcessState != nil {
-		code := cmd.ProcessState.ExitCode()
-		out.ExitCode = &code
-	}
-	switch {
-	case err == nil:
-		return out, nil
-	case errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Success():
-		// The program succeeded; a descendant that left its process group
-		// still holds the output open and is no longer ours to wait for.
-		return out, nil
-	case errors.Is(runCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return out, fmt.Errorf("timed out after %v", c.Timeout)
-	case ctx.Err() != nil:
-		return out, fmt.Errorf("interrupted: %w", ctx.Err())
-	}
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return out, fmt.Errorf("killed by signal %v", ws.Signal())
-		}
-		return out, fmt.Errorf("exited with code %d", exitErr.ExitCode())
-	}
-	return out, fmt.Errorf("run %s: %w", c.Argv[0], err)
+	tail := procgroup.NewTail(e.OutputTail)
+	code, err := procgroup.Run(ctx, procgroup.Cmd{Argv: c.Argv, Env: c.Env, Dir: c.Dir, Timeout: c.Timeout, Output: tail})
+	return Outcome{Output: tail.String(), ExitCode: code}, err
 }

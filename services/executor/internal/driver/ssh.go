@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/procgroup"
 	"github.com/rollwave/rollwave/pkg/render"
 )
 
@@ -210,7 +211,7 @@ func (s SSH) RunCommand(ctx context.Context, c SSHCommand) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("open session on %s: %w", c.Addr, err)
 	}
 	defer sess.Close()
-	tail := NewTail(s.OutputTail)
+	tail := procgroup.NewTail(s.OutputTail)
 	sess.Stdout, sess.Stderr = tail, tail
 	// Held open and never written: its end tells remoteGuard to kill.
 	stdin, err := sess.StdinPipe()
