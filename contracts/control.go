@@ -11,6 +11,11 @@ type ControlCommand struct {
 	// Fast, for rollback, rolls every changed host back in one batch,
 	// without checks.
 	Fast bool `json:"fast,omitempty"`
+	// Steps, for reorder, is the new order of the pending steps, by id:
+	// every pending step exactly once.
+	Steps []string `json:"steps,omitempty"`
+	// Host, for exclude, is the host removed from the rest of the rollout.
+	Host string `json:"host,omitempty"`
 }
 
 // Reply is the body of every request/reply answer: the data or an error.
@@ -58,6 +63,9 @@ type RolloutView struct {
 	RolloutSummary
 	RequestedBy string      `json:"requested_by,omitempty"`
 	Phases      []PhaseView `json:"phases"`
+	// Offer is set while guided failure holds the rollout paused: each
+	// failed host with the choices (as on the paused event).
+	Offer []FailedHostOffer `json:"offer,omitempty"`
 }
 
 // PhaseView is a phase of a rollout view.

@@ -33,6 +33,9 @@ const (
 	// OnFailureRollback redeploys each changed host's previous version, in
 	// reverse order and with the same batching, and ends rolled_back.
 	OnFailureRollback OnFailure = "rollback"
+	// OnFailureGuided pauses the rollout and offers, for each failed host,
+	// retry, skip host (exclude), roll back or abort.
+	OnFailureGuided OnFailure = "guided"
 )
 
 // DeployRequest asks for one release of an application to one environment.
