@@ -66,11 +66,16 @@ type RolloutView struct {
 	// Offer is set while guided failure holds the rollout paused: each
 	// failed host with the choices (as on the paused event).
 	Offer []FailedHostOffer `json:"offer,omitempty"`
+	// RunOrder lists the step ids in the order they run, when an operator
+	// reordered them (else the order of Phases).
+	RunOrder []string `json:"run_order,omitempty"`
 }
 
 // PhaseView is a phase of a rollout view.
 type PhaseView struct {
-	Index   int        `json:"index"`
+	Index int `json:"index"`
+	// ID is the step id that skip and reorder name.
+	ID      string     `json:"id,omitempty"`
 	Name    string     `json:"name"`
 	Kind    StepKind   `json:"kind,omitempty"`
 	State   string     `json:"state"`

@@ -294,7 +294,7 @@ func (r Rollout) PhaseHosts(phase int) []string {
 func (r Rollout) View() contracts.RolloutView {
 	v := contracts.RolloutView{RolloutSummary: r.Summary(), RequestedBy: r.Plan.RequestedBy, Phases: []contracts.PhaseView{}}
 	for pi, ph := range r.Plan.Phases {
-		pv := contracts.PhaseView{Index: pi, Name: ph.Name, Kind: ph.Kind, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
+		pv := contracts.PhaseView{Index: pi, ID: ph.ID, Name: ph.Name, Kind: ph.Kind, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
 		if pi < len(r.Phases) {
 			pv.State = string(r.Phases[pi].State)
 		}
@@ -302,6 +302,11 @@ func (r Rollout) View() contracts.RolloutView {
 	}
 	if r.Guided && r.State == contracts.StatePaused {
 		v.Offer = r.Offer()
+	}
+	if r.RunOrder != nil {
+		for _, p := range r.StepOrder() {
+			v.RunOrder = append(v.RunOrder, r.Plan.Phases[p].ID)
+		}
 	}
 	for _, h := range r.Hosts {
 		if h.Phase < 0 || h.Phase >= len(v.Phases) {
