@@ -208,6 +208,9 @@ func (s *stepper) exclude(c Command) error {
 	case HostFailed:
 		s.r.Counts.Failed--
 		s.r.FailedBase = min(s.r.FailedBase, s.r.Counts.Failed)
+		if ph := s.phases(); ph[h.Phase].Failed > 0 {
+			ph[h.Phase].Failed--
+		}
 	default:
 		return controlRefused(c.Verb, "host %s of rollout %s is %s", c.Host, s.r.ID(), h.Status)
 	}
@@ -226,6 +229,7 @@ func (s *stepper) exclude(c Command) error {
 		// The last failed host of a guided pause is skipped: run on.
 		s.r.State = running
 		s.r.FailedBase = s.r.Counts.Failed
+		s.resetStepBudgets()
 		s.emit(contracts.EventResumed, contracts.Event{Reason: "every failed host was excluded", Actor: c.Actor})
 		if s.r.Counts.Running == 0 {
 			s.advance()

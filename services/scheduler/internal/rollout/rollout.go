@@ -83,6 +83,10 @@ type Phase struct {
 	State     PhaseState
 	StartedAt time.Time
 	EndedAt   time.Time
+	// Failed counts the step's failed hosts against its own budget
+	// (PlannedPhase.MaxFailed): since it started, or since the last
+	// resume or retry, like the rollout's budget.
+	Failed int
 }
 
 // Rollout is the scheduler's state of one rollout. Step treats the rollout

@@ -253,6 +253,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 	} else {
 		h.Status = HostFailed
 		s.r.Counts.Failed++
+		s.phases()[h.Phase].Failed++
 	}
 	h.Installed = h.Status == HostSucceeded || res.Installed
 	s.setHost(i, h)
@@ -287,7 +288,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 		}
 		return nil
 	}
-	if h.Status == HostFailed && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+	if h.Status == HostFailed && s.overBudget() {
 		s.thresholdCrossed()
 		return nil
 	}
@@ -353,6 +354,7 @@ func (s *stepper) timer() {
 		h.Error = fmt.Sprintf("no result within the action timeout of %s", timeout)
 		s.r.Counts.Running--
 		s.r.Counts.Failed++
+		s.phases()[h.Phase].Failed++
 		failedNow++
 		s.setHost(i, h)
 		s.emit(contracts.EventHostFailed, contracts.Event{
@@ -364,7 +366,7 @@ func (s *stepper) timer() {
 	if s.r.State != running {
 		return
 	}
-	if failedNow > 0 && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+	if failedNow > 0 && s.overBudget() {
 		s.thresholdCrossed()
 		return
 	}
@@ -375,6 +377,9 @@ func (s *stepper) timer() {
 
 func (s *stepper) thresholdCrossed() {
 	reason := fmt.Sprintf("failure threshold crossed: %d failed, %d tolerated", s.r.Counts.Failed-s.r.FailedBase, s.r.Plan.MaxFailed)
+	if p, ok := s.stepOverBudget(); ok && s.r.Counts.Failed-s.r.FailedBase <= s.r.Plan.MaxFailed {
+		reason = fmt.Sprintf("failure threshold of step %s crossed: %d failed, %d tolerated", s.r.Plan.Phases[p].ID, s.r.Phases[p].Failed, *s.r.Plan.Phases[p].MaxFailed)
+	}
 	s.r.Reason, s.r.Actor = reason, ActorScheduler
 	switch s.r.Plan.OnFailure {
 	case contracts.OnFailureAbort:
@@ -413,6 +418,7 @@ func (s *stepper) resume(c Command) {
 	}
 	s.r.State = running
 	s.r.FailedBase = s.r.Counts.Failed
+	s.resetStepBudgets()
 	s.acceptFailedAnalysis()
 	s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
 	if s.r.Counts.Running == 0 {
@@ -460,6 +466,7 @@ func (s *stepper) retry(c Command) error {
 	s.effects = append(s.effects, dispatches...)
 	// Failures so far were retried: the budget counts from here.
 	s.r.FailedBase = s.r.Counts.Failed
+	s.resetStepBudgets()
 	return nil
 }
 

@@ -133,6 +133,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{"rollouts", "guided", "INTEGER NOT NULL DEFAULT 0"},
 		{"rollouts", "skipped_hosts", "INTEGER NOT NULL DEFAULT 0"},
 		{"rollouts", "excluded_hosts", "INTEGER NOT NULL DEFAULT 0"},
+		// A phase's failures against its own budget.
+		{"phases", "failed", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := sqlitedb.AddColumn(ctx, db, col.table, col.name, col.decl); err != nil {
 			db.Close()
@@ -189,9 +191,9 @@ func (s *Store) prepare(ctx context.Context) error {
 			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
 			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback,
 			measured = excluded.measured`)
-	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
+	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at, failed) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
-			ended_at = excluded.ended_at`)
+			ended_at = excluded.ended_at, failed = excluded.failed`)
 	s.insertOutbox = plain(`INSERT INTO outbox (subject, msg_id, data, headers) VALUES (?, ?, ?, ?)`)
 	s.upsertCursor = plain(`INSERT INTO cursors (stream, seq) VALUES (?, ?)
 				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
@@ -343,7 +345,7 @@ func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 	}
 	for _, i := range w.Phases {
 		p := r.Phases[i]
-		if _, err := tx.StmtxContext(ctx, s.upsertPhase).ExecContext(ctx, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt)); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.upsertPhase).ExecContext(ctx, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt), p.Failed); err != nil {
 			return fmt.Errorf("phase %d: %w", i, err)
 		}
 	}
@@ -560,14 +562,16 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	var phases []struct {
 		State     string `db:"state"`
 		StartedAt string `db:"started_at"`
+		Failed    int    `db:"failed"`
 		EndedAt   string `db:"ended_at"`
 	}
-	if err := s.db.SelectContext(ctx, &phases, `SELECT state, started_at, ended_at FROM phases WHERE rollout = ? ORDER BY idx`, row.ID); err != nil {
+	if err := s.db.SelectContext(ctx, &phases, `SELECT state, started_at, ended_at, failed FROM phases WHERE rollout = ? ORDER BY idx`, row.ID); err != nil {
 		return Record{}, fmt.Errorf("phases: %w", err)
 	}
 	r.Phases = make([]rollout.Phase, len(phases))
 	for i, p := range phases {
 		r.Phases[i].State = rollout.PhaseState(p.State)
+		r.Phases[i].Failed = p.Failed
 		if r.Phases[i].StartedAt, err = parseTime(p.StartedAt); err != nil {
 			return Record{}, fmt.Errorf("phase %d started_at: %w", i, err)
 		}
