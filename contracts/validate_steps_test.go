@@ -57,7 +57,12 @@ func TestValidateSteps(t *testing.T) {
 		{"phase budget", func(r *DeployRequest) { p := Size{Percent: 25}; r.Phases[1].MaxFailed = &p }, nil, ""},
 		{"phase budget negative", func(r *DeployRequest) { n := Size{Count: -1}; r.Phases[1].MaxFailed = &n },
 			[]string{"phases[1].max_failed"}, "must not be negative"},
-		{"budget on a wait", func(r *DeployRequest) { s := bake(r); n := Size{Count: 1}; s.MaxFailed = &n; r.Phases = append(r.Phases, s) },
+		{"budget on a wait", func(r *DeployRequest) {
+			s := bake(r)
+			n := Size{Count: 1}
+			s.MaxFailed = &n
+			r.Phases = append(r.Phases, s)
+		},
 			[]string{"phases[3].max_failed"}, "a wait step has no max_failed"},
 		{"guided failure", func(r *DeployRequest) { r.Failure.OnFailure = OnFailureGuided }, nil, ""},
 		{"action_timeout negative", func(r *DeployRequest) { r.ActionTimeout = Duration(-time.Second) }, []string{"action_timeout"}, "must not be negative"},
