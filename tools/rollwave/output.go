@@ -262,6 +262,8 @@ func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 		return p.paint(ansiGreen, countsLongPtr(ev.Counts))
 	case contracts.EventFailed, contracts.EventAborted:
 		return p.paint(ansiRed, strings.TrimSpace(by()+" "+countsParen(ev.Counts)))
+	case contracts.EventSkipped, contracts.EventReordered, contracts.EventExcluded, contracts.EventPaused:
+		return runtimeDetail(t, ev, by())
 	}
 	return by()
 }

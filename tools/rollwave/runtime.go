@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -103,4 +104,24 @@ func choiceLabel(v contracts.Verb) string {
 		return "abort:"
 	}
 	return string(v) + ":"
+}
+
+// runtimeDetail is the event line detail of skipped, reordered, excluded
+// and paused events: what changed, then who and why; a guided-failure
+// pause points at the choices.
+func runtimeDetail(t contracts.EventType, ev contracts.Event, by string) string {
+	var what string
+	switch t {
+	case contracts.EventSkipped:
+		what = fmt.Sprintf("step %s (%d hosts)", ev.Step, len(ev.Hosts))
+	case contracts.EventReordered:
+		what = "steps " + strings.Join(ev.Steps, ", ")
+	case contracts.EventExcluded:
+		what = strings.Join(ev.Hosts, ", ")
+	}
+	s := strings.TrimSpace(what + " " + by)
+	if len(ev.Offer) > 0 {
+		s += fmt.Sprintf("; guided failure: %d failed hosts wait for a choice, see rollwave get %s", len(ev.Offer), ev.Rollout)
+	}
+	return s
 }

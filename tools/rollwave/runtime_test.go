@@ -88,3 +88,25 @@ func TestGetShowsGuidedChoices(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeEventDetails(t *testing.T) {
+	p := painter(false)
+	tests := []struct {
+		typ  contracts.EventType
+		ev   contracts.Event
+		want string
+	}{
+		{contracts.EventSkipped, contracts.Event{Step: "east", Hosts: []string{"h2", "h3"}, Actor: "alice", Reason: "gone"}, "step east (2 hosts) by alice: gone"},
+		{contracts.EventReordered, contracts.Event{Steps: []string{"rest", "east"}, Actor: "bob"}, "steps rest, east by bob"},
+		{contracts.EventExcluded, contracts.Event{Hosts: []string{"web-07"}, Actor: "carol", Reason: "disk"}, "web-07 by carol: disk"},
+		{contracts.EventPaused, contracts.Event{Rollout: "r-9", Actor: "scheduler", Reason: "failure threshold crossed: 1 failed, 0 tolerated",
+			Offer: []contracts.FailedHostOffer{{Host: "web-02"}}},
+			"by scheduler: failure threshold crossed: 1 failed, 0 tolerated; guided failure: 1 failed hosts wait for a choice, see rollwave get r-9"},
+		{contracts.EventPaused, contracts.Event{Actor: "alice", Reason: "lunch"}, "by alice: lunch"},
+	}
+	for _, tt := range tests {
+		if got := eventDetail(p, tt.typ, tt.ev); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.typ, got, tt.want)
+		}
+	}
+}
