@@ -265,3 +265,27 @@ func TestExcludeRefused(t *testing.T) {
 	refused(t, m, Command{Verb: contracts.VerbSkip, Step: "rest"}, contracts.CodeInvalidState, "cannot skip: rollout r1 is rolling back")
 	refused(t, m, Command{Verb: contracts.VerbReorder, Steps: []string{"rest"}}, contracts.CodeInvalidState, "cannot reorder: rollout r1 is rolling back")
 }
+
+// After a reorder, a retried host of a step that ran earlier may stand
+// after the current batch in Hosts: the action deadline still fails it.
+func TestDeadlineAfterReorderCoversRetriedHosts(t *testing.T) {
+	p := plan3(1, contracts.OnFailurePause)
+	p.ActionTimeout = contracts.Duration(60e9)
+	m := newMachine(t, p)
+	m.mustVerb(Command{Verb: contracts.VerbReorder, Steps: []string{"rest", "canary", "east"}})
+	m.admit()
+	m.result("h5", false) // within the budget
+	if got := dispatched(m.result("h6", true)); !reflect.DeepEqual(got, []string{"h1"}) {
+		t.Fatalf("after rest: %v", got)
+	}
+	m.command(contracts.VerbPause)
+	m.command(contracts.VerbRetry) // h5 again, while canary's h1 runs
+	m.now = m.now.Add(2 * 60e9)
+	m.must(Input{Timer: &Timer{}})
+	for _, name := range []string{"h1", "h5"} {
+		if h := m.r.Hosts[m.r.byName[name]]; h.Status != HostFailed {
+			t.Fatalf("%s is %s after the deadline", name, h.Status)
+		}
+	}
+	checkCounts(t, m.r)
+}

@@ -341,8 +341,13 @@ func (s *stepper) timer() {
 		return
 	}
 	// Retried hosts of earlier batches may be in flight too: look at every
-	// host up to the end of the current batch. A deadline fires at most
-	// once per dispatch, so this is not per result.
+	// host up to the end of the current batch, or at every host when the
+	// steps were reordered (an earlier step may then stand later in Hosts).
+	// A deadline fires at most once per dispatch, so this is not per
+	// result.
+	if s.r.RunOrder != nil {
+		to = len(s.r.Hosts)
+	}
 	from := 0
 	failedNow := 0
 	for i := from; i < to; i++ {
