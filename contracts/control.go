@@ -11,6 +11,11 @@ type ControlCommand struct {
 	// Fast, for rollback, rolls every changed host back in one batch,
 	// without checks.
 	Fast bool `json:"fast,omitempty"`
+	// Steps, for reorder, is the new order of the pending steps, by id:
+	// every pending step exactly once.
+	Steps []string `json:"steps,omitempty"`
+	// Host, for exclude, is the host removed from the rest of the rollout.
+	Host string `json:"host,omitempty"`
 }
 
 // Reply is the body of every request/reply answer: the data or an error.
@@ -58,11 +63,19 @@ type RolloutView struct {
 	RolloutSummary
 	RequestedBy string      `json:"requested_by,omitempty"`
 	Phases      []PhaseView `json:"phases"`
+	// Offer is set while guided failure holds the rollout paused: each
+	// failed host with the choices (as on the paused event).
+	Offer []FailedHostOffer `json:"offer,omitempty"`
+	// RunOrder lists the step ids in the order they run, when an operator
+	// reordered them (else the order of Phases).
+	RunOrder []string `json:"run_order,omitempty"`
 }
 
 // PhaseView is a phase of a rollout view.
 type PhaseView struct {
-	Index   int        `json:"index"`
+	Index int `json:"index"`
+	// ID is the step id that skip and reorder name.
+	ID      string     `json:"id,omitempty"`
 	Name    string     `json:"name"`
 	Kind    StepKind   `json:"kind,omitempty"`
 	State   string     `json:"state"`

@@ -38,6 +38,11 @@ const (
 	// RollbackStepID.
 	EventRollbackStarted EventType = "rollback_started"
 	EventRolledBack      EventType = "rolled_back"
+	// Runtime control: an operator (Actor, Reason) skipped Step, gave the
+	// pending steps a new order (Steps), or excluded a host (Hosts).
+	EventSkipped   EventType = "skipped"
+	EventReordered EventType = "reordered"
+	EventExcluded  EventType = "excluded"
 )
 
 // EventTypes lists every event type.
@@ -45,7 +50,7 @@ var EventTypes = []EventType{
 	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
 	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
 	EventAborted, EventCompleted, EventFailed, EventRetried, EventGateWaiting, EventGateApproved, EventGateRejected,
-	EventRollbackStarted, EventRolledBack,
+	EventRollbackStarted, EventRolledBack, EventSkipped, EventReordered, EventExcluded,
 }
 
 // State is a rollout's state.
@@ -108,6 +113,28 @@ type Event struct {
 	Until *time.Time `json:"until,omitempty"`
 	// Counts summarises host outcomes so far.
 	Counts *Counts `json:"counts,omitempty"`
+	// Step is the step a skipped event skipped; Steps the new order of the
+	// pending steps of a reordered event.
+	Step  string   `json:"step,omitempty"`
+	Steps []string `json:"steps,omitempty"`
+	// Offer, on the paused event of guided failure, lists each failed host
+	// with the choices an operator has.
+	Offer []FailedHostOffer `json:"offer,omitempty"`
+}
+
+// FailedHostOffer is one failed host of a rollout paused by guided failure
+// and what an operator can do about it.
+type FailedHostOffer struct {
+	Host    string         `json:"host"`
+	Error   string         `json:"error,omitempty"`
+	Choices []GuidedChoice `json:"choices"`
+}
+
+// GuidedChoice is one way out of a guided-failure pause: the verb and the
+// CLI command that sends it.
+type GuidedChoice struct {
+	Verb    Verb   `json:"verb"`
+	Command string `json:"command"`
 }
 
 // PhaseRef names a phase by position and name, and by its stable step id.
@@ -137,4 +164,8 @@ type Counts struct {
 	Failed    int `json:"failed"`
 	Running   int `json:"running"`
 	Pending   int `json:"pending"`
+	// Skipped counts the hosts of steps an operator skipped, Excluded the
+	// hosts an operator excluded; neither is ever dispatched again.
+	Skipped  int `json:"skipped,omitempty"`
+	Excluded int `json:"excluded,omitempty"`
 }

@@ -75,6 +75,9 @@ type PlannedPhase struct {
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
 	// Traffic is a traffic step's switch.
 	Traffic *PlannedTraffic `json:"traffic,omitempty"`
+	// MaxFailed, on a phase, is its own failure budget resolved to a count
+	// of hosts; nil when it has none (only the rollout's budget applies).
+	MaxFailed *int `json:"max_failed,omitempty"`
 }
 
 // PlannedGate places manual gates around a phase step: before it starts,

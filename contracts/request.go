@@ -33,6 +33,9 @@ const (
 	// OnFailureRollback redeploys each changed host's previous version, in
 	// reverse order and with the same batching, and ends rolled_back.
 	OnFailureRollback OnFailure = "rollback"
+	// OnFailureGuided pauses the rollout and offers, for each failed host,
+	// retry, skip host (exclude), roll back or abort.
+	OnFailureGuided OnFailure = "guided"
 )
 
 // DeployRequest asks for one release of an application to one environment.
@@ -101,6 +104,10 @@ type PhaseSpec struct {
 	Gate     *PlannedGate  `json:"gate,omitempty"`
 	Wait     *Duration     `json:"wait,omitempty"`
 	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+	// MaxFailed, on a phase, is its own failure budget (a count, or a
+	// percentage of the phase's hosts), on top of failure.max_failed
+	// across the rollout; crossing either applies failure.on_failure.
+	MaxFailed *Size `json:"max_failed,omitempty"`
 }
 
 // StepKind says which kind of step the entry is. It decides from which
@@ -118,7 +125,7 @@ func (ph PhaseSpec) StepKind() StepKind {
 }
 
 func (ph PhaseSpec) hasPhaseFields() bool {
-	return len(ph.Hosts) > 0 || ph.Selector != nil || !ph.Batch.IsZero() || len(ph.Checks) > 0
+	return len(ph.Hosts) > 0 || ph.Selector != nil || !ph.Batch.IsZero() || len(ph.Checks) > 0 || ph.MaxFailed != nil
 }
 
 // Placed reports whether the gate sits around a phase (before, after or

@@ -37,10 +37,18 @@ const (
 	VerbOverride Verb = "override"
 	// VerbRollback redeploys each changed host's previous version.
 	VerbRollback Verb = "rollback"
+	// VerbSkip skips a pending step (ControlCommand.Step), or the gate or
+	// wait step the rollout is at.
+	VerbSkip Verb = "skip"
+	// VerbReorder gives the pending steps a new order (ControlCommand.Steps).
+	VerbReorder Verb = "reorder"
+	// VerbExclude removes a host (ControlCommand.Host) from the rest of the
+	// rollout.
+	VerbExclude Verb = "exclude"
 )
 
 // Verbs lists the verbs the scheduler answers.
-var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbOverride, VerbRollback}
+var Verbs = []Verb{VerbPause, VerbResume, VerbAbort, VerbRetry, VerbApprove, VerbReject, VerbOverride, VerbRollback, VerbSkip, VerbReorder, VerbExclude}
 
 // ParseVerb checks a verb name.
 func ParseVerb(s string) (Verb, error) {

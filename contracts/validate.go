@@ -205,9 +205,9 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 		fe.Add(field+".max_failed", "%s", msg)
 	}
 	switch f.OnFailure {
-	case "", OnFailurePause, OnFailureAbort, OnFailureRollback:
+	case "", OnFailurePause, OnFailureAbort, OnFailureRollback, OnFailureGuided:
 	default:
-		fe.Add(field+".on_failure", "must be one of %q, %q or %q, got %q", OnFailurePause, OnFailureAbort, OnFailureRollback, clip(string(f.OnFailure)))
+		fe.Add(field+".on_failure", "must be one of %q, %q, %q or %q, got %q", OnFailurePause, OnFailureAbort, OnFailureRollback, OnFailureGuided, clip(string(f.OnFailure)))
 	}
 }
 

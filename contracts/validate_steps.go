@@ -17,6 +17,7 @@ func (ph PhaseSpec) validateStep(fe *FieldErrors, field string, checks map[strin
 			{"checks", len(ph.Checks) > 0},
 			{"gate", kind != StepGate && ph.Gate != nil},
 			{"analysis", kind != StepAnalysis && ph.Analysis != nil},
+			{"max_failed", ph.MaxFailed != nil},
 		} {
 			if f.set {
 				fe.Add(field+"."+f.name, "%s step has no %s: a step is exactly one of a phase, {name, wait}, {name, gate} or {name, analysis}", article(kind), f.name)
@@ -36,6 +37,11 @@ func (ph PhaseSpec) validateStep(fe *FieldErrors, field string, checks map[strin
 		}
 		ph.Analysis.validate(fe, field+".analysis", checks)
 	case StepPhase:
+		if ph.MaxFailed != nil {
+			if msg := ph.MaxFailed.problem(true); msg != "" {
+				fe.Add(field+".max_failed", "%s", msg)
+			}
+		}
 		if ph.Gate != nil {
 			if !ph.Gate.Placed() {
 				fe.Add(field+".gate", "on a phase, set before, after or every_batch; a gate step of its own has no hosts, selector, batch or checks")

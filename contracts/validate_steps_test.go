@@ -54,6 +54,17 @@ func TestValidateSteps(t *testing.T) {
 		{"analysis problems", func(r *DeployRequest) {
 			r.Phases = append(r.Phases, PhaseSpec{Name: "measure", Hosts: []string{"web-09"}, Analysis: &AnalysisSpec{Checks: []string{"smoke"}, Count: 3, FailureLimit: -1}})
 		}, []string{"phases[3].hosts", "phases[3].analysis.checks[0]", "phases[3].analysis.failure_limit", "phases[3].analysis.interval"}, "an analysis step has no hosts"},
+		{"phase budget", func(r *DeployRequest) { p := Size{Percent: 25}; r.Phases[1].MaxFailed = &p }, nil, ""},
+		{"phase budget negative", func(r *DeployRequest) { n := Size{Count: -1}; r.Phases[1].MaxFailed = &n },
+			[]string{"phases[1].max_failed"}, "must not be negative"},
+		{"budget on a wait", func(r *DeployRequest) {
+			s := bake(r)
+			n := Size{Count: 1}
+			s.MaxFailed = &n
+			r.Phases = append(r.Phases, s)
+		},
+			[]string{"phases[3].max_failed"}, "a wait step has no max_failed"},
+		{"guided failure", func(r *DeployRequest) { r.Failure.OnFailure = OnFailureGuided }, nil, ""},
 		{"action_timeout negative", func(r *DeployRequest) { r.ActionTimeout = Duration(-time.Second) }, []string{"action_timeout"}, "must not be negative"},
 	}
 	for _, tt := range tests {

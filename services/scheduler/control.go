@@ -68,7 +68,11 @@ func (s *Service) control(ctx context.Context, subject string, body []byte) (con
 	if err != nil {
 		return contracts.RolloutSummary{}, err
 	}
-	req := &controlRequest{rollout: id, cmd: rollout.Command{Verb: verb, Actor: cmd.Actor, Reason: cmd.Reason, Step: cmd.Step, Fast: cmd.Fast},
+	if err := checkControlTargets(cmd); err != nil {
+		return contracts.RolloutSummary{}, err
+	}
+	req := &controlRequest{rollout: id, cmd: rollout.Command{Verb: verb, Actor: cmd.Actor, Reason: cmd.Reason, Step: cmd.Step, Fast: cmd.Fast,
+		Steps: cmd.Steps, Host: cmd.Host},
 		reply: make(chan controlReply, 1)}
 	select {
 	case s.inputs <- work{cmd: req}:

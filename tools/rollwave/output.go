@@ -129,6 +129,9 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 		fmt.Fprintf(tw, "Queue position:\t%d in %s\n", v.QueuePosition, v.Environment)
 	}
 	fmt.Fprintf(tw, "Hosts:\t%s\n", countsLong(v.Counts))
+	if len(v.RunOrder) > 0 {
+		fmt.Fprintf(tw, "Run order:\t%s\n", strings.Join(v.RunOrder, ", "))
+	}
 	if v.RequestedBy != "" {
 		fmt.Fprintf(tw, "Requested by:\t%s\n", v.RequestedBy)
 	}
@@ -136,6 +139,7 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 	fmt.Fprintf(tw, "Updated:\t%s\n", stamp(v.UpdatedAt, time.Now()))
 	tw.Flush()
 	if len(v.Phases) == 0 {
+		printOffer(w, v.Offer)
 		return
 	}
 	fmt.Fprintln(w)
@@ -166,6 +170,7 @@ func printRollout(w io.Writer, p painter, v contracts.RolloutView) {
 		}
 	}
 	tw.Flush()
+	printOffer(w, v.Offer)
 }
 
 func printWindows(w io.Writer, l contracts.WindowList) {
@@ -257,6 +262,8 @@ func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 		return p.paint(ansiGreen, countsLongPtr(ev.Counts))
 	case contracts.EventFailed, contracts.EventAborted:
 		return p.paint(ansiRed, strings.TrimSpace(by()+" "+countsParen(ev.Counts)))
+	case contracts.EventSkipped, contracts.EventReordered, contracts.EventExcluded, contracts.EventPaused:
+		return runtimeDetail(t, ev, by())
 	}
 	return by()
 }
@@ -270,7 +277,14 @@ func countsShort(c contracts.Counts) string {
 }
 
 func countsLong(c contracts.Counts) string {
-	return fmt.Sprintf("%d total, %d succeeded, %d failed, %d running, %d pending", c.Total, c.Succeeded, c.Failed, c.Running, c.Pending)
+	s := fmt.Sprintf("%d total, %d succeeded, %d failed, %d running, %d pending", c.Total, c.Succeeded, c.Failed, c.Running, c.Pending)
+	if c.Skipped > 0 {
+		s += fmt.Sprintf(", %d skipped", c.Skipped)
+	}
+	if c.Excluded > 0 {
+		s += fmt.Sprintf(", %d excluded", c.Excluded)
+	}
+	return s
 }
 
 func countsLongPtr(c *contracts.Counts) string {

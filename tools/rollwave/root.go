@@ -121,6 +121,7 @@ Exit status: 0 on success, 1 on errors, 2 on a bad command line; deploy
 		newGateCmd(g, "approve", "Approve the gate a rollout waits at"),
 		newGateCmd(g, "reject", "Reject the gate a rollout waits at; the rollout fails"),
 		newRollbackCmd(g), newUndoCmd(g),
+		newSkipCmd(g), newReorderCmd(g), newExcludeCmd(g),
 		newCalendarCmd(g),
 		newFreezeCmd(g),
 		newUnfreezeCmd(g),

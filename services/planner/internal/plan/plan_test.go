@@ -218,6 +218,24 @@ func TestPlanPolicies(t *testing.T) {
 	}
 }
 
+// A phase's own budget is resolved against the phase's hosts.
+func TestPhaseBudget(t *testing.T) {
+	half := pct(50)
+	one := count(1)
+	req := request(contracts.PhaseSpec{Name: "first", Hosts: []string{"web-01", "web-02", "web-03"}, MaxFailed: &half},
+		contracts.PhaseSpec{Name: "rest", MaxFailed: &one}, contracts.PhaseSpec{Name: "bake", Wait: new(contracts.Duration)})
+	*req.Phases[2].Wait = contracts.Duration(time.Minute)
+	req.Failure.OnFailure = contracts.OnFailureGuided
+	p, err := Build(req, env(hosts(5)), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Phases[0].MaxFailed == nil || *p.Phases[0].MaxFailed != 1 || p.Phases[1].MaxFailed == nil || *p.Phases[1].MaxFailed != 1 ||
+		p.Phases[2].MaxFailed != nil || p.OnFailure != contracts.OnFailureGuided {
+		t.Fatalf("phases %+v on_failure %s", p.Phases, p.OnFailure)
+	}
+}
+
 func TestDriverFromHostOrRequest(t *testing.T) {
 	hs := hosts(2)
 	exec := &contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"./deploy.sh"}}}

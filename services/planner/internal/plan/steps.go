@@ -26,6 +26,10 @@ func plannedStep(spec contracts.PhaseSpec, hosts []string) contracts.PlannedPhas
 	case contracts.StepPhase:
 		step.Batches = Batches(hosts, spec.Batch)
 		step.Checks = slices.Clone(spec.Checks)
+		if spec.MaxFailed != nil {
+			n := MaxFailed(*spec.MaxFailed, len(hosts))
+			step.MaxFailed = &n
+		}
 	}
 	return step
 }

@@ -2,16 +2,20 @@ package rollout
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
 )
 
 // measuredPhase is the index of the phase whose hosts analysis step p
-// measures: the last phase before it; -1 when there is none.
+// measures: the last phase before it in run order that was not skipped;
+// -1 when there is none.
 func (r Rollout) measuredPhase(p int) int {
-	for q := p - 1; q >= 0; q-- {
-		if r.Plan.Phases[q].Kind == contracts.StepPhase {
+	order := r.StepOrder()
+	at := slices.Index(order, p)
+	for k := at - 1; k >= 0; k-- {
+		if q := order[k]; r.Plan.Phases[q].Kind == contracts.StepPhase && r.Phases[q].State != PhaseSkipped {
 			return q
 		}
 	}

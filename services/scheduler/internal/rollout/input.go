@@ -45,6 +45,10 @@ type Command struct {
 	Step string
 	// Fast, for rollback: one batch, no checks.
 	Fast bool
+	// Steps, for reorder, is the new order of the pending steps.
+	Steps []string
+	// Host, for exclude, is the host removed from the rest of the rollout.
+	Host string
 }
 
 // Kind names an input in the transition table. Commands have one kind per
@@ -63,10 +67,13 @@ const (
 	KindApprove   Kind = "approve"
 	KindReject    Kind = "reject"
 	KindRollback  Kind = "rollback"
+	KindSkip      Kind = "skip"
+	KindReorder   Kind = "reorder"
+	KindExclude   Kind = "exclude"
 )
 
 // Kinds lists every input kind.
-var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject, KindRollback}
+var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject, KindRollback, KindSkip, KindReorder, KindExclude}
 
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
@@ -100,8 +107,14 @@ func (in Input) Kind() (Kind, error) {
 			kinds = append(kinds, KindReject)
 		case contracts.VerbRollback:
 			kinds = append(kinds, KindRollback)
+		case contracts.VerbSkip:
+			kinds = append(kinds, KindSkip)
+		case contracts.VerbReorder:
+			kinds = append(kinds, KindReorder)
+		case contracts.VerbExclude:
+			kinds = append(kinds, KindExclude)
 		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, got %q", in.Command.Verb)
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, skip, reorder, exclude, got %q", in.Command.Verb)
 		}
 	}
 	if len(kinds) != 1 {

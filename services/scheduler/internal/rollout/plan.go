@@ -30,9 +30,9 @@ func ValidatePlan(p contracts.Plan) error {
 		fe.Add("max_failed", "must be 0 or more, got %d", p.MaxFailed)
 	}
 	switch p.OnFailure {
-	case "", contracts.OnFailurePause, contracts.OnFailureAbort, contracts.OnFailureRollback:
+	case "", contracts.OnFailurePause, contracts.OnFailureAbort, contracts.OnFailureRollback, contracts.OnFailureGuided:
 	default:
-		fe.Add("on_failure", "must be pause, abort or rollback, got %q", p.OnFailure)
+		fe.Add("on_failure", "must be pause, abort, rollback or guided, got %q", p.OnFailure)
 	}
 	for _, name := range slices.Sorted(maps.Keys(p.Hosts)) {
 		h := p.Hosts[name]

@@ -16,7 +16,7 @@ import (
 // a random failure policy and action timeout. (A plan may hold several
 // traffic steps; only the first is switched back.)
 func randomStepPlan(rng *rand.Rand) contracts.Plan {
-	p := plan3(0, []contracts.OnFailure{contracts.OnFailurePause, contracts.OnFailureAbort, contracts.OnFailureRollback}[rng.IntN(3)])
+	p := plan3(0, []contracts.OnFailure{contracts.OnFailurePause, contracts.OnFailureAbort, contracts.OnFailureRollback, contracts.OnFailureGuided}[rng.IntN(4)])
 	p.Phases, p.Hosts = nil, map[string]contracts.PlannedHost{}
 	p.MaxFailed = rng.IntN(3)
 	if rng.IntN(2) == 0 {
@@ -71,7 +71,8 @@ func randomStepPlan(rng *rand.Rand) contracts.Plan {
 // rolled back rollout has every changed host back.
 func TestRandomStepRunsKeepInvariants(t *testing.T) {
 	verbs := []contracts.Verb{contracts.VerbPause, contracts.VerbResume, contracts.VerbApprove, contracts.VerbRollback,
-		contracts.VerbRetry, contracts.VerbReject, contracts.VerbAbort}
+		contracts.VerbRetry, contracts.VerbReject, contracts.VerbAbort, contracts.VerbSkip, contracts.VerbReorder, contracts.VerbExclude}
+	applied := map[contracts.Verb]int{} // verbs that changed a rollout
 	for run := range 4000 {
 		rng := rand.New(rand.NewPCG(uint64(run/1000), uint64(run)))
 		p := randomStepPlan(rng)
@@ -84,10 +85,16 @@ func TestRandomStepRunsKeepInvariants(t *testing.T) {
 			wasAborted := m.r.State == contracts.StateAborted
 			eff, err := m.step(in)
 			if err != nil {
-				if !contracts.IsCode(err, contracts.CodeInvalidState) {
+				// A runtime-control target may not exist (no pending step
+				// to reorder): invalid_request naming the field.
+				target := in.Command != nil && slices.Contains([]contracts.Verb{contracts.VerbSkip, contracts.VerbReorder, contracts.VerbExclude}, in.Command.Verb)
+				if !contracts.IsCode(err, contracts.CodeInvalidState) && !(target && contracts.IsCode(err, contracts.CodeInvalid)) {
 					t.Fatalf("run %d: %v", run, err)
 				}
 				return
+			}
+			if in.Command != nil && eff != nil {
+				applied[in.Command.Verb]++
 			}
 			for _, e := range eff {
 				d, ok := e.(Dispatch)
@@ -143,7 +150,7 @@ func TestRandomStepRunsKeepInvariants(t *testing.T) {
 				if (v == contracts.VerbAbort || v == contracts.VerbReject) && rng.IntN(4) > 0 {
 					v = contracts.VerbApprove
 				}
-				apply(Input{Command: &Command{Verb: v, Actor: "prop", Fast: rng.IntN(2) == 0}})
+				apply(Input{Command: randomCommand(rng, m.r, v)})
 			}
 		}
 		// Answer everything in flight, passing gates and timers, until
@@ -175,10 +182,70 @@ func TestRandomStepRunsKeepInvariants(t *testing.T) {
 		if m.r.Counts.Running != 0 {
 			t.Fatalf("run %d: counts %+v with nothing in flight", run, m.r.Counts)
 		}
+		// Every host is in exactly one state, and the counts say so; a
+		// completed rollout left none pending.
+		var c contracts.Counts
+		for _, h := range m.r.Hosts {
+			switch h.Status {
+			case HostPending:
+				c.Pending++
+			case HostSucceeded:
+				c.Succeeded++
+			case HostFailed:
+				c.Failed++
+			case HostSkipped:
+				c.Skipped++
+			case HostExcluded:
+				c.Excluded++
+			default:
+				t.Fatalf("run %d: host %s is %q", run, h.Name, h.Status)
+			}
+			if m.r.State == contracts.StateCompleted && h.Status == HostPending {
+				t.Fatalf("run %d: completed with %s pending", run, h.Name)
+			}
+		}
+		c.Total = len(m.r.Hosts)
+		if c != m.r.Counts {
+			t.Fatalf("run %d: counts %+v, hosts say %+v", run, m.r.Counts, c)
+		}
 		for i, e := range emits(m.effects) {
 			if e.Event.Seq != int64(i+2) && e.Event.Seq != int64(i+1) {
 				t.Fatalf("run %d: seq gap at %d (%d)", run, i, e.Event.Seq)
 			}
 		}
 	}
+	// The runs exercised every verb, not only its refusals.
+	for _, v := range verbs {
+		if applied[v] < 50 {
+			t.Errorf("%s applied %d times in all runs", v, applied[v])
+		}
+	}
+	t.Logf("verbs applied: %v", applied)
+}
+
+// randomCommand builds a command of verb v with a random target: a step for
+// skip (any, so that the refusals are exercised too), a shuffle of the
+// steps not yet started (sometimes with one missing) for reorder, a host
+// for exclude.
+func randomCommand(rng *rand.Rand, r Rollout, v contracts.Verb) *Command {
+	c := &Command{Verb: v, Actor: "prop", Fast: rng.IntN(2) == 0}
+	switch v {
+	case contracts.VerbSkip:
+		c.Step = r.Plan.Phases[rng.IntN(len(r.Plan.Phases))].ID
+	case contracts.VerbReorder:
+		for p, ph := range r.Phases {
+			if ph.State == PhasePending && !(r.currentFixed() && p == r.Phase) {
+				c.Steps = append(c.Steps, r.Plan.Phases[p].ID)
+			}
+		}
+		rng.Shuffle(len(c.Steps), func(i, j int) { c.Steps[i], c.Steps[j] = c.Steps[j], c.Steps[i] })
+		if len(c.Steps) > 1 && rng.IntN(5) == 0 {
+			c.Steps = c.Steps[1:]
+		}
+	case contracts.VerbExclude:
+		if len(r.Hosts) > 0 {
+			c.Host = r.Hosts[rng.IntN(len(r.Hosts))].Name
+		}
+	}
+	return c
 }

@@ -47,11 +47,13 @@ func (s *stepper) rollbackRef() *contracts.PhaseRef {
 	return &contracts.PhaseRef{Index: len(s.r.Plan.Phases), Name: contracts.RollbackStepID, ID: contracts.RollbackStepID}
 }
 
-// reverseBatches lists the forward batches from the last to the first, as
-// (phase, batch number) pairs.
+// reverseBatches lists the forward batches from the last to the first in
+// run order, as (phase, batch number) pairs.
 func (r Rollout) reverseBatches() [][2]int {
 	var out [][2]int
-	for p := len(r.Plan.Phases) - 1; p >= 0; p-- {
+	order := r.StepOrder()
+	for k := len(order) - 1; k >= 0; k-- {
+		p := order[k]
 		for b := len(r.Plan.Phases[p].Batches); b >= 1; b-- {
 			out = append(out, [2]int{p, b})
 		}

@@ -32,6 +32,9 @@ const (
 	// HostSkipped, as a rollback status: the host was changed but has no
 	// previous version to go back to, so it was left as it is.
 	HostSkipped HostStatus = "skipped"
+	// HostExcluded: an operator removed the host from the rest of the
+	// rollout. A result of its action in flight is still recorded.
+	HostExcluded HostStatus = "excluded"
 )
 
 // PhaseState is where one phase of a rollout stands.
@@ -44,6 +47,8 @@ const (
 	// PhaseStopped is a phase that was running when the rollout ended
 	// (aborted or failed).
 	PhaseStopped PhaseState = "stopped"
+	// PhaseSkipped is a step an operator skipped; its hosts are skipped.
+	PhaseSkipped PhaseState = "skipped"
 )
 
 // Host is one host of a rollout, in plan order.
@@ -78,6 +83,10 @@ type Phase struct {
 	State     PhaseState
 	StartedAt time.Time
 	EndedAt   time.Time
+	// Failed counts the step's failed hosts against its own budget
+	// (PlannedPhase.MaxFailed): since it started, or since the last
+	// resume or retry, like the rollout's budget.
+	Failed int
 }
 
 // Rollout is the scheduler's state of one rollout. Step treats the rollout
@@ -102,9 +111,14 @@ type Rollout struct {
 	WaitReason string
 	// Seq is the number of the last event emitted for the rollout.
 	Seq int64
-	// Phase is the index of the current phase; len(Plan.Phases) once all
-	// phases are done.
+	// Phase is the index in Plan.Phases of the current step; len(Plan.Phases)
+	// once all steps are done.
 	Phase int
+	// RunOrder is the order the steps run in, as indexes into Plan.Phases;
+	// nil is plan order. Reorder changes only this, so host positions,
+	// batch arithmetic and stored rows, which key on a step's index or id,
+	// never move.
+	RunOrder []int
 	// Batch is the number of the current batch within the phase, from 1;
 	// 0 before the phase's first batch.
 	Batch int
@@ -141,11 +155,14 @@ type Rollout struct {
 	// its result is in.
 	Traffic        string
 	TrafficAttempt int
-	Counts         contracts.Counts
-	Hosts          []Host
-	Phases         []Phase
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Guided is set while the rollout is paused by guided failure, which
+	// offers each failed host's choices (Offer).
+	Guided    bool
+	Counts    contracts.Counts
+	Hosts     []Host
+	Phases    []Phase
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Changed lists the positions in Hosts that Step changed since the
 	// rollout was last saved (possibly with repeats), so the store writes
 	// only those rows; the service loop clears it after a commit.
@@ -281,11 +298,19 @@ func (r Rollout) PhaseHosts(phase int) []string {
 func (r Rollout) View() contracts.RolloutView {
 	v := contracts.RolloutView{RolloutSummary: r.Summary(), RequestedBy: r.Plan.RequestedBy, Phases: []contracts.PhaseView{}}
 	for pi, ph := range r.Plan.Phases {
-		pv := contracts.PhaseView{Index: pi, Name: ph.Name, Kind: ph.Kind, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
+		pv := contracts.PhaseView{Index: pi, ID: ph.ID, Name: ph.Name, Kind: ph.Kind, State: string(PhasePending), Batches: len(ph.Batches), Hosts: []contracts.HostView{}}
 		if pi < len(r.Phases) {
 			pv.State = string(r.Phases[pi].State)
 		}
 		v.Phases = append(v.Phases, pv)
+	}
+	if r.Guided && r.State == contracts.StatePaused {
+		v.Offer = r.Offer()
+	}
+	if r.RunOrder != nil {
+		for _, p := range r.StepOrder() {
+			v.RunOrder = append(v.RunOrder, r.Plan.Phases[p].ID)
+		}
 	}
 	for _, h := range r.Hosts {
 		if h.Phase < 0 || h.Phase >= len(v.Phases) {

@@ -49,6 +49,12 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		err = s.decideGate(*in.Command, contracts.GateReject)
 	case KindRollback:
 		err = s.rollbackVerb(*in.Command)
+	case KindSkip:
+		err = s.skip(*in.Command)
+	case KindReorder:
+		err = s.reorder(*in.Command)
+	case KindExclude:
+		err = s.exclude(*in.Command)
 	}
 	if err != nil {
 		s.undo()
@@ -64,6 +70,9 @@ func Step(r Rollout, in Input, now time.Time) (Rollout, []Effect, error) {
 		return r, nil, contracts.Errorf(contracts.CodeInternal, "%s moved rollout %s from %s to %s, which the table does not allow",
 			kind, r.ID(), r.State, s.r.State)
 	}
+	if s.r.State != paused {
+		s.r.Guided = false // only a pause holds a guided-failure offer
+	}
 	s.r.UpdatedAt = now
 	return s.r, s.effects, nil
 }
@@ -75,7 +84,11 @@ func notAllowed(k Kind, r Rollout) error {
 	if r.State == StateNew {
 		return contracts.Errorf(contracts.CodeInvalidState, "%s is not allowed before the rollout is planned", k)
 	}
-	return contracts.Errorf(contracts.CodeInvalidState, "%s is not allowed: rollout %s is %s", k, r.ID(), r.State)
+	if k == KindAdmission || k == KindResult || k == KindTimer {
+		return contracts.Errorf(contracts.CodeInvalidState, "%s is not allowed: rollout %s is %s", k, r.ID(), r.State)
+	}
+	// An operator's verb: say which one could not be done and why.
+	return contracts.Errorf(contracts.CodeInvalidState, "cannot %s: rollout %s is %s", k, r.ID(), r.State)
 }
 
 // stepper accumulates the effects of one step.
@@ -224,6 +237,10 @@ func (s *stepper) result(res contracts.HostResult) error {
 		return nil // not an action of this rollout: ignored
 	}
 	h := s.r.Hosts[i]
+	if h.Status == HostExcluded && h.ActionID == res.ActionID && h.Attempt == res.Attempt && h.FinishedAt.IsZero() && !h.DispatchedAt.IsZero() {
+		s.excludedResult(i, res)
+		return nil
+	}
 	if h.Status != HostRunning || h.ActionID != res.ActionID || h.Attempt != res.Attempt {
 		return nil // a duplicate, or a result for an attempt not in flight
 	}
@@ -236,6 +253,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 	} else {
 		h.Status = HostFailed
 		s.r.Counts.Failed++
+		s.phases()[h.Phase].Failed++
 	}
 	h.Installed = h.Status == HostSucceeded || res.Installed
 	s.setHost(i, h)
@@ -270,7 +288,7 @@ func (s *stepper) result(res contracts.HostResult) error {
 		}
 		return nil
 	}
-	if h.Status == HostFailed && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+	if h.Status == HostFailed && s.overBudget() {
 		s.thresholdCrossed()
 		return nil
 	}
@@ -323,8 +341,13 @@ func (s *stepper) timer() {
 		return
 	}
 	// Retried hosts of earlier batches may be in flight too: look at every
-	// host up to the end of the current batch. A deadline fires at most
-	// once per dispatch, so this is not per result.
+	// host up to the end of the current batch, or at every host when the
+	// steps were reordered (an earlier step may then stand later in Hosts).
+	// A deadline fires at most once per dispatch, so this is not per
+	// result.
+	if s.r.RunOrder != nil {
+		to = len(s.r.Hosts)
+	}
 	from := 0
 	failedNow := 0
 	for i := from; i < to; i++ {
@@ -336,6 +359,7 @@ func (s *stepper) timer() {
 		h.Error = fmt.Sprintf("no result within the action timeout of %s", timeout)
 		s.r.Counts.Running--
 		s.r.Counts.Failed++
+		s.phases()[h.Phase].Failed++
 		failedNow++
 		s.setHost(i, h)
 		s.emit(contracts.EventHostFailed, contracts.Event{
@@ -347,7 +371,7 @@ func (s *stepper) timer() {
 	if s.r.State != running {
 		return
 	}
-	if failedNow > 0 && s.r.Counts.Failed-s.r.FailedBase > s.r.Plan.MaxFailed {
+	if failedNow > 0 && s.overBudget() {
 		s.thresholdCrossed()
 		return
 	}
@@ -358,6 +382,9 @@ func (s *stepper) timer() {
 
 func (s *stepper) thresholdCrossed() {
 	reason := fmt.Sprintf("failure threshold crossed: %d failed, %d tolerated", s.r.Counts.Failed-s.r.FailedBase, s.r.Plan.MaxFailed)
+	if p, ok := s.stepOverBudget(); ok && s.r.Counts.Failed-s.r.FailedBase <= s.r.Plan.MaxFailed {
+		reason = fmt.Sprintf("failure threshold of step %s crossed: %d failed, %d tolerated", s.r.Plan.Phases[p].ID, s.r.Phases[p].Failed, *s.r.Plan.Phases[p].MaxFailed)
+	}
 	s.r.Reason, s.r.Actor = reason, ActorScheduler
 	switch s.r.Plan.OnFailure {
 	case contracts.OnFailureAbort:
@@ -370,7 +397,12 @@ func (s *stepper) thresholdCrossed() {
 		return
 	}
 	s.r.State = paused
-	s.emit(contracts.EventPaused, contracts.Event{Reason: reason})
+	var offer []contracts.FailedHostOffer
+	if s.r.Plan.OnFailure == contracts.OnFailureGuided {
+		s.r.Guided = true
+		offer = s.r.Offer()
+	}
+	s.emit(contracts.EventPaused, contracts.Event{Reason: reason, Offer: offer})
 }
 
 func (s *stepper) pause(c Command) {
@@ -391,6 +423,7 @@ func (s *stepper) resume(c Command) {
 	}
 	s.r.State = running
 	s.r.FailedBase = s.r.Counts.Failed
+	s.resetStepBudgets()
 	s.acceptFailedAnalysis()
 	s.emit(contracts.EventResumed, contracts.Event{Reason: c.Reason, Actor: s.r.Actor})
 	if s.r.Counts.Running == 0 {
@@ -438,6 +471,7 @@ func (s *stepper) retry(c Command) error {
 	s.effects = append(s.effects, dispatches...)
 	// Failures so far were retried: the budget counts from here.
 	s.r.FailedBase = s.r.Counts.Failed
+	s.resetStepBudgets()
 	return nil
 }
 
@@ -522,6 +556,9 @@ func (s *stepper) advance() {
 	}
 	phases := s.r.Plan.Phases
 	for {
+		if s.r.Phase < len(phases) && s.r.Phases[s.r.Phase].State == PhaseSkipped {
+			s.r.Phase, s.r.Batch = s.r.nextPending(), 0
+		}
 		if s.r.Phase >= len(phases) {
 			s.r.State = completed
 			s.r.Traffic = "" // the switch is final: the old set is retired
@@ -585,7 +622,7 @@ func (s *stepper) completeStep(p int) {
 	ph[p].State, ph[p].EndedAt = PhaseCompleted, s.now
 	s.emit(contracts.EventPhaseCompleted, contracts.Event{Phase: ref, Hosts: s.r.PhaseHosts(p)})
 	s.effects = append(s.effects, PhaseEnded{Phase: *ref, State: PhaseCompleted, StartedAt: ph[p].StartedAt, EndedAt: s.now})
-	s.r.Phase++
+	s.r.Phase = s.r.nextPending() // the next step in run order (reorder)
 	s.r.Batch = 0
 }
 
@@ -596,13 +633,27 @@ func (s *stepper) dispatchBatch(phase, batch int) bool {
 	if from == to {
 		return false
 	}
+	// Excluded hosts (and only they) are no longer pending: never
+	// dispatched.
+	var hosts []string
+	for i := from; i < to; i++ {
+		if s.r.Hosts[i].Status == HostPending {
+			hosts = append(hosts, s.r.Hosts[i].Name)
+		}
+	}
+	if len(hosts) == 0 {
+		return false
+	}
 	ref := s.phaseRef(phase)
 	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
 		s.r.Deadline = s.now.Add(t)
 	}
-	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: slices.Clone(s.r.Plan.Phases[phase].Batches[batch-1])})
+	s.emit(contracts.EventBatchStarted, contracts.Event{Phase: ref, Batch: batch, Hosts: hosts})
 	for i := from; i < to; i++ {
 		h := s.r.Hosts[i]
+		if h.Status != HostPending {
+			continue
+		}
 		h.Status = HostRunning
 		h.Attempt = 1
 		h.ActionID = contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[phase].ID, h.Name, h.Attempt)

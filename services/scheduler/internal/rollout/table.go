@@ -70,6 +70,14 @@ var Table = []Transition{
 	// rolled back too (undo): it holds its environment again, which the
 	// service allows only while no other rollout is active there.
 	{Input: KindRollback, From: []contracts.State{running, paused, completed}, To: []contracts.State{running, failed, rolledBack}},
+	// Skip, reorder and exclude change what is left of a rollout that has
+	// not ended (runtime control, control.go). Skipping the gate or wait
+	// the rollout is at, or excluding the last host in flight, moves it on,
+	// which may complete it. Excluding the last failed host of a guided
+	// pause runs the rollout again.
+	{Input: KindSkip, From: []contracts.State{queued, running, paused}, To: []contracts.State{queued, running, paused, completed}},
+	{Input: KindReorder, From: []contracts.State{queued, running, paused}, To: []contracts.State{queued, running, paused}},
+	{Input: KindExclude, From: []contracts.State{queued, running, paused}, To: []contracts.State{queued, running, paused, completed}},
 }
 
 // lookup returns the row for an input kind if it is allowed in state.

@@ -3,6 +3,7 @@ package rollout
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,22 @@ func inputFor(t *testing.T, m *machine, k Kind) Input {
 		return Input{Command: &Command{Verb: contracts.VerbReject, Actor: "alice"}}
 	case KindRollback:
 		return Input{Command: &Command{Verb: contracts.VerbRollback, Actor: "alice"}}
+	case KindSkip:
+		return Input{Command: &Command{Verb: contracts.VerbSkip, Actor: "alice", Step: "rest"}}
+	case KindReorder:
+		// The steps that may move, last first.
+		var ids []string
+		for p, ph := range m.r.Phases {
+			if ph.State == PhasePending && !(m.r.currentFixed() && p == m.r.Phase) {
+				ids = append([]string{m.r.Plan.Phases[p].ID}, ids...)
+			}
+		}
+		if len(ids) == 0 {
+			ids = []string{"rest"}
+		}
+		return Input{Command: &Command{Verb: contracts.VerbReorder, Actor: "alice", Steps: ids}}
+	case KindExclude:
+		return Input{Command: &Command{Verb: contracts.VerbExclude, Actor: "alice", Host: "h6"}}
 	}
 	t.Fatalf("unknown kind %q", k)
 	return Input{}
@@ -64,16 +81,16 @@ func TestEveryStateInputPair(t *testing.T) {
 	)
 	// want[state][kind] is the state after the input, or refused.
 	want := map[contracts.State]map[Kind]contracts.State{
-		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
-		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		StateNew: {KindPlanned: q, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
+		q:        {KindPlanned: x, KindAdmission: r, KindResult: x, KindPause: p, KindResume: x, KindAbort: a, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: q, KindReorder: q, KindExclude: q},
 		// running: h1 is in flight, so the rollback waits for it.
-		r: {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g, KindRollback: r},
+		r: {KindPlanned: x, KindAdmission: x, KindResult: r, KindPause: p, KindResume: x, KindAbort: a, KindTimer: r, KindRetry: x, KindApprove: g, KindReject: g, KindRollback: r, KindSkip: r, KindReorder: r, KindExclude: r},
 		// paused: h1 failed before it installed, so nothing is to roll back.
-		p:  {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x, KindRollback: rb},
-		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: r},
-		f:  {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
-		a:  {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
-		rb: {KindPlanned: x, KindAdmission: x, KindResult: rb, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x},
+		p:  {KindPlanned: x, KindAdmission: x, KindResult: p, KindPause: x, KindResume: r, KindAbort: a, KindTimer: p, KindRetry: r, KindApprove: x, KindReject: x, KindRollback: rb, KindSkip: p, KindReorder: p, KindExclude: p},
+		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: r, KindSkip: x, KindReorder: x, KindExclude: x},
+		f:  {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
+		a:  {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
+		rb: {KindPlanned: x, KindAdmission: x, KindResult: rb, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
 	}
 	pairs := 0
 	for _, st := range States {
@@ -104,6 +121,10 @@ func TestEveryStateInputPair(t *testing.T) {
 				if wantState == refused {
 					if !contracts.IsCode(err, contracts.CodeInvalidState) {
 						t.Fatalf("err = %v, want invalid_state", err)
+					}
+					// The error names what was refused and the state.
+					if msg := contracts.AsError(err).Message; st != StateNew && k != KindPlanned && (!strings.Contains(msg, string(k)) || !strings.Contains(msg, string(st))) {
+						t.Fatalf("error %q does not name %s and %s", msg, k, st)
 					}
 					if eff != nil || !reflect.DeepEqual(next, before) || !reflect.DeepEqual(next.Hosts, snapshotHosts) {
 						t.Fatalf("refused input changed the rollout or had effects")

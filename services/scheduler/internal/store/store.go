@@ -126,6 +126,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// Traffic steps: where traffic goes, and the switch's attempt.
 		{"rollouts", "traffic", "TEXT NOT NULL DEFAULT ''"},
 		{"rollouts", "traffic_attempt", "INTEGER NOT NULL DEFAULT 0"},
+		// Runtime control: the steps' run order after a reorder (step
+		// indexes, comma-separated; '' is plan order), and a guided-failure
+		// pause.
+		{"rollouts", "run_order", "TEXT NOT NULL DEFAULT ''"},
+		{"rollouts", "guided", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "skipped_hosts", "INTEGER NOT NULL DEFAULT 0"},
+		{"rollouts", "excluded_hosts", "INTEGER NOT NULL DEFAULT 0"},
+		// A phase's failures against its own budget.
+		{"phases", "failed", "INTEGER NOT NULL DEFAULT 0"},
 	} {
 		if err := sqlitedb.AddColumn(ctx, db, col.table, col.name, col.decl); err != nil {
 			db.Close()
@@ -160,27 +169,31 @@ func (s *Store) prepare(ctx context.Context) error {
 	s.insertRollout = named(`INSERT INTO rollouts (id, environment, app, version, state, reason, actor,
 			wait_reason, admitted, queue_order, seq, phase, batch, phase_count, failed_base, total, succeeded, failed,
 			running, pending, plan, traceparent, requested_by, created_at, updated_at, deadline, gate, gate_passed,
-			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq, traffic, traffic_attempt)
+			wait_until, rollback, rollback_batch, analysis_round, analysis_failed, measure_seq, traffic, traffic_attempt,
+			run_order, guided, skipped_hosts, excluded_hosts)
 			VALUES (:id, :environment, :app, :version, :state, :reason, :actor, :wait_reason, :admitted, :queue_order,
 			:seq, :phase, :batch, :phase_count, :failed_base, :total, :succeeded, :failed, :running, :pending, :plan,
 			:traceparent, :requested_by, :created_at, :updated_at, :deadline, :gate, :gate_passed,
-			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq, :traffic, :traffic_attempt)`)
+			:wait_until, :rollback, :rollback_batch, :analysis_round, :analysis_failed, :measure_seq, :traffic, :traffic_attempt,
+			:run_order, :guided, :skipped_hosts, :excluded_hosts)`)
 	s.updateRollout = named(`UPDATE rollouts SET state = :state, reason = :reason, actor = :actor,
 			wait_reason = :wait_reason, admitted = :admitted, seq = :seq, phase = :phase, batch = :batch,
 			failed_base = :failed_base, total = :total, succeeded = :succeeded, failed = :failed, running = :running,
 			pending = :pending, traceparent = :traceparent, updated_at = :updated_at, deadline = :deadline,
 			gate = :gate, gate_passed = :gate_passed, wait_until = :wait_until, rollback = :rollback,
 			rollback_batch = :rollback_batch, analysis_round = :analysis_round, analysis_failed = :analysis_failed,
-			measure_seq = :measure_seq, traffic = :traffic, traffic_attempt = :traffic_attempt WHERE id = :id`)
+			measure_seq = :measure_seq, traffic = :traffic, traffic_attempt = :traffic_attempt,
+			run_order = :run_order, guided = :guided, skipped_hosts = :skipped_hosts,
+			excluded_hosts = :excluded_hosts WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
 			action_id, error, dispatched_at, finished_at, installed, rollback, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
 			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
 			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback,
 			measured = excluded.measured`)
-	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at) VALUES (?, ?, ?, ?, ?)
+	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at, failed) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
-			ended_at = excluded.ended_at`)
+			ended_at = excluded.ended_at, failed = excluded.failed`)
 	s.insertOutbox = plain(`INSERT INTO outbox (subject, msg_id, data, headers) VALUES (?, ?, ?, ?)`)
 	s.upsertCursor = plain(`INSERT INTO cursors (stream, seq) VALUES (?, ?)
 				ON CONFLICT (stream) DO UPDATE SET seq = excluded.seq`)
@@ -332,7 +345,7 @@ func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 	}
 	for _, i := range w.Phases {
 		p := r.Phases[i]
-		if _, err := tx.StmtxContext(ctx, s.upsertPhase).ExecContext(ctx, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt)); err != nil {
+		if _, err := tx.StmtxContext(ctx, s.upsertPhase).ExecContext(ctx, r.ID(), i, string(p.State), formatTime(p.StartedAt), formatTime(p.EndedAt), p.Failed); err != nil {
 			return fmt.Errorf("phase %d: %w", i, err)
 		}
 	}
@@ -382,6 +395,13 @@ type rolloutRow struct {
 	// Traffic and TrafficAttempt are the Rollout fields.
 	Traffic        string `db:"traffic"`
 	TrafficAttempt int    `db:"traffic_attempt"`
+	// RunOrder and Guided are Rollout.RunOrder (see formatRunOrder) and
+	// Rollout.Guided.
+	RunOrder string `db:"run_order"`
+	Guided   bool   `db:"guided"`
+	// SkippedHosts and ExcludedHosts are Counts.Skipped and Counts.Excluded.
+	SkippedHosts  int `db:"skipped_hosts"`
+	ExcludedHosts int `db:"excluded_hosts"`
 	// QueuePosition is computed by queries that select it (queueColumn).
 	QueuePosition int `db:"queue_position"`
 }
@@ -399,6 +419,8 @@ func toRow(rec Record) rolloutRow {
 		WaitUntil: formatTime(r.WaitUntil), Rollback: string(r.Rollback), RollbackBatch: r.RollbackBatch,
 		AnalysisRound: r.AnalysisRound, AnalysisFailed: r.AnalysisFailed, MeasureSeq: r.MeasureSeq,
 		Traffic: r.Traffic, TrafficAttempt: r.TrafficAttempt,
+		RunOrder: formatRunOrder(r.RunOrder), Guided: r.Guided,
+		SkippedHosts: r.Counts.Skipped, ExcludedHosts: r.Counts.Excluded,
 	}
 }
 
@@ -410,7 +432,8 @@ func (row rolloutRow) summary() contracts.RolloutSummary {
 	return contracts.RolloutSummary{
 		Rollout: row.ID, App: row.App, Version: row.Version, Environment: row.Environment,
 		State: contracts.State(row.State), Reason: row.Reason, Phase: phase,
-		Counts:    contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
+		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending,
+			Skipped: row.SkippedHosts, Excluded: row.ExcludedHosts},
 		CreatedAt: row.CreatedAt, UpdatedAt: row.UpdatedAt, QueuePosition: row.QueuePosition,
 	}
 }
@@ -424,12 +447,12 @@ const queueColumn = `CASE WHEN r.state = 'queued' THEN 1 + (SELECT COUNT(*) FROM
 // summaryColumns are the rollouts columns without the plan.
 const summaryColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, traceparent, requested_by,
-	created_at, updated_at`
+	created_at, updated_at, skipped_hosts, excluded_hosts`
 
 const rolloutColumns = `id, environment, app, version, state, reason, actor, wait_reason, admitted, queue_order, seq,
 	phase, batch, phase_count, failed_base, total, succeeded, failed, running, pending, plan, traceparent, requested_by,
 	created_at, updated_at, deadline, gate, gate_passed, wait_until, rollback, rollback_batch, analysis_round,
-	analysis_failed, measure_seq, traffic, traffic_attempt`
+	analysis_failed, measure_seq, traffic, traffic_attempt, run_order, guided, skipped_hosts, excluded_hosts`
 
 // Load reads one rollout; ok is false when there is none with that id.
 func (s *Store) Load(ctx context.Context, id string) (rec Record, ok bool, err error) {
@@ -484,8 +507,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		Batch: row.Batch, FailedBase: row.FailedBase, Gate: row.Gate, GatePassed: row.GatePassed,
 		Rollback: rollout.RollbackMode(row.Rollback), RollbackBatch: row.RollbackBatch,
 		AnalysisRound: row.AnalysisRound, AnalysisFailed: row.AnalysisFailed, MeasureSeq: row.MeasureSeq,
-		Traffic: row.Traffic, TrafficAttempt: row.TrafficAttempt,
-		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending},
+		Traffic: row.Traffic, TrafficAttempt: row.TrafficAttempt, Guided: row.Guided,
+		Counts: contracts.Counts{Total: row.Total, Succeeded: row.Succeeded, Failed: row.Failed, Running: row.Running, Pending: row.Pending,
+			Skipped: row.SkippedHosts, Excluded: row.ExcludedHosts},
 	}
 	var err error
 	if r.CreatedAt, err = parseTime(row.CreatedAt); err != nil {
@@ -502,6 +526,9 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	}
 	if err := json.Unmarshal([]byte(row.Plan), &r.Plan); err != nil {
 		return Record{}, fmt.Errorf("decode plan: %w", err)
+	}
+	if r.RunOrder, err = parseRunOrder(row.RunOrder, len(r.Plan.Phases)); err != nil {
+		return Record{}, fmt.Errorf("run_order: %w", err)
 	}
 	var hosts []struct {
 		Host         string `db:"host"`
@@ -535,14 +562,16 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 	var phases []struct {
 		State     string `db:"state"`
 		StartedAt string `db:"started_at"`
+		Failed    int    `db:"failed"`
 		EndedAt   string `db:"ended_at"`
 	}
-	if err := s.db.SelectContext(ctx, &phases, `SELECT state, started_at, ended_at FROM phases WHERE rollout = ? ORDER BY idx`, row.ID); err != nil {
+	if err := s.db.SelectContext(ctx, &phases, `SELECT state, started_at, ended_at, failed FROM phases WHERE rollout = ? ORDER BY idx`, row.ID); err != nil {
 		return Record{}, fmt.Errorf("phases: %w", err)
 	}
 	r.Phases = make([]rollout.Phase, len(phases))
 	for i, p := range phases {
 		r.Phases[i].State = rollout.PhaseState(p.State)
+		r.Phases[i].Failed = p.Failed
 		if r.Phases[i].StartedAt, err = parseTime(p.StartedAt); err != nil {
 			return Record{}, fmt.Errorf("phase %d started_at: %w", i, err)
 		}
