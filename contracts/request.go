@@ -61,6 +61,10 @@ type DeployRequest struct {
 	// Requires lists the applications this release needs in the
 	// environment, with semver constraints.
 	Requires []Requirement `json:"requires,omitempty"`
+	// Apps names several applications instead of App, Version and
+	// Requires: they roll out one after another in the order of their
+	// requires, each as its own rollout (see AppRelease).
+	Apps []AppRelease `json:"apps,omitempty"`
 	// Team and Labels say whose rollout this is, for the calendar:
 	// a reservation held for a team or a label admits only its holders.
 	Team   string            `json:"team,omitempty"`

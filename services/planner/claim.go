@@ -27,8 +27,11 @@ func (c claimer) Claim(ctx context.Context, req contracts.DeployRequest) (contra
 	}
 	// A release that has not passed the environment before is refused
 	// before its id is taken, so the same id can come back with an override.
-	if refusal := c.svc.planning.lifecycleRefusal(ctx, req); refusal != nil {
-		return contracts.ClaimReply{}, refusal
+	// (A multi-application request's members are checked as they come up.)
+	if len(req.Apps) == 0 {
+		if refusal := c.svc.planning.lifecycleRefusal(ctx, req); refusal != nil {
+			return contracts.ClaimReply{}, refusal
+		}
 	}
 	state, err := c.store.Claim(ctx, req.ID, contracts.RequestDigest(req), c.svc.clock.Now())
 	switch {

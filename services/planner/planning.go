@@ -57,6 +57,11 @@ func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contr
 	if err := req.Validate(); err != nil {
 		return contracts.Plan{}, reasonsOf(err), nil
 	}
+	if len(req.Apps) > 0 {
+		// The consumer splits these (chain.go); each member is planned alone.
+		return contracts.Plan{}, contracts.FieldErrors{{Field: "apps",
+			Message: "a request naming several applications is planned one application at a time, as its rollouts come up: preview each application on its own"}}, nil
+	}
 	env, err := p.inventory.Targets(ctx, req.Environment, req.App)
 	switch {
 	case contracts.IsCode(err, contracts.CodeNotFound):
