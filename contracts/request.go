@@ -37,11 +37,12 @@ const (
 
 // DeployRequest asks for one release of an application to one environment.
 // Its ID is chosen by the caller, is the idempotency key of the request and
-// becomes the rollout id.
+// becomes the rollout id. App and Version are empty when Apps names
+// several applications.
 type DeployRequest struct {
 	ID          string               `json:"id"`
-	App         string               `json:"app"`
-	Version     string               `json:"version"`
+	App         string               `json:"app,omitempty"`
+	Version     string               `json:"version,omitempty"`
 	Environment string               `json:"environment"`
 	Strategy    Strategy             `json:"strategy,omitempty"`
 	Phases      []PhaseSpec          `json:"phases,omitempty"`
