@@ -3,12 +3,14 @@ package planner
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natstest"
+	"github.com/rollwave/rollwave/pkg/natsx"
 )
 
 // chainWait is generous: the machine running the tests may be busy.
@@ -180,5 +182,28 @@ func TestMultiApplicationRequestRefused(t *testing.T) {
 	reply, err := (&planning{}).Preview(context.Background(), multiRequest("p", contracts.AppRelease{App: "web", Version: "1.0.0"}))
 	if err != nil || reply.Plan != nil || len(reply.Reasons) != 1 || reply.Reasons[0].Field != "apps" {
 		t.Fatalf("preview: %+v %v", reply, err)
+	}
+}
+
+// TestClaimOfAMultiApplicationRequest: the gateway's claim answers the
+// rollouts in order, and refuses a cycle before the id is taken.
+func TestClaimOfAMultiApplicationRequest(t *testing.T) {
+	h := newHarness(t)
+	h.serveDiscovery(prod())
+	h.startPlanner(Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), chainWait)
+	defer cancel()
+	apps := []contracts.AppRelease{
+		{App: "web", Version: "2.5.0", Requires: []contracts.Requirement{{App: "api", Version: "^3"}}},
+		{App: "api", Version: "3.2.0", Requires: []contracts.Requirement{{App: "web", Version: "^2"}}},
+	}
+	_, err := natsx.Request[contracts.ClaimReply](ctx, h.nc, contracts.APIPlannerClaim, multiRequest("c1", apps...))
+	if e := contracts.AsError(err); e == nil || e.Field != "apps" || !strings.Contains(e.Message, "api -> web -> api") {
+		t.Fatalf("cycle: %v", err)
+	}
+	apps[1].Requires = nil
+	reply, err := natsx.Request[contracts.ClaimReply](ctx, h.nc, contracts.APIPlannerClaim, multiRequest("c1", apps...))
+	if err != nil || reply.Rollout != "c1" || reply.Existing || !reflect.DeepEqual(reply.Rollouts, []string{"c1-api", "c1-web"}) {
+		t.Fatalf("claim: %+v %v", reply, err)
 	}
 }
