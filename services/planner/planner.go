@@ -158,6 +158,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.releases, s.follow = rel, follow
 	s.planning.releases, s.planning.runs = completions{store: rel, follow: follow}, rel
+	s.planning.deployed = rel
 	if err := s.startChains(ctx); err != nil {
 		follow.stop()
 		_ = rel.Close()

@@ -45,6 +45,7 @@ type planning struct {
 	// releases and runs are set once the rollout record is open (Start).
 	releases releaseLog
 	runs     runHistory
+	deployed deployedApps
 	// calendar answers previews' calendar questions.
 	calendar admitter
 }
