@@ -17,6 +17,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/services/planner/internal/chains"
 	"github.com/rollwave/rollwave/services/planner/internal/deps"
+	"github.com/rollwave/rollwave/services/planner/internal/requests"
 )
 
 // A request naming several applications (DeployRequest.Apps) becomes a
@@ -94,6 +95,17 @@ func (s *Service) handleChain(ctx context.Context, log *slog.Logger, span trace.
 		ids[i] = m.ID
 	}
 	span.SetAttributes(attribute.StringSlice("rollwave.chain", ids))
+	// The members' ids are claimed now, so that none is found taken by
+	// another request when its turn comes (which would stall the chain).
+	switch taken, err := s.claimMembers(ctx, req, members); {
+	case err != nil:
+		log.Error("claim the rollout ids of a multi-application request; retrying", "err", err)
+		_ = msg.NakWithDelay(retryDelay(md.NumDelivered, s.cfg.RetryBackoff, s.cfg.MaxRetryBackoff))
+		return
+	case taken != nil:
+		s.reject(ctx, log, span, msg, md, ref, taken, "")
+		return
+	}
 	if err := s.chains.Create(ctx, req.ID, members); err != nil {
 		log.Error("record multi-application request; retrying", "err", err)
 		_ = msg.NakWithDelay(retryDelay(md.NumDelivered, s.cfg.RetryBackoff, s.cfg.MaxRetryBackoff))
@@ -115,6 +127,23 @@ func (s *Service) handleChain(ctx context.Context, log *slog.Logger, span trace.
 		log.Warn("ack deploy request", "err", err)
 	}
 	log.Info("multi-application request ordered", "rollouts", ids)
+}
+
+// claimMembers records each member's rollout id for the member's request
+// and returns a reason for each id another request already holds.
+func (s *Service) claimMembers(ctx context.Context, req contracts.DeployRequest, members []contracts.DeployRequest) (contracts.FieldErrors, error) {
+	var taken contracts.FieldErrors
+	for _, m := range members {
+		state, err := s.store.Claim(ctx, m.ID, contracts.RequestDigest(m), s.clock.Now())
+		if err != nil {
+			return nil, fmt.Errorf("claim %s: %w", m.ID, err)
+		}
+		if state == requests.Conflict {
+			i := slices.IndexFunc(req.Apps, func(a contracts.AppRelease) bool { return a.App == m.App })
+			taken.Add(fmt.Sprintf("apps[%d].app", i), "makes the rollout id %q, which another request already used: pick a new request id", m.ID)
+		}
+	}
+	return taken, nil
 }
 
 // requestMember publishes a member's deploy request; its rollout id is

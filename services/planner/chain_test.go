@@ -178,6 +178,17 @@ func TestMultiApplicationRequestRefused(t *testing.T) {
 			t.Fatalf("%s: %d planned", tc.id, n)
 		}
 	}
+	// A member's rollout id already used by another request is refused
+	// up front, not found taken when its turn comes.
+	h.publishRequest(context.Background(), deployRequest("taken-api"))
+	h.chainEvent(contracts.EventSubject("prod", "taken-api", contracts.EventPlanned))
+	h.publishRequest(context.Background(), multiRequest("taken",
+		contracts.AppRelease{App: "web", Version: "2.5.0", Requires: []contracts.Requirement{{App: "api", Version: "^3"}}},
+		contracts.AppRelease{App: "api", Version: "3.2.0"}))
+	ev := h.chainEvent(contracts.EventSubject("prod", "taken", contracts.EventRejected))
+	if len(ev.Reasons) != 1 || ev.Reasons[0].Field != "apps[1].app" || !strings.Contains(ev.Reasons[0].Message, `"taken-api", which another request already used`) {
+		t.Fatalf("taken: %+v", ev.Reasons)
+	}
 	// Previews refuse a multi-application request on apps.
 	reply, err := (&planning{}).Preview(context.Background(), multiRequest("p", contracts.AppRelease{App: "web", Version: "1.0.0"}))
 	if err != nil || reply.Plan != nil || len(reply.Reasons) != 1 || reply.Reasons[0].Field != "apps" {
