@@ -181,6 +181,9 @@ func (s *Service) rejectMember(ctx context.Context, m contracts.DeployRequest, r
 	return nil
 }
 
+// chainApplyTimeout bounds the handling of one ending.
+const chainApplyTimeout = time.Minute
+
 // endings are the event types that end a rollout, and the state each means.
 var endings = map[contracts.EventType]contracts.State{
 	contracts.EventCompleted:  contracts.StateCompleted,
@@ -295,7 +298,9 @@ func (q *sequencer) apply(ctx context.Context, m jetstream.Msg, applied uint64) 
 		return applied, nil
 	}
 	seq := meta.Sequence.Stream
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	// Each publish has its own publishTimeout; this bounds the whole,
+	// which may reject many members.
+	ctx, cancel := context.WithTimeout(ctx, chainApplyTimeout)
 	defer cancel()
 	var updates []chains.Update
 	if env, ev, err := contracts.DecodeEvent(m.Data()); err == nil {
