@@ -34,6 +34,9 @@ func RequestDigest(r DeployRequest) string {
 type ClaimReply struct {
 	Rollout  string `json:"rollout"`
 	Existing bool   `json:"existing,omitempty"`
+	// Rollouts are, for a request naming several applications, the
+	// rollouts it becomes, in the order they roll out.
+	Rollouts []string `json:"rollouts,omitempty"`
 }
 
 // ConflictingID is the error for a request id already used by another request.

@@ -14,6 +14,12 @@ type Environment struct {
 	// driver). Off by default: whoever can send a request would otherwise
 	// run any program on the executors.
 	AllowRequestCommands bool `json:"allow_request_commands,omitempty"`
+	// AllowRequestParams lets a request's own params apply, every name;
+	// AllowedRequestParams lets only those named. With neither, a request
+	// carrying params is refused: they reach the operators' templates
+	// (procedures, checks) above the inventory's own values.
+	AllowRequestParams   bool     `json:"allow_request_params,omitempty"`
+	AllowedRequestParams []string `json:"allowed_request_params,omitempty"`
 	// Checks are operator-defined checks by name: a request's
 	// phases[].checks may name them like its own, and only here may a
 	// command check come from when request commands are not allowed.

@@ -40,11 +40,12 @@ const (
 
 // DeployRequest asks for one release of an application to one environment.
 // Its ID is chosen by the caller, is the idempotency key of the request and
-// becomes the rollout id.
+// becomes the rollout id. App and Version are empty when Apps names
+// several applications.
 type DeployRequest struct {
 	ID          string               `json:"id"`
-	App         string               `json:"app"`
-	Version     string               `json:"version"`
+	App         string               `json:"app,omitempty"`
+	Version     string               `json:"version,omitempty"`
 	Environment string               `json:"environment"`
 	Strategy    Strategy             `json:"strategy,omitempty"`
 	Phases      []PhaseSpec          `json:"phases,omitempty"`
@@ -64,6 +65,10 @@ type DeployRequest struct {
 	// Requires lists the applications this release needs in the
 	// environment, with semver constraints.
 	Requires []Requirement `json:"requires,omitempty"`
+	// Apps names several applications instead of App, Version and
+	// Requires: they roll out one after another in the order of their
+	// requires, each as its own rollout (see AppRelease).
+	Apps []AppRelease `json:"apps,omitempty"`
 	// Team and Labels say whose rollout this is, for the calendar:
 	// a reservation held for a team or a label admits only its holders.
 	Team   string            `json:"team,omitempty"`

@@ -31,13 +31,15 @@ const (
 func (r DeployRequest) Validate() error {
 	var fe FieldErrors
 	token(&fe, "id", r.ID)
+	multi := r.validateApps(&fe)
 	switch {
+	case multi:
 	case r.App == "":
 		fe.Add("app", "is required")
 	case !appName.MatchString(r.App):
 		fe.Add("app", "must be 1-63 lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, got %q", clip(r.App))
 	}
-	if err := CheckVersion("version", r.Version); err != nil {
+	if err := CheckVersion("version", r.Version); err != nil && !multi {
 		fe.Add("version", "%s", messageOf(err))
 	}
 	token(&fe, "environment", r.Environment)
@@ -60,7 +62,9 @@ func (r DeployRequest) Validate() error {
 	r.Offline.validate(&fe, "offline")
 	r.OnBlocked.validate(&fe, "on_blocked")
 	r.OnFreeze.validate(&fe, "on_freeze")
-	r.validateRequires(&fe)
+	if !multi {
+		r.validateRequires(&fe)
+	}
 	r.Override.validate(&fe, "override")
 	if r.Team != "" {
 		token(&fe, "team", r.Team)

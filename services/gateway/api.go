@@ -47,6 +47,10 @@ type Receipt struct {
 	// Duplicate is true when the broker already held a request with this
 	// id: nothing new was queued.
 	Duplicate bool `json:"duplicate"`
+	// Rollouts are, for a request naming several applications, the
+	// rollouts it becomes in rollout order (Rollout is then the request's
+	// id, which names no rollout).
+	Rollouts []string `json:"rollouts,omitempty"`
 }
 
 // Source is the envelope source of what the gateway publishes.
@@ -87,15 +91,15 @@ func (a *natsAPI) Deploy(ctx context.Context, req contracts.DeployRequest) (Rece
 	ctx, span := a.tracer.Start(ctx, "deploy.request", opts...)
 	defer span.End()
 
-	existing, err := a.claim(ctx, req)
+	claim, err := a.claim(ctx, req)
 	switch {
 	case err != nil:
 		span.SetStatus(codes.Error, err.Error())
 		return Receipt{}, err
-	case existing:
+	case claim.Existing:
 		// Nothing is published: the rollout exists for this very request.
 		span.SetAttributes(attribute.Bool("messaging.nats.duplicate", true))
-		return Receipt{Rollout: req.ID, Duplicate: true}, nil
+		return Receipt{Rollout: req.ID, Duplicate: true, Rollouts: claim.Rollouts}, nil
 	}
 
 	msg, err := natsx.EnvelopeMsg(ctx, contracts.SubjectDeployRequest, contracts.TypeDeployRequest,
@@ -113,7 +117,7 @@ func (a *natsAPI) Deploy(ctx context.Context, req contracts.DeployRequest) (Rece
 		attribute.Bool("messaging.nats.duplicate", ack.Duplicate))
 	a.log.Info("deploy request queued", "rollout", req.ID, "environment", req.Environment,
 		"app", req.App, "version", req.Version, "stream_seq", ack.Sequence, "duplicate", ack.Duplicate)
-	return Receipt{Rollout: req.ID, StreamSeq: ack.Sequence, Duplicate: ack.Duplicate}, nil
+	return Receipt{Rollout: req.ID, StreamSeq: ack.Sequence, Duplicate: ack.Duplicate, Rollouts: claim.Rollouts}, nil
 }
 
 // publishError turns a JetStream publish failure into a typed error.

@@ -16,16 +16,16 @@ const claimTimeout = 3 * time.Second
 // (existing true), another request under the id is a conflict error. A
 // planner that does not answer is no reason to refuse a deploy: the request
 // is queued as before, and the planner checks its record when it plans.
-func (a *natsAPI) claim(ctx context.Context, req contracts.DeployRequest) (existing bool, err error) {
+func (a *natsAPI) claim(ctx context.Context, req contracts.DeployRequest) (contracts.ClaimReply, error) {
 	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
 	defer cancel()
 	reply, err := natsx.Request[contracts.ClaimReply](ctx, a.nc, contracts.APIPlannerClaim, req)
 	switch {
 	case contracts.IsCode(err, contracts.CodeUnavailable), contracts.IsCode(err, contracts.CodeTimeout):
 		a.log.Warn("planner did not answer the claim; queueing the request unchecked", "rollout", req.ID, "err", err)
-		return false, nil
+		return contracts.ClaimReply{}, nil
 	case err != nil:
-		return false, err
+		return contracts.ClaimReply{}, err
 	}
-	return reply.Existing, nil
+	return reply, nil
 }

@@ -27,7 +27,19 @@ func (c claimer) Claim(ctx context.Context, req contracts.DeployRequest) (contra
 	}
 	// A release that has not passed the environment before is refused
 	// before its id is taken, so the same id can come back with an override.
-	if refusal := c.svc.planning.lifecycleRefusal(ctx, req); refusal != nil {
+	// A multi-application request is refused here for a cycle or an
+	// unmet requirement among its own applications; its members are
+	// checked against the environment as they come up.
+	var rollouts []string
+	if len(req.Apps) > 0 {
+		members, reasons := chainMembers(req)
+		if reasons != nil {
+			return contracts.ClaimReply{}, reasons
+		}
+		for _, m := range members {
+			rollouts = append(rollouts, m.ID)
+		}
+	} else if refusal := c.svc.planning.lifecycleRefusal(ctx, req); refusal != nil {
 		return contracts.ClaimReply{}, refusal
 	}
 	state, err := c.store.Claim(ctx, req.ID, contracts.RequestDigest(req), c.svc.clock.Now())
@@ -39,7 +51,7 @@ func (c claimer) Claim(ctx context.Context, req contracts.DeployRequest) (contra
 		c.svc.metrics.requests.WithLabelValues(outcomeConflict).Inc()
 		return contracts.ClaimReply{}, contracts.ConflictingID(req.ID)
 	}
-	return contracts.ClaimReply{Rollout: req.ID, Existing: state == requests.Decided}, nil
+	return contracts.ClaimReply{Rollout: req.ID, Existing: state == requests.Decided, Rollouts: rollouts}, nil
 }
 
 func claimHandler(c claimer, mw endpoint.Middleware) natsx.Handler {

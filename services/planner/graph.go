@@ -20,8 +20,17 @@ func (p *planning) Graph(ctx context.Context, q contracts.GraphQuery) (contracts
 	var fe contracts.FieldErrors
 	if err := contracts.CheckToken("environment", q.Environment); err != nil {
 		fe.Add("environment", "%s", contracts.AsError(err).Message)
+	} else if len(q.Apps) == 0 {
+		apps, err := p.appsDeployed(ctx, q.Environment)
+		if err != nil {
+			return contracts.DependencyGraph{}, err
+		}
+		q.Apps = apps
 	}
-	if len(q.Apps) == 0 || len(q.Apps) > maxGraphApps {
+	switch {
+	case len(q.Apps) == 0 && fe == nil:
+		fe.Add("apps", "no application has completed a rollout in environment %q that this planner recorded: name the applications (rollwave graph -f SPEC)", q.Environment)
+	case len(q.Apps) > maxGraphApps:
 		fe.Add("apps", "must list 1 to %d applications, got %d", maxGraphApps, len(q.Apps))
 	}
 	apps := make([]deps.App, 0, len(q.Apps))

@@ -74,6 +74,10 @@ func (s *Service) handle(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 
+	if len(req.Apps) > 0 {
+		s.handleChain(ctx, log, span, msg, md, ref, req)
+		return
+	}
 	p, reasons, err := s.planning.plan(ctx, req)
 	switch {
 	case err != nil && ctx.Err() != nil:

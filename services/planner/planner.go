@@ -21,6 +21,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
 	"github.com/rollwave/rollwave/pkg/service"
+	"github.com/rollwave/rollwave/services/planner/internal/chains"
 	"github.com/rollwave/rollwave/services/planner/internal/releases"
 	"github.com/rollwave/rollwave/services/planner/internal/requests"
 )
@@ -71,6 +72,9 @@ type Service struct {
 	store    *requests.Store
 	releases *releases.Store
 	follow   *follower
+	// chains and sequence run multi-application requests (chain.go).
+	chains   *chains.Store
+	sequence *sequencer
 	gate     natsx.Gate
 
 	mu       sync.Mutex
@@ -154,7 +158,15 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.releases, s.follow = rel, follow
 	s.planning.releases, s.planning.runs = completions{store: rel, follow: follow}, rel
+	s.planning.deployed = rel
+	if err := s.startChains(ctx); err != nil {
+		follow.stop()
+		_ = rel.Close()
+		_ = store.Close()
+		return fmt.Errorf("planner: %w", err)
+	}
 	closeAll := func() {
+		s.stopChains()
 		follow.stop()
 		_ = rel.Close()
 		_ = store.Close()
@@ -228,6 +240,7 @@ func (s *Service) Stop(ctx context.Context) error {
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("planner: close request record: %w", cerr)
 	}
+	s.stopChains()
 	s.follow.stop()
 	if cerr := s.releases.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("planner: close rollout record: %w", cerr)

@@ -45,6 +45,7 @@ type planning struct {
 	// releases and runs are set once the rollout record is open (Start).
 	releases releaseLog
 	runs     runHistory
+	deployed deployedApps
 	// calendar answers previews' calendar questions.
 	calendar admitter
 }
@@ -56,6 +57,11 @@ func (p *planning) plan(ctx context.Context, req contracts.DeployRequest) (contr
 	// environment name must not reach a query.
 	if err := req.Validate(); err != nil {
 		return contracts.Plan{}, reasonsOf(err), nil
+	}
+	if len(req.Apps) > 0 {
+		// The consumer splits these (chain.go); each member is planned alone.
+		return contracts.Plan{}, contracts.FieldErrors{{Field: "apps",
+			Message: "a request naming several applications is planned one application at a time, as its rollouts come up: preview each application on its own"}}, nil
 	}
 	env, err := p.inventory.Targets(ctx, req.Environment, req.App)
 	switch {

@@ -24,7 +24,9 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Use:   "deploy -f SPEC",
 		Short: "Request a rollout described by a spec file (YAML or JSON)",
 		Long: `deploy reads a rollout spec (YAML or JSON; "-" reads standard input) and
-sends it to the API as a deploy request, printing the rollout id.
+sends it to the API as a deploy request, printing the rollout id. A spec
+with apps (several applications) prints one rollout id per application in
+the order they roll out, and --wait follows them one after another.
 
   --dry-run  asks the planner for the plan instead, as "rollwave plan" does
   --wait     then follows the rollout live until it settles, with --timeout
@@ -32,7 +34,8 @@ sends it to the API as a deploy request, printing the rollout id.
 ` + exitCodesHelp + ``,
 		Example: `  rollwave deploy -f spec.yaml
   rollwave deploy -f spec.yaml --dry-run
-  rollwave deploy -f spec.yaml --wait --timeout 1h`,
+  rollwave deploy -f spec.yaml --wait --timeout 1h
+  rollwave deploy -f release.yaml --wait   # apps: [{app: api, ...}, {app: web, ...}]`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if file == "" {
@@ -79,26 +82,16 @@ sends it to the API as a deploy request, printing the rollout id.
 				return nil
 			}
 			var rc struct {
-				Rollout   string `json:"rollout"`
-				StreamSeq uint64 `json:"stream_seq"`
-				Duplicate bool   `json:"duplicate"`
+				Rollout   string   `json:"rollout"`
+				StreamSeq uint64   `json:"stream_seq"`
+				Duplicate bool     `json:"duplicate"`
+				Rollouts  []string `json:"rollouts"`
 			}
 			raw, err := c.call(cmd.Context(), http.MethodPost, "/v1/rollouts", nil, req, &rc)
 			if err != nil {
 				return err
 			}
-			switch {
-			case g.json():
-				printRaw(out, raw)
-			case rc.Duplicate:
-				fmt.Fprintf(out, "%s (already requested; nothing new was queued)\n", rc.Rollout)
-			default:
-				fmt.Fprintln(out, rc.Rollout)
-			}
-			if !wait {
-				return nil
-			}
-			return follow(cmd, g, c, rc.Rollout, limit)
+			return deployed(cmd, g, c, req, rc.Rollout, rc.Rollouts, rc.Duplicate, raw, wait, limit)
 		},
 	}
 	f := cmd.Flags()

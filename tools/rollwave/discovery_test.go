@@ -115,7 +115,12 @@ func TestGraphCommand(t *testing.T) {
 		t.Fatalf("--format png: code %d", code)
 	}
 	if code, _, _ := a.run("graph"); code != exitUsage {
-		t.Fatalf("no spec: code %d", code)
+		t.Fatalf("no spec and no env: code %d", code)
+	}
+	// --env alone asks for what the environment was given.
+	code, out, _ = a.run("graph", "--env", "production")
+	if q := <-got; code != 0 || out != "digraph \"x\" {}\n" || q.Environment != "production" || len(q.Apps) != 0 {
+		t.Fatalf("env only: code %d, out %q, query %+v", code, out, q)
 	}
 }
 

@@ -15,19 +15,22 @@ func newGraphCmd(g *globals) *cobra.Command {
 	var env, format string
 	var files []string
 	cmd := &cobra.Command{
-		Use: "graph -f SPEC... [--env E] [--format dot|mermaid]",
-		Example: `  rollwave graph -f web.yaml -f api.yaml --env production
+		Use: "graph [-f SPEC...] [--env E] [--format dot|mermaid]",
+		Example: `  rollwave graph --env production
+  rollwave graph -f web.yaml -f api.yaml --env production
   rollwave graph -f web.yaml --format mermaid
   rollwave graph -f web.yaml -o json`,
 		Short: "Print the dependency graph of applications, with the versions running in an environment and unmet requirements marked",
 		Long: `graph reads the rollout specs given with -f (each names an application,
 its version and its requires), asks the planner which versions run in the
 environment (--env, or the specs' own), and prints the graph as Graphviz DOT
-or Mermaid, with unmet requirements marked; -o json prints the graph's JSON.`,
+or Mermaid, with unmet requirements marked; -o json prints the graph's JSON.
+Without -f it draws the applications completed in --env, each with the
+requires of the request it was last deployed from.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if len(files) == 0 {
-				return usageError(errors.New("give at least one spec with -f"))
+			if len(files) == 0 && env == "" {
+				return usageError(errors.New("give --env, or specs with -f"))
 			}
 			if format != "dot" && format != "mermaid" {
 				return usageError(fmt.Errorf("--format must be dot or mermaid, got %q", format))

@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		"environments: [{name: qa, driver: {sim: {median: 1s, fail_hosts: [a]}}}]",
 		"environments: [{name: qa, driver: {exec: {command: [x, '{{.Host.Name}}'], env: {A: b}}}}]",
 		"environments: [{name: qa, allow_request_commands: true, procedures: {d: {driver: {exec: {command: [x]}}, apps: [web]}}}]",
+		"environments: [{name: qa, allow_request_params: [a, b.c]}, {name: prod, allow_request_params: true}]",
 		"environments: [{name: qa, procedures: {lb: {driver: {sim: {}}, traffic: {exec: {command: [lb, \"{{.Target}}\"]}}}}}]",
 		"environments: [{name: qa, applications: {web: {groups: [g], labels: {a: b}, hosts: [h]}}, hosts: [{name: h, address: x, groups: [g]}]}]",
 		"environments: &e [{name: qa, hosts: *e}]",

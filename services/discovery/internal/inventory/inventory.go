@@ -39,6 +39,10 @@ type Environment struct {
 	// Procedures and AllowRequestCommands say how requests may deploy.
 	Procedures           map[string]contracts.Procedure
 	AllowRequestCommands bool
+	// AllowRequestParams and AllowedRequestParams say which of a
+	// request's own params apply (params.go).
+	AllowRequestParams   bool
+	AllowedRequestParams []string
 	// Checks are operator-defined checks that requests name.
 	Checks map[string]contracts.CheckSpec
 	// Applications, when declared, say which hosts run which application;
@@ -68,7 +72,7 @@ func (inv Inventory) Find(name string) (Environment, bool) {
 func (e Environment) Contract() contracts.Environment {
 	out := contracts.Environment{Name: e.Name, Params: e.Params, Hosts: make([]contracts.Host, len(e.Hosts)),
 		Procedures: e.Procedures, AllowRequestCommands: e.AllowRequestCommands, AppsDeclared: e.Applications != nil,
-		Checks: e.Checks}
+		Checks: e.Checks, AllowRequestParams: e.AllowRequestParams, AllowedRequestParams: e.AllowedRequestParams}
 	copy(out.Hosts, e.Hosts)
 	out.OnBlocked, out.OnFreeze = e.OnBlocked, e.OnFreeze
 	return out

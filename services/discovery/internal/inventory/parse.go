@@ -372,7 +372,7 @@ func (p *parser) inventory(doc *yaml.Node) Inventory {
 }
 
 func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
-	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "applications", "sources", "checks", "on_blocked", "on_freeze")
+	f, ok := p.fields(path, n, "name", "position", "params", "driver", "pool", "hosts", "procedures", "allow_request_commands", "allow_request_params", "applications", "sources", "checks", "on_blocked", "on_freeze")
 	if !ok {
 		return Environment{}, false
 	}
@@ -396,6 +396,9 @@ func (p *parser) environment(path string, n *yaml.Node) (Environment, bool) {
 	}
 	if e, ok := f["allow_request_commands"]; ok && !isNull(e.val) {
 		env.AllowRequestCommands = p.boolean(join(path, "allow_request_commands"), e.val)
+	}
+	if e, ok := f["allow_request_params"]; ok {
+		p.requestParams(join(path, "allow_request_params"), e.val, &env)
 	}
 	appsEntry, declared := f["applications"]
 	if declared {

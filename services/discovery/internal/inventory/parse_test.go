@@ -148,7 +148,7 @@ func TestParseErrors(t *testing.T) {
 		{"env name is a list", "environments:\n  - name: [qa]\n", []string{"environments[0].name: must be a string, got a list (line 2)"}},
 		{"duplicate env", "environments:\n  - name: qa\n  - name: qa\n", []string{`environments[1].name: duplicate environment "qa" (also environments[0]) (line 3)`}},
 		{"duplicate key", "environments:\n  - name: qa\n    name: qb\n", []string{"environments[0].name: is given twice (line 3)"}},
-		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, applications, sources, checks, on_blocked, on_freeze) (line 3)"}},
+		{"unknown env key", "environments:\n  - name: qa\n    region: eu\n", []string{"environments[0].region: is not a known field (known: name, position, params, driver, pool, hosts, procedures, allow_request_commands, allow_request_params, applications, sources, checks, on_blocked, on_freeze) (line 3)"}},
 		{"position text", "environments:\n  - name: qa\n    position: first\n", []string{"environments[0].position: must be a whole number (line 3)"}},
 		{"position zero", "environments:\n  - name: qa\n    position: 0\n", []string{"environments[0].position: must be between 1 and 1000, got 0 (line 3)"}},
 		{"bad pool", "environments:\n  - name: qa\n    pool: a b\n", []string{`environments[0].pool: must be 1-128`}},
@@ -554,5 +554,43 @@ func TestParseSSHProcedure(t *testing.T) {
 		Timeout: contracts.Duration(5 * time.Minute), ConnectTimeout: contracts.Duration(10 * time.Second)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("ssh driver %+v, want %+v", got, want)
+	}
+}
+
+func TestParseRequestParams(t *testing.T) {
+	inv, err := Parse([]byte(`
+environments:
+  - name: qa
+    allow_request_params: true
+  - name: staging
+    allow_request_params: [feature, channel]
+  - name: prod
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env   string
+		all   bool
+		names []string
+	}{{"qa", true, nil}, {"staging", false, []string{"channel", "feature"}}, {"prod", false, nil}} {
+		e, _ := inv.Find(tc.env)
+		c := e.Contract()
+		if c.AllowRequestParams != tc.all || !reflect.DeepEqual(c.AllowedRequestParams, tc.names) {
+			t.Fatalf("%s: all %v names %v, want %v %v", tc.env, c.AllowRequestParams, c.AllowedRequestParams, tc.all, tc.names)
+		}
+	}
+	for _, tc := range []struct{ doc, field, msg string }{
+		{"environments: [{name: qa, allow_request_params: yes please}]", "environments[0].allow_request_params", "must be true, false or a list of parameter names, got a scalar (line 1)"},
+		{"environments: [{name: qa, allow_request_params: {a: b}}]", "environments[0].allow_request_params", "got a mapping"},
+		{"environments: [{name: qa, allow_request_params: [ok, '1bad']}]", "environments[0].allow_request_params[1]", `must be a parameter name`},
+		{"environments: [{name: qa, allow_request_params: [a, a]}]", "environments[0].allow_request_params[1]", `repeats "a"`},
+		{"environments: [{name: qa, allow_request_params: [[a]]}]", "environments[0].allow_request_params[0]", "must be a string"},
+	} {
+		_, err := Parse([]byte(tc.doc))
+		var fe contracts.FieldErrors
+		if !errors.As(err, &fe) || len(fe) != 1 || fe[0].Field != tc.field || !strings.Contains(fe[0].Message, tc.msg) {
+			t.Errorf("%s: %v, want %s: %s", tc.doc, err, tc.field, tc.msg)
+		}
 	}
 }

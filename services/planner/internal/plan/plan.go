@@ -68,6 +68,7 @@ func Build(req contracts.DeployRequest, env contracts.Environment, now time.Time
 	requestDriver := driver != nil || procProblems != nil
 	checks, checkProblems := Checks(req, env)
 	problems = append(problems, checkProblems...)
+	problems = append(problems, RequestParams(req, env)...)
 	var driverless []string
 	for _, phase := range assigned {
 		for _, name := range phase {

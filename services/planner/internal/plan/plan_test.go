@@ -137,6 +137,7 @@ func TestPlanFields(t *testing.T) {
 	hs[0].Versions = map[string]contracts.HostVersion{"web": {Version: "2.4.0"}, "api": {Version: "9.9.9"}}
 	e := env(hs)
 	e.Params = map[string]string{"port": "8080", "region": "eu"}
+	e.AllowRequestParams = true
 	req := request(contracts.PhaseSpec{Name: "all", Checks: []string{"healthz"}})
 	req.Checks = map[string]contracts.CheckSpec{"healthz": {HTTP: &contracts.HTTPCheck{URL: "http://{{.Host.Address}}/"}}}
 	req.Params = map[string]string{"feature": "on"}
@@ -265,6 +266,7 @@ func TestDriverFromHostOrRequest(t *testing.T) {
 func TestProcedures(t *testing.T) {
 	deploy := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}}}
 	inv := env(hosts(2))
+	inv.AllowedRequestParams = []string{"channel"}
 	inv.Procedures = map[string]contracts.Procedure{
 		"deploy":   {Driver: deploy},
 		"api-only": {Driver: deploy, Apps: []string{"api"}},
@@ -506,6 +508,7 @@ func TestEverythingRendersUpFront(t *testing.T) {
 	// a procedure's, and an inventory driver's.
 	bad := contracts.DriverSpec{Exec: &contracts.ExecDriver{Command: []string{"/opt/deploy", "{{index .Params \"channel\"}}"}, Env: map[string]string{"X": "{{.Nope}}"}}}
 	allowing := env(hosts(2))
+	allowing.AllowRequestParams = true
 	allowing.AllowRequestCommands = true
 	allowing.Procedures = map[string]contracts.Procedure{"deploy": {Driver: bad}}
 	req := request(contracts.PhaseSpec{Name: "all"})
