@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/services/scheduler/internal/admission"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
 )
@@ -12,10 +11,9 @@ import (
 const ActorCalendar = "calendar"
 
 // rejectBlocked is the input that ends a queued rollout the calendar
-// blocks when its plan says on_blocked: reject. The state machine ends a
-// queued rollout only by abort, so the rejection is an abort by the
-// calendar whose reason names the window.
+// blocks when its plan says on_blocked: reject: rejected by the calendar,
+// with the window named, never started.
 func rejectBlocked(v admission.Verdict) rollout.Input {
-	return rollout.Input{Command: &rollout.Command{Verb: contracts.VerbAbort, Actor: ActorCalendar,
+	return rollout.Input{Admission: &rollout.Admission{Reject: true, Actor: ActorCalendar,
 		Reason: "rejected (on_blocked: reject): " + v.Reason}}
 }

@@ -21,16 +21,16 @@ func TestOnBlockedRejectEndsTheRolloutAtOnce(t *testing.T) {
 	p := newPlan("r-reject", "prod", [][]string{{"h1"}})
 	p.OnBlocked = contracts.OnBlockedReject
 	e.publishPlanned(p)
-	evs := e.waitFor("r-reject", contracts.EventAborted, 1)
-	ab := ofType(evs, contracts.EventAborted)[0]
+	evs := e.waitFor("r-reject", contracts.EventRejected, 1)
+	ab := ofType(evs, contracts.EventRejected)[0]
 	if ab.Actor != scheduler.ActorCalendar || !strings.Contains(ab.Reason, "on_blocked: reject") ||
 		!strings.Contains(ab.Reason, "freeze: year-end freeze until 2026-03-01T13:00:00Z") {
-		t.Fatalf("aborted by %q: %q", ab.Actor, ab.Reason)
+		t.Fatalf("rejected by %q: %q", ab.Actor, ab.Reason)
 	}
 	if n := len(ofType(evs, contracts.EventQueued)); n != 0 {
 		t.Fatalf("a rejected rollout was queued %d times first: %v", n, typesOf(evs))
 	}
-	if v := e.get("r-reject"); v.State != contracts.StateAborted {
+	if v := e.get("r-reject"); v.State != contracts.StateRejected {
 		t.Fatalf("r-reject is %s", v.State)
 	}
 

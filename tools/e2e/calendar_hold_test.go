@@ -169,7 +169,7 @@ func TestOnBlockedRejectFromTheEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.deploy(ctx, threePhases("r-rejected"))
-	v := h.waitState("r-rejected", contracts.StateAborted)
+	v := h.waitState("r-rejected", contracts.StateRejected)
 	if !strings.Contains(v.Reason, "on_blocked: reject") || !strings.Contains(v.Reason, "christmas") {
 		t.Fatalf("reason %q", v.Reason)
 	}

@@ -188,7 +188,8 @@ func inState(t *testing.T, s contracts.State) *machine {
 		m.result("h2", true)
 		m.result("h3", true)
 		m.result("h1", true)
-
+	case contracts.StateRejected:
+		m.step(Input{Admission: &Admission{Reason: "freeze f1 until 13:00", Reject: true, Actor: "calendar"}})
 	default:
 		t.Fatalf("no fixture for state %q", s)
 	}

@@ -34,6 +34,10 @@ type Admission struct {
 	Allowed bool
 	Until   *time.Time
 	Reason  string
+	// Reject, with Allowed false, ends the rollout rejected instead of
+	// letting it wait (the plan's on_blocked: reject), by Actor.
+	Reject bool
+	Actor  string
 }
 
 // Command is an operator's verb.

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -188,6 +189,12 @@ func (s *stepper) admission(a Admission) error {
 	if !a.Allowed {
 		if a.Reason == "" {
 			return contracts.Invalid("reason", "is required when admission is refused")
+		}
+		if a.Reject {
+			s.r.State = rejected
+			s.r.Reason, s.r.Actor = a.Reason, cmp.Or(strings.TrimSpace(a.Actor), ActorScheduler)
+			s.emit(contracts.EventRejected, contracts.Event{Reason: a.Reason, Actor: s.r.Actor})
+			return nil
 		}
 		if a.Reason == s.r.WaitReason {
 			return nil

@@ -24,10 +24,12 @@ var (
 	aborted   = contracts.StateAborted
 	// rolledBack: every changed host runs its previous version again.
 	rolledBack = contracts.StateRolledBack
+	// rejected: refused at admission (on_blocked: reject); never started.
+	rejected = contracts.StateRejected
 )
 
 // States lists every state a rollout can be in, StateNew included.
-var States = []contracts.State{StateNew, queued, running, paused, completed, failed, aborted, rolledBack}
+var States = []contracts.State{StateNew, queued, running, paused, completed, failed, aborted, rolledBack, rejected}
 
 // Table is the whole state machine. An input not listed for the current
 // state is refused with an invalid_state error.
@@ -35,8 +37,9 @@ var Table = []Transition{
 	// A planned event creates the rollout; it waits for admission.
 	{Input: KindPlanned, From: []contracts.State{StateNew}, To: []contracts.State{queued}},
 	// Admission starts a queued rollout, or records why it still waits.
-	// A plan without hosts completes at once.
-	{Input: KindAdmission, From: []contracts.State{queued}, To: []contracts.State{queued, running, completed}},
+	// A plan without hosts completes at once. A verdict that rejects
+	// (on_blocked: reject) ends it rejected, never started.
+	{Input: KindAdmission, From: []contracts.State{queued}, To: []contracts.State{queued, running, completed, rejected}},
 	// Results of actions in flight are recorded in every state after
 	// start, also once the rollout was paused or has ended.
 	// Results of the rollback's actions end it rolled_back, or failed when

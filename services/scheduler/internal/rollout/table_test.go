@@ -74,6 +74,7 @@ func TestEveryStateInputPair(t *testing.T) {
 		q, r, p = contracts.StateQueued, contracts.StateRunning, contracts.StatePaused
 		c, f, a = contracts.StateCompleted, contracts.StateFailed, contracts.StateAborted
 		rb      = contracts.StateRolledBack
+		rj      = contracts.StateRejected
 		x       = refused
 		// g: the table allows the input in this state, but its guard
 		// refuses it for this rollout (approve with no gate waiting).
@@ -90,6 +91,7 @@ func TestEveryStateInputPair(t *testing.T) {
 		c:  {KindPlanned: x, KindAdmission: x, KindResult: c, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: r, KindSkip: x, KindReorder: x, KindExclude: x},
 		f:  {KindPlanned: x, KindAdmission: x, KindResult: f, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
 		a:  {KindPlanned: x, KindAdmission: x, KindResult: a, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
+		rj: {KindPlanned: x, KindAdmission: x, KindResult: x, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
 		rb: {KindPlanned: x, KindAdmission: x, KindResult: rb, KindPause: x, KindResume: x, KindAbort: x, KindTimer: x, KindRetry: x, KindApprove: x, KindReject: x, KindRollback: x, KindSkip: x, KindReorder: x, KindExclude: x},
 	}
 	pairs := 0
@@ -189,5 +191,25 @@ func TestTableTargetsAreStates(t *testing.T) {
 				t.Errorf("row %s names unknown state %q", row.Input, s)
 			}
 		}
+	}
+}
+
+// A verdict that rejects ends a queued rollout rejected, never started:
+// one rejected event with the verdict's reason and actor, nothing dispatched.
+func TestAdmissionRejects(t *testing.T) {
+	m := inState(t, contracts.StateQueued)
+	eff, err := m.step(Input{Admission: &Admission{Reason: "freeze f1 until 13:00", Reject: true, Actor: "calendar"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := types(eff); !reflect.DeepEqual(got, []string{"rejected"}) || dispatched(eff) != nil {
+		t.Fatalf("effects %v", got)
+	}
+	ev := eff[0].(Emit).Event
+	if m.r.State != contracts.StateRejected || m.r.Admitted || ev.Actor != "calendar" || ev.Reason != "freeze f1 until 13:00" || ev.State != contracts.StateRejected {
+		t.Fatalf("state %s admitted %v, event %+v", m.r.State, m.r.Admitted, ev)
+	}
+	if !m.r.State.Terminal() || m.r.Active() {
+		t.Fatal("a rejected rollout must be terminal and hold no environment")
 	}
 }
