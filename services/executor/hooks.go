@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/haproxy"
 	"github.com/rollwave/rollwave/pkg/render"
-	"github.com/rollwave/rollwave/services/executor/internal/haproxy"
 )
 
 // sessionPoll is how often a drain hook reads a server's sessions.

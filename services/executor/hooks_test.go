@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/haproxy"
+	"github.com/rollwave/rollwave/pkg/haproxytest"
 	"github.com/rollwave/rollwave/pkg/natstest"
-	"github.com/rollwave/rollwave/services/executor/internal/haproxy"
-	"github.com/rollwave/rollwave/services/executor/internal/haproxytest"
 )
 
 // hookLB is a real HAProxy in front of two hosts, web-01 and web-02; a

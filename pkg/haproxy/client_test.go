@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/rollwave/rollwave/pkg/clock"
-	"github.com/rollwave/rollwave/services/executor/internal/haproxy"
-	"github.com/rollwave/rollwave/services/executor/internal/haproxytest"
+	"github.com/rollwave/rollwave/pkg/haproxy"
+	"github.com/rollwave/rollwave/pkg/haproxytest"
 )
 
 func ctx(t *testing.T) context.Context {
