@@ -40,6 +40,17 @@ type Backend struct {
 	Disabled bool
 }
 
+// Options are the backend's: with HealthPath set, HAProxy checks every
+// server with GET HealthPath every 100ms and sends traffic only to those
+// that answer 2xx.
+// With NoRetry, a request whose connection to a server fails is not
+// retried or sent to another server: a proof of zero downtime then rests
+// on the drain alone.
+type Options struct {
+	HealthPath string
+	NoRetry    bool
+}
+
 // Path finds the haproxy binary or skips the test; with
 // ROLLWAVE_REQUIRE_TOOLS set, a missing haproxy fails it instead.
 func Path(t testing.TB) string {
@@ -64,6 +75,12 @@ func Path(t testing.TB) string {
 // stops it when the test ends.
 func Start(t testing.TB, name string, servers []Backend) *Server {
 	t.Helper()
+	return StartWith(t, name, servers, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, name string, servers []Backend, o Options) *Server {
+	t.Helper()
 	bin := Path(t)
 	// A short directory: a unix socket path has at most 107 bytes.
 	dir, err := os.MkdirTemp("", "haproxy")
@@ -72,6 +89,10 @@ func Start(t testing.TB, name string, servers []Backend) *Server {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	s := &Server{Socket: filepath.Join(dir, "admin.sock"), Frontend: freeAddr(t), Backend: name, log: &syncBuffer{}}
+	retries := "  retries 3\n  option redispatch"
+	if o.NoRetry {
+		retries = "  retries 0"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `global
   stats socket %s mode 600 level admin
@@ -80,14 +101,16 @@ defaults
   timeout connect 2s
   timeout client 30s
   timeout server 30s
-  retries 3
-  option redispatch
+%s
 frontend fe
   bind %s
   default_backend %s
 backend %s
   balance roundrobin
-`, s.Socket, s.Frontend, name, name)
+`, s.Socket, retries, s.Frontend, name, name)
+	if o.HealthPath != "" {
+		fmt.Fprintf(&b, "  option httpchk GET %s\n  default-server check inter 100ms fall 1 rise 1\n", o.HealthPath)
+	}
 	for _, srv := range servers {
 		fmt.Fprintf(&b, "  server %s %s", srv.Name, srv.Addr)
 		if srv.Weight != 0 {

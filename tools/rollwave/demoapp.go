@@ -36,6 +36,7 @@ in flight finish (up to --grace). With --broken it answers / with 500 and
 	f.StringVar(&o.Version, "version", "", "version to report (required)")
 	f.BoolVar(&o.Broken, "broken", false, "serve errors and fail /healthz")
 	f.DurationVar(&o.Delay, "delay", 0, "latency added to every request to /")
+	f.StringVar(&o.PidFile, "pid-file", "", "write the process id here once serving")
 	f.DurationVar(&o.Grace, "grace", 30*time.Second, "how long a stop waits for requests in flight")
 	return cmd
 }

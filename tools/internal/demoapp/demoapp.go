@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +29,9 @@ type Options struct {
 	// Grace bounds the drain of requests in flight at shutdown.
 	Grace time.Duration
 	Log   *slog.Logger
+	// PidFile, when set, gets the process id once the instance listens,
+	// for the stop of the next deploy.
+	PidFile string
 	// started, in tests, hears of each request to / as it begins.
 	started chan<- struct{}
 }
@@ -90,6 +95,12 @@ func Serve(ctx context.Context, o Options, ready func(addr string)) error {
 	srv := &http.Server{Handler: Handler(o), ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	if o.PidFile != "" {
+		if err := os.WriteFile(o.PidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("demo app: write pid file: %w", err)
+		}
+	}
 	o.Log.Info("demo app serving", "addr", ln.Addr().String(), "version", o.Version, "broken", o.Broken)
 	if ready != nil {
 		ready(ln.Addr().String())

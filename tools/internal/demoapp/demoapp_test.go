@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +44,11 @@ func get(t *testing.T, url string) (int, string, http.Header) {
 }
 
 func TestVersionAndHealth(t *testing.T) {
-	base, _, _ := start(t, Options{Version: "2.0.0"})
+	pidFile := filepath.Join(t.TempDir(), "app.pid")
+	base, _, _ := start(t, Options{Version: "2.0.0", PidFile: pidFile})
+	if b, err := os.ReadFile(pidFile); err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
+		t.Fatalf("pid file: %q, %v", b, err)
+	}
 	if code, body, h := get(t, base+"/"); code != 200 || body != "hello from version 2.0.0\n" || h.Get("X-Version") != "2.0.0" {
 		t.Fatalf("/: %d %q %v", code, body, h)
 	}
