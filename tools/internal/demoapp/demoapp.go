@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,7 +38,10 @@ type Options struct {
 }
 
 // Handler serves /, /version and /healthz for o.
+// /healthz reports the requests to / in flight, so a test can signal a stop
+// while one is.
 func Handler(o Options) http.Handler {
+	var inFlight atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -46,13 +50,15 @@ func Handler(o Options) http.Handler {
 			status = "broken"
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"status": status, "version": o.Version})
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "version": o.Version, "in_flight": inFlight.Load()})
 	})
 	mux.HandleFunc("GET /version", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"version": o.Version})
 	})
 	mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
 		if o.started != nil {
 			o.started <- struct{}{}
 		}

@@ -53,8 +53,8 @@ func TestVersionAndHealth(t *testing.T) {
 		t.Fatalf("/: %d %q %v", code, body, h)
 	}
 	code, body, _ := get(t, base+"/healthz")
-	var hz map[string]string
-	if err := json.Unmarshal([]byte(body), &hz); err != nil || code != 200 || hz["status"] != "ok" || hz["version"] != "2.0.0" {
+	var hz map[string]any
+	if err := json.Unmarshal([]byte(body), &hz); err != nil || code != 200 || hz["status"] != "ok" || hz["version"] != "2.0.0" || hz["in_flight"] != 0.0 {
 		t.Fatalf("/healthz: %d %q", code, body)
 	}
 	if code, body, _ := get(t, base+"/version"); code != 200 || !strings.Contains(body, `"version":"2.0.0"`) {
