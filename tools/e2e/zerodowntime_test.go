@@ -38,12 +38,16 @@ import (
 // whole time. Each rollout must end with no failed request and the
 // expected version on every instance.
 
-// demoStart is the agents' start command: stop the instance in the pid
+// demoStart is the agents' start command: record the server's state in
+// HAProxy, stop the instance in the pid
 // file (SIGTERM: it drains its requests in flight), start the release's
 // version detached, and succeed only once it is healthy. A release with a
 // BROKEN file starts broken, never gets healthy, and so fails its deploy.
 const demoStart = `#!/bin/sh
 set -u
+# What HAProxy says of this server as the deploy starts: the test reads it.
+"$DEMO_BIN" haproxy show --socket "$DEMO_SOCKET" --backend web |
+  awk -v h="$ROLLWAVE_HOST" -v v="$ROLLWAVE_VERSION" '$1 == h {print v, $0}' >>"$DEMO_STATES"
 if [ -f "$PIDFILE" ]; then
   pid=$(cat "$PIDFILE")
   kill -TERM "$pid" 2>/dev/null
@@ -99,7 +103,7 @@ type demoHost struct {
 	name, addr, pidFile string
 }
 
-func startDemoAgent(t *testing.T, h *harness, host demoHost, bin, script, dir string) {
+func startDemoAgent(t *testing.T, h *harness, host demoHost, bin, script, socket, dir string) {
 	t.Helper()
 	nc, err := nats.Connect(h.st.Server.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
 	if err != nil {
@@ -113,7 +117,8 @@ func startDemoAgent(t *testing.T, h *harness, host demoHost, bin, script, dir st
 	a, err := agent.New(service.Deps{NC: nc, JS: js, Log: slog.New(slog.DiscardHandler)}, agent.Config{
 		Name: host.name, Environment: "qa", Dir: filepath.Join(dir, "agent"), Start: []string{script}, Interval: 200 * time.Millisecond,
 		Env: []string{"PATH=" + os.Getenv("PATH"), "DEMO_BIN=" + bin, "DEMO_ADDR=" + host.addr,
-			"PIDFILE=" + host.pidFile, "DEMO_LOG=" + filepath.Join(dir, "app.log")},
+			"PIDFILE=" + host.pidFile, "DEMO_LOG=" + filepath.Join(dir, "app.log"),
+			"DEMO_SOCKET=" + socket, "DEMO_STATES=" + filepath.Join(dir, "states")},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -298,7 +303,7 @@ func TestZeroDowntimeRollouts(t *testing.T) {
 		if err := os.MkdirAll(hdir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		startDemoAgent(t, h, host, bin, script, hdir)
+		startDemoAgent(t, h, host, bin, script, hp.Socket, hdir)
 	}
 	healthz := map[string]contracts.CheckSpec{"healthz": {HTTP: &contracts.HTTPCheck{URL: "http://{{.Host.Address}}/healthz",
 		Status: 200, Interval: contracts.Duration(100 * time.Millisecond), Deadline: contracts.Duration(30 * time.Second)}}}
@@ -350,6 +355,22 @@ func TestZeroDowntimeRollouts(t *testing.T) {
 	// (1) Rolling v1 -> v2 at batch 1 through the agents: each host is
 	// drained, waited on, deployed, checked and re-enabled in turn.
 	measured("rolling", rolling("r-demo-v2", "2.0.0"), contracts.StateCompleted, all("2.0.0"))
+	// Each host was drained, with no session left, when its deploy began.
+	for _, host := range hosts {
+		b, err := os.ReadFile(filepath.Join(dir, host.name, "states"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "2.0.0 ") {
+				seen = line
+			}
+		}
+		if !strings.Contains(seen, "\tDRAIN\t") || !strings.Contains(seen, "sessions=0") {
+			t.Errorf("%s: HAProxy at the start of its v2 deploy: %q, want drained with no session (all: %q)", host.name, seen, b)
+		}
+	}
 	if t.Failed() {
 		return
 	}

@@ -117,12 +117,35 @@ func newHAProxyCmd() *cobra.Command {
 	sw.Flags().StringVar(&off, "off", string(haproxy.Drain), "state of the other sets' servers: drain or maint")
 	sw.Flags().IntVar(&switchWeight, "weight", 0, "when set, the target's servers get this weight and the others 0")
 
-	for _, c := range []*cobra.Command{set, sw} {
+	show := &cobra.Command{
+		Use:     "show",
+		Short:   "Print the backend's servers: name, status, current sessions, weight",
+		Example: `  rollwave haproxy show --socket /run/haproxy/admin.sock --backend web`,
+		Args:    usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := client()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			servers, err := c.Servers(ctx, backend)
+			if err != nil {
+				return err
+			}
+			for _, s := range servers {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\tsessions=%d\tweight=%d\n", s.Server, s.Status, s.Sessions, s.Weight)
+			}
+			return nil
+		},
+	}
+
+	for _, c := range []*cobra.Command{set, sw, show} {
 		c.Flags().StringVar(&socket, "socket", "", "runtime API socket: an absolute unix socket path or host:port")
 		c.Flags().StringVar(&backend, "backend", "", "backend name")
 		c.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "time limit of the change")
 	}
-	root.AddCommand(set, sw)
+	root.AddCommand(set, sw, show)
 	return root
 }
 

@@ -54,6 +54,10 @@ func TestHAProxyCommands(t *testing.T) {
 	if b, g := status("b1"), status("g1"); b.Status != "no check" || g.Status != "MAINT" {
 		t.Fatalf("after switch: b1 %+v, g1 %+v", b, g)
 	}
+	code, out, errOut = runHAProxy(t, "show", "--socket", hp.Socket, "--backend", "web")
+	if code != 0 || out != "b1\tno check\tsessions=0\tweight=3\ng1\tMAINT\tsessions=0\tweight=1\n" {
+		t.Fatalf("show: %d %q %s", code, out, errOut)
+	}
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -66,6 +70,7 @@ func TestHAProxyCommands(t *testing.T) {
 		{[]string{"switch", "--socket", hp.Socket, "--backend", "web", "--set", "blue=b1", "--to", "blue"}, 2, "at least two sets"},
 		{[]string{"switch", "--socket", hp.Socket, "--backend", "web", "--set", "blue=b1", "--set", "green=g1;x", "--to", "blue"}, 2, "server"},
 		{[]string{"switch", "--socket", hp.Socket, "--backend", "web", "--set", "blue=b1", "--set", "green=g1", "--to", "red"}, 1, "no such set"},
+		{[]string{"show", "--socket", hp.Socket, "--backend", "nope"}, 1, "no such backend"},
 	} {
 		code, _, errOut := runHAProxy(t, tc.args...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {
