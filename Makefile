@@ -2,6 +2,7 @@
 #   make run     start everything embedded (NATS + all services) on ./data
 #   make test    vet, lint, race tests, short fuzzing: what CI runs
 #   make bench   Go benchmarks and the load tool
+#   make demo    zero-downtime proof: three rollouts behind a real HAProxy under load
 
 SHELL      := /bin/bash
 MODULES    := contracts pkg services tools
@@ -13,7 +14,7 @@ BENCH_N    ?= 5000
 # Stamp the commit into the binary (rollwave version) when built in a checkout.
 BUILDVCS   := $(if $(wildcard .git),true,auto)
 
-.PHONY: all build binary images compose-test test test-deps rules unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy
+.PHONY: all build binary images compose-test test test-deps rules unit lint vet fmt-check imports fuzz run bench bench-go bench-load clean tidy demo
 
 all: build
 
@@ -30,7 +31,7 @@ test: test-deps lint unit fuzz rules compose-test
 
 # Real tools the tests drive, installed from Debian's packages when missing.
 # ROLLWAVE_REQUIRE_TOOLS makes a test fail rather than skip without them.
-TEST_PACKAGES := prometheus openssh-server
+TEST_PACKAGES := prometheus openssh-server haproxy
 export ROLLWAVE_REQUIRE_TOOLS := 1
 
 test-deps:
@@ -64,6 +65,11 @@ fuzz:
 
 run: binary
 	$(BIN) dev --data $(DATA)
+
+# Zero-downtime proof (tools/demo/demo.sh): rolling, blue-green and a
+# broken canary behind a real HAProxy under load; one line per rollout.
+demo:
+	@bash tools/demo/demo.sh
 
 bench: bench-go bench-load
 

@@ -12,6 +12,18 @@ type Procedure struct {
 	// name the procedure: argv templates ({{.Target}} is the set traffic
 	// goes to), run without a shell.
 	Traffic *ExecDriver `json:"traffic,omitempty"`
+	// BeforeHost and AfterHost run around each host's deploy, such as
+	// draining it from a load balancer and re-enabling it (HostHooks).
+	BeforeHost []HostHook `json:"before_host,omitempty"`
+	AfterHost  []HostHook `json:"after_host,omitempty"`
+}
+
+// Hooks returns the procedure's hooks, or nil when it has none.
+func (p Procedure) Hooks() *HostHooks {
+	if len(p.BeforeHost)+len(p.AfterHost) == 0 {
+		return nil
+	}
+	return &HostHooks{Before: p.BeforeHost, After: p.AfterHost}
 }
 
 // Validate checks a procedure; field is its path, such as
@@ -21,6 +33,8 @@ func (p Procedure) Validate(field string) FieldErrors {
 	if p.Traffic != nil {
 		fe = append(fe, DriverSpec{Exec: p.Traffic}.Validate(field+".traffic")...)
 	}
+	fe = append(fe, ValidateHooks(field+".before_host", p.BeforeHost)...)
+	fe = append(fe, ValidateHooks(field+".after_host", p.AfterHost)...)
 	for i, a := range p.Apps {
 		if !appName.MatchString(a) {
 			fe.Add(IndexPath(field+".apps", i), "must be an application name: 1-63 lower-case letters, digits, '.', '_' or '-', got %q", clip(a))

@@ -382,6 +382,9 @@ type DriverSpec struct {
 	SSH  *SSHDriver  `json:"ssh,omitempty"`
 	// Agent deploys through the host's agent; see AgentDriver.
 	Agent *AgentDriver `json:"agent,omitempty"`
+	// Hooks run around the variant's deploy (hooks.go). Only the planner
+	// sets them, from an operator procedure; a request cannot.
+	Hooks *HostHooks `json:"hooks,omitempty"`
 }
 
 // Name returns the name of the variant that is set.

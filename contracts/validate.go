@@ -85,6 +85,9 @@ func (r DeployRequest) Validate() error {
 	}
 	if r.Driver != nil {
 		fe = append(fe, r.Driver.Validate("driver")...)
+		if r.Driver.Hooks != nil {
+			fe.Add("driver.hooks", "cannot come from a request: hooks are an operator's, in procedures.<name>.before_host and after_host of the inventory")
+		}
 	}
 	if r.Procedure != "" {
 		token(&fe, "procedure", r.Procedure)
@@ -280,6 +283,9 @@ func (d DriverSpec) Validate(field string) FieldErrors {
 			}
 		}
 		nonNegative(&fe, xf+".timeout", x.Timeout)
+	}
+	if d.Hooks != nil {
+		fe = append(fe, d.Hooks.Validate(field+".hooks")...)
 	}
 	return fe
 }

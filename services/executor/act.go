@@ -227,6 +227,9 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 		}
 		return finish(""), "traffic"
 	default:
+		if err := s.beforeHost(ctx, a); err != nil {
+			return finish(err.Error()), name
+		}
 		out, err := drv.Run(ctx, a)
 		res.ExitCode, res.Output = out.ExitCode, out.Output
 		if err != nil {
@@ -245,6 +248,11 @@ func (s *Service) run(ctx context.Context, a contracts.HostAction) (contracts.Ho
 				return finish(fmt.Sprintf("check %s inconclusive: %s", c.Name, cr.Error)), name
 			}
 			return finish(fmt.Sprintf("check %s: %s", c.Name, cr.Error)), name
+		}
+	}
+	if a.Kind == contracts.ActionDeploy {
+		if err := s.afterHost(ctx, a); err != nil {
+			return finish(err.Error()), name
 		}
 	}
 	return finish(""), name

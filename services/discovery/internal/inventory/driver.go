@@ -27,6 +27,10 @@ func (p *parser) driver(path string, n *yaml.Node) *contracts.DriverSpec {
 	whole := map[string]any{}
 	for _, v := range variants {
 		vpath := join(path, v.key)
+		if v.key == "hooks" {
+			p.fail(vpath, v.kn, "is not a known driver: hooks go in a procedure's before_host and after_host")
+			continue
+		}
 		if e := decodeDriver(map[string]any{v.key: nil}); e != nil && e.Field == v.key {
 			p.fail(vpath, v.kn, "is not a known driver")
 			continue

@@ -21,6 +21,7 @@ func FuzzParse(f *testing.F) {
 		"environments: [{name: qa, allow_request_commands: true, procedures: {d: {driver: {exec: {command: [x]}}, apps: [web]}}}]",
 		"environments: [{name: qa, allow_request_params: [a, b.c]}, {name: prod, allow_request_params: true}]",
 		"environments: [{name: qa, procedures: {lb: {driver: {sim: {}}, traffic: {exec: {command: [lb, \"{{.Target}}\"]}}}}}]",
+		"environments: [{name: qa, procedures: {lb: {driver: {agent: {}}, before_host: [{haproxy: {socket: /s, backend: web, server: '{{.Host.Name}}', state: drain, wait_sessions: 30s}}], after_host: [{haproxy: {socket: '127.0.0.1:9', backend: web, server: x, weight: 3}}]}}}]",
 		"environments: [{name: qa, applications: {web: {groups: [g], labels: {a: b}, hosts: [h]}}, hosts: [{name: h, address: x, groups: [g]}]}]",
 		"environments: &e [{name: qa, hosts: *e}]",
 		"environments:\n  - &x {name: qa, <<: *x}\n",

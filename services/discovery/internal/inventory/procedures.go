@@ -12,6 +12,10 @@ import (
 //	  deploy:
 //	    driver: {exec: {command: [/opt/deploy, "{{.Version}}"]}}
 //	    apps: [web]      # optional: only these applications may use it
+//	    before_host:     # optional: hooks around each host (hooks.go)
+//	      - haproxy: {socket: /run/haproxy.sock, backend: web, server: "{{.Host.Name}}", state: drain, wait_sessions: 30s}
+//	    after_host:
+//	      - haproxy: {socket: /run/haproxy.sock, backend: web, server: "{{.Host.Name}}", state: ready}
 func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Procedure {
 	entries, ok := p.mapping(path, n, 0)
 	if !ok || len(entries) == 0 {
@@ -24,7 +28,7 @@ func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Proc
 			p.fail(pp, e.kn, "a procedure name %s", contracts.AsError(err).Message)
 			continue
 		}
-		f, ok := p.fields(pp, e.val, "driver", "apps", "traffic")
+		f, ok := p.fields(pp, e.val, "driver", "apps", "traffic", "before_host", "after_host")
 		if !ok {
 			continue
 		}
@@ -46,6 +50,12 @@ func (p *parser) procedures(path string, n *yaml.Node) map[string]contracts.Proc
 					proc.Traffic = spec.Exec
 				}
 			}
+		}
+		if h, ok := f["before_host"]; ok {
+			proc.BeforeHost = p.hooks(join(pp, "before_host"), h.val)
+		}
+		if h, ok := f["after_host"]; ok {
+			proc.AfterHost = p.hooks(join(pp, "after_host"), h.val)
 		}
 		appsPath := join(pp, "apps")
 		for i, a := range p.sequence(appsPath, f["apps"].val) {

@@ -40,6 +40,7 @@ func Procedure(req contracts.DeployRequest, env contracts.Environment) (*contrac
 		return nil, fe
 	}
 	d := proc.Driver
+	d.Hooks = proc.Hooks()
 	return &d, nil
 }
 

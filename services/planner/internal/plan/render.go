@@ -68,6 +68,7 @@ func renderProblems(req contracts.DeployRequest, checks map[string]contracts.Che
 				Params: req.Params,
 			})
 			r.driver(driverField, ph.Driver, d)
+			r.hooks(ph.Driver.Hooks, d)
 			for j, check := range req.Phases[i].Checks {
 				r.check(fmt.Sprintf("phases[%d].checks[%d]", i, j), check, checks[check], d)
 			}
