@@ -67,13 +67,15 @@ func (g PlannedGate) validate(fe *FieldErrors, field string) {
 
 func (a AnalysisSpec) validate(fe *FieldErrors, field string, checks map[string]CheckSpec) {
 	if len(a.Checks) == 0 {
-		fe.Add(field+".checks", "needs at least one check, defined under checks")
+		fe.Add(field+".checks", "needs at least one check, defined under checks or by the environment")
 	}
 	seen := map[string]int{}
 	for i, c := range a.Checks {
 		cf := IndexPath(field+".checks", i)
-		if _, ok := checks[c]; !ok {
-			fe.Add(cf, "%q is not defined under checks", clip(c))
+		// As for a phase, a name the request does not define may be one the
+		// environment's operators define: the planner resolves it.
+		if _, ok := checks[c]; !ok && !ValidToken(c) {
+			fe.Add(cf, "%q is not defined under checks, and a check name %s", clip(c), tokenRule)
 		} else if j, dup := seen[c]; dup {
 			fe.Add(cf, "%q is already listed at checks[%d]", c, j)
 		}

@@ -52,7 +52,7 @@ func TestValidateSteps(t *testing.T) {
 			r.Phases = slices.Insert(r.Phases, 0, PhaseSpec{Name: "measure", Analysis: &AnalysisSpec{Checks: []string{"healthz"}}})
 		}, []string{"phases[0].analysis"}, "must come after a phase"},
 		{"analysis problems", func(r *DeployRequest) {
-			r.Phases = append(r.Phases, PhaseSpec{Name: "measure", Hosts: []string{"web-09"}, Analysis: &AnalysisSpec{Checks: []string{"smoke"}, Count: 3, FailureLimit: -1}})
+			r.Phases = append(r.Phases, PhaseSpec{Name: "measure", Hosts: []string{"web-09"}, Analysis: &AnalysisSpec{Checks: []string{"smo ke"}, Count: 3, FailureLimit: -1}})
 		}, []string{"phases[3].hosts", "phases[3].analysis.checks[0]", "phases[3].analysis.failure_limit", "phases[3].analysis.interval"}, "an analysis step has no hosts"},
 		{"phase budget", func(r *DeployRequest) { p := Size{Percent: 25}; r.Phases[1].MaxFailed = &p }, nil, ""},
 		{"phase budget negative", func(r *DeployRequest) { n := Size{Count: -1}; r.Phases[1].MaxFailed = &n },

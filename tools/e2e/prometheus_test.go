@@ -85,3 +85,83 @@ func TestPrometheusCheckThroughTheStack(t *testing.T) {
 		t.Fatalf("failed result %+v", failed)
 	}
 }
+
+// TestPrometheusAnalysisRollsBackACanary: a canary's analysis measures an
+// operator-defined error-ratio check against a real Prometheus. While the
+// app's errors stay at 0.1%, the canary is promoted and the rollout
+// completes; once they reach 20%, the next canary's analysis fails and the
+// rollout rolls itself back, the canary host redeployed at the version it
+// ran before.
+func TestPrometheusAnalysisRollsBackACanary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Prometheus server")
+	}
+	app := promtest.NewApp(1)
+	srv := httptest.NewServer(app)
+	t.Cleanup(srv.Close)
+	target := strings.TrimPrefix(srv.URL, "http://")
+	base := promtest.Start(t, target)
+
+	// Measurements poll through "no samples yet" until Prometheus has data.
+	query := strings.ReplaceAll(promtest.ErrorRatio("TARGET"), `"TARGET"`, `"{{.Host.Address}}"`)
+	inventory := fmt.Sprintf(`environments:
+  - name: prod
+    driver: {sim: {}}
+    checks:
+      errors:
+        prometheus: {url: %q, query: %q, op: "<=", threshold: 0.01, timeout: 20s, deadline: 40s}
+    hosts:
+      - {name: web-01, address: %q, groups: [web]}
+      - {name: web-02, address: %q, groups: [web]}
+      - {name: web-03, address: %q, groups: [web]}
+`, base, query, target, target, target)
+	h := newHarness(t, harnessOpts{inventory: inventory})
+	ctx := context.Background()
+	canary := func(id, version string) {
+		h.deploy(ctx, contracts.DeployRequest{ID: id, App: "web", Version: version, Environment: "prod",
+			Strategy: contracts.StrategyCanary, Canary: &contracts.CanarySpec{
+				Hosts: contracts.Size{Count: 1}, Batch: contracts.BatchSpec{Steps: []contracts.Size{{Count: 2}}},
+				Analysis: contracts.AnalysisSpec{Checks: []string{"errors"}, Interval: contracts.Duration(500 * time.Millisecond), Count: 2},
+			}})
+	}
+
+	canary("r-prom-canary-ok", "2.4.1")
+	v := h.waitState("r-prom-canary-ok", contracts.StateCompleted)
+	if v.Counts.Succeeded != 3 {
+		t.Fatalf("counts %+v", v.Counts)
+	}
+
+	app.SetErrorRate(200)
+	natstest.CheckFor(t, waitLong, 200*time.Millisecond, func() error {
+		r, err := promtest.Value(base, promtest.ErrorRatio(target))
+		if err == nil && r <= 0.01 {
+			err = fmt.Errorf("error ratio %v, not yet over 1%%", r)
+		}
+		return err
+	})
+	canary("r-prom-canary-bad", "2.5.0")
+	v = h.waitState("r-prom-canary-bad", contracts.StateRolledBack)
+	var canaryHost *contracts.HostView
+	for _, ph := range v.Phases {
+		for i, hv := range ph.Hosts {
+			if ph.Name == contracts.CanaryStep {
+				canaryHost = &ph.Hosts[i]
+			}
+			if ph.Name == contracts.RestStep && hv.State != "pending" {
+				t.Fatalf("rest host %s is %s: the rest must never start after a failed analysis", hv.Name, hv.State)
+			}
+		}
+	}
+	if canaryHost == nil || canaryHost.Rollback != "succeeded" {
+		t.Fatalf("canary host %+v", canaryHost)
+	}
+	var redeployed bool
+	for _, r := range h.results("prod", "r-prom-canary-bad") {
+		if r.Host == canaryHost.Name && r.Version == "2.4.1" && r.Status == contracts.ResultSucceeded {
+			redeployed = true
+		}
+	}
+	if !redeployed {
+		t.Fatalf("%s was not redeployed at 2.4.1: %+v", canaryHost.Name, h.results("prod", "r-prom-canary-bad"))
+	}
+}

@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,7 @@ func TestCanaryRefusals(t *testing.T) {
 	}
 	req := canaryRequest(count(1), "later")
 	req.Phases = []contracts.PhaseSpec{{Name: "all"}}
-	req.Canary.Analysis.Checks = []string{"smoke"}
+	req.Canary.Analysis.Checks = []string{"smo ke"}
 	_, err = Build(req, env(hosts(3)), now)
 	fe = nil
 	if !errors.As(err, &fe) {
@@ -66,5 +67,38 @@ func TestCanaryRefusals(t *testing.T) {
 	}
 	if !reflect.DeepEqual(fields, []string{"phases", "canary.analysis.checks[0]", "canary.promote"}) {
 		t.Fatalf("fields %v", fields)
+	}
+}
+
+// An analysis may name a check the environment's operators define, as a
+// phase may: it reaches the plan, its templates are rendered for every
+// measured host up front, and a name defined nowhere is refused.
+func TestCanaryAnalysisUsesEnvironmentChecks(t *testing.T) {
+	threshold := 0.01
+	e := env(hosts(3))
+	e.Checks = map[string]contracts.CheckSpec{"errors": {Prometheus: &contracts.PrometheusCheck{
+		URL: "http://prometheus:9090", Query: `rate(errors{instance="{{.Host.Address}}"}[1m])`, Op: "<=", Threshold: &threshold}}}
+	req := canaryRequest(count(1), contracts.PromoteAuto)
+	req.Canary.Analysis.Checks = []string{"healthz", "errors"}
+	p, err := Build(req, e, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := p.Checks["errors"]; !ok || c.Prometheus == nil {
+		t.Fatalf("plan checks %v", p.Checks)
+	}
+
+	e.Checks["errors"].Prometheus.Query = `rate(errors{instance="{{.Host.Params.nope}}"}[1m])`
+	_, err = Build(req, e, now)
+	var fe contracts.FieldErrors
+	if !errors.As(err, &fe) || fe[0].Field != "phases[1].analysis.checks[1].prometheus.query" {
+		t.Fatalf("bad template: %v", err)
+	}
+
+	req.Canary.Analysis.Checks = []string{"missing"}
+	_, err = Build(req, env(hosts(3)), now)
+	fe = nil
+	if !errors.As(err, &fe) || fe[0].Field != "canary.analysis.checks[0]" || !strings.Contains(fe[0].Message, "defined neither") {
+		t.Fatalf("unknown check: %v", err)
 	}
 }

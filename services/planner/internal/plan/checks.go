@@ -10,7 +10,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/render"
 )
 
-// Checks resolves the checks a request's phases name: the request's own,
+// Checks resolves the checks a request's phases and analyses name: the request's own,
 // else the environment's (operator-defined, by name). A request's command
 // check runs a program of the requester's choosing, so it is refused,
 // naming the field, unless the environment allows request commands; a
@@ -26,20 +26,35 @@ func Checks(req contracts.DeployRequest, env contracts.Environment) (map[string]
 		}
 	}
 	out := maps.Clone(req.Checks)
+	resolve := func(field, name string) {
+		if _, ok := req.Checks[name]; ok {
+			return
+		}
+		spec, ok := env.Checks[name]
+		if !ok {
+			fe.Add(field, "check %q is defined neither under checks nor by environment %q (%s)", name, env.Name, checkList(env))
+			return
+		}
+		if out == nil {
+			out = map[string]contracts.CheckSpec{}
+		}
+		out[name] = spec
+	}
 	for i, ph := range req.Phases {
 		for j, name := range ph.Checks {
-			if _, ok := req.Checks[name]; ok {
-				continue
+			resolve(fmt.Sprintf("phases[%d].checks[%d]", i, j), name)
+		}
+		// A canary's steps are made from req.Canary: its analysis is
+		// named by that field, below.
+		if ph.Analysis != nil && req.Canary == nil {
+			for j, name := range ph.Analysis.Checks {
+				resolve(fmt.Sprintf("phases[%d].analysis.checks[%d]", i, j), name)
 			}
-			spec, ok := env.Checks[name]
-			if !ok {
-				fe.Add(fmt.Sprintf("phases[%d].checks[%d]", i, j), "check %q is defined neither under checks nor by environment %q (%s)", name, env.Name, checkList(env))
-				continue
-			}
-			if out == nil {
-				out = map[string]contracts.CheckSpec{}
-			}
-			out[name] = spec
+		}
+	}
+	if req.Canary != nil {
+		for j, name := range req.Canary.Analysis.Checks {
+			resolve(fmt.Sprintf("canary.analysis.checks[%d]", j), name)
 		}
 	}
 	return out, fe

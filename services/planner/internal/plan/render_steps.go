@@ -8,7 +8,7 @@ import (
 )
 
 // stepRenderProblems renders, up front, what the steps other than phases
-// will render: each analysis check URL for every host of the phase it
+// will render: every template of each analysis check for every host of the phase it
 // measures, and a traffic switch's argv or URL for its target. A problem
 // names the step's field (phases[i].analysis.checks[j].url,
 // phases[i].traffic...).
@@ -27,16 +27,7 @@ func stepRenderProblems(req contracts.DeployRequest, p contracts.Plan) contracts
 				for _, name := range batch {
 					d := render.DataOf(actionFor(req, p.Hosts[name]))
 					for j, check := range step.Analysis.Checks {
-						spec := req.Checks[check].HTTP
-						if spec == nil {
-							continue
-						}
-						field := fmt.Sprintf("phases[%d].analysis.checks[%d].url", i, j)
-						if u, ok := r.render(field, "checks."+check+".http.url", spec.URL, d); ok {
-							if msg := checkURLProblem(u); msg != "" {
-								r.add(field, "check %q renders %s for host %q", check, msg, name)
-							}
-						}
+						r.check(fmt.Sprintf("phases[%d].analysis.checks[%d]", i, j), check, p.Checks[check], d)
 					}
 				}
 			}
