@@ -43,6 +43,10 @@ const (
 	EventSkipped   EventType = "skipped"
 	EventReordered EventType = "reordered"
 	EventExcluded  EventType = "excluded"
+	// EventLateResult records the result of an attempt that is no longer
+	// in flight (a retry superseded it, or its host timed out): it is kept
+	// in the rollout's history (Host) and changes nothing.
+	EventLateResult EventType = "late_result"
 )
 
 // EventTypes lists every event type.
@@ -50,7 +54,7 @@ var EventTypes = []EventType{
 	EventPlanned, EventRejected, EventQueued, EventStarted, EventPhaseStarted, EventBatchStarted,
 	EventHostSucceeded, EventHostFailed, EventPhaseCompleted, EventPaused, EventResumed,
 	EventAborted, EventCompleted, EventFailed, EventRetried, EventGateWaiting, EventGateApproved, EventGateRejected,
-	EventRollbackStarted, EventRolledBack, EventSkipped, EventReordered, EventExcluded,
+	EventRollbackStarted, EventRolledBack, EventSkipped, EventReordered, EventExcluded, EventLateResult,
 }
 
 // State is a rollout's state.

@@ -31,7 +31,7 @@ func TestActionDeadlineSurvivesRestart(t *testing.T) {
 	if len(failed) != 1 || failed[0].Host.Name != "h1" || !strings.Contains(failed[0].Host.Error, "action timeout") {
 		t.Fatalf("events %v, failed %+v", typesOf(evs), failed)
 	}
-	e.result(h1, true) // too late: recorded nowhere, changes nothing
+	e.result(h1, true) // too late: recorded in the history, changes nothing
 	h2 := e.take(1)[0]
 	if h2.Host.Name != "h2" {
 		t.Fatalf("next action %s", h2.ID)
@@ -39,7 +39,7 @@ func TestActionDeadlineSurvivesRestart(t *testing.T) {
 	e.result(h2, true)
 	evs = e.waitFor("r1", contracts.EventCompleted, 1)
 	want := []string{"started", "phase_started", "batch_started", "host_failed", "phase_completed",
-		"phase_started", "batch_started", "host_succeeded", "phase_completed", "completed"}
+		"phase_started", "batch_started", "late_result", "host_succeeded", "phase_completed", "completed"}
 	if got := typesOf(evs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("events %v", got)
 	}

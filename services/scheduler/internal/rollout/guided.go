@@ -46,6 +46,7 @@ func (s *stepper) excludedResult(i int, res contracts.HostResult) {
 	h.FinishedAt = s.now
 	h.Error = res.Error
 	h.Installed = res.Status == contracts.ResultSucceeded || res.Installed
+	h.Recorded = res.Attempt
 	s.setHost(i, h)
 	typ := contracts.EventHostSucceeded
 	if res.Status != contracts.ResultSucceeded {

@@ -76,6 +76,10 @@ type Host struct {
 	// measurement of this host was applied, so a round counts each host
 	// once.
 	Measured int
+	// Recorded is the newest attempt whose result is in the rollout's
+	// history (applied, or recorded as a late_result), so a redelivered
+	// result is never recorded twice.
+	Recorded int
 }
 
 // Phase is the progress of one phase of the plan.

@@ -248,11 +248,19 @@ func (s *stepper) result(res contracts.HostResult) error {
 		s.excludedResult(i, res)
 		return nil
 	}
+	inFlight := h.Status == HostRunning && res.Attempt == h.Attempt
+	if !inFlight && res.Attempt > h.Recorded && res.Attempt <= h.Attempt &&
+		res.ActionID == contracts.StepActionID(s.r.ID(), s.r.Plan.Phases[h.Phase].ID, h.Name, res.Attempt) {
+		// A retry or the action timeout superseded this attempt.
+		s.lateResult(i, res)
+		return nil
+	}
 	if h.Status != HostRunning || h.ActionID != res.ActionID || h.Attempt != res.Attempt {
 		return nil // a duplicate, or a result for an attempt not in flight
 	}
 	h.FinishedAt = s.now
 	h.Error = res.Error
+	h.Recorded = res.Attempt
 	s.r.Counts.Running--
 	if res.Status == contracts.ResultSucceeded {
 		h.Status = HostSucceeded
@@ -716,4 +724,17 @@ func (s *stepper) stopPhase() {
 
 func (s *stepper) phaseRef(p int) *contracts.PhaseRef {
 	return &contracts.PhaseRef{Index: p, Name: s.r.Plan.Phases[p].Name, ID: s.r.Plan.Phases[p].ID}
+}
+
+// lateResult records the result of a superseded attempt of host i in the
+// rollout's history. It changes neither the host nor the counts: the
+// attempt in flight (or the timeout that failed it) decides.
+func (s *stepper) lateResult(i int, res contracts.HostResult) {
+	h := s.r.Hosts[i]
+	h.Recorded = res.Attempt
+	s.setHost(i, h)
+	s.emit(contracts.EventLateResult, contracts.Event{
+		Phase: s.phaseRef(h.Phase), Batch: h.Batch,
+		Host: &contracts.HostOutcome{Name: h.Name, Attempt: res.Attempt, Status: res.Status, Error: res.Error, Executor: res.Executor},
+	})
 }

@@ -49,9 +49,21 @@ func TestActionDeadlineFailsHostsWithoutResult(t *testing.T) {
 	if !m.r.Deadline.IsZero() || !reflect.DeepEqual(m.r.Changed[len(m.r.Changed)-1], 0) {
 		t.Fatalf("deadline %v changed %v", m.r.Deadline, m.r.Changed)
 	}
-	// The late result changes nothing; nor does the timer again.
-	if _, eff, err := Step(m.r, Input{Result: late}, m.now.Add(time.Second)); err != nil || eff != nil {
+	// The late result is recorded in the history and changes nothing,
+	// once; nor does the timer again.
+	next, eff, err := Step(m.r, Input{Result: late}, m.now.Add(time.Second))
+	if err != nil || !reflect.DeepEqual(types(eff), []string{"late_result"}) {
 		t.Fatalf("late result: %v %v", types(eff), err)
+	}
+	if ev := eff[0].(Emit).Event; ev.Host == nil || ev.Host.Attempt != 1 || ev.Host.Status != contracts.ResultSucceeded {
+		t.Fatalf("late result event %+v", ev)
+	}
+	if h := next.Hosts[0]; h.Status != HostFailed || next.Counts.Failed != 1 || next.Counts.Succeeded != 0 || next.State != contracts.StatePaused {
+		t.Fatalf("the late result changed host %+v counts %+v state %s", h, next.Counts, next.State)
+	}
+	m.r = next
+	if _, eff, err := Step(m.r, Input{Result: late}, m.now.Add(2*time.Second)); err != nil || eff != nil {
+		t.Fatalf("late result again: %v %v", types(eff), err)
 	}
 	if eff := m.timerAt(m.now.Add(time.Hour)); eff != nil {
 		t.Fatalf("second timer: %v", types(eff))

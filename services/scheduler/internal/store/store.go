@@ -123,6 +123,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		{"rollouts", "analysis_failed", "INTEGER NOT NULL DEFAULT 0"},
 		{"rollouts", "measure_seq", "INTEGER NOT NULL DEFAULT 0"},
 		{"hosts", "measured", "INTEGER NOT NULL DEFAULT 0"},
+		// The newest attempt whose result is in the rollout's history.
+		{"hosts", "recorded", "INTEGER NOT NULL DEFAULT 0"},
 		// Traffic steps: where traffic goes, and the switch's attempt.
 		{"rollouts", "traffic", "TEXT NOT NULL DEFAULT ''"},
 		{"rollouts", "traffic_attempt", "INTEGER NOT NULL DEFAULT 0"},
@@ -186,11 +188,11 @@ func (s *Store) prepare(ctx context.Context) error {
 			run_order = :run_order, guided = :guided, skipped_hosts = :skipped_hosts,
 			excluded_hosts = :excluded_hosts WHERE id = :id`)
 	s.upsertHost = plain(`INSERT INTO hosts (rollout, pos, host, phase, batch, status, attempt,
-			action_id, error, dispatched_at, finished_at, installed, rollback, measured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			action_id, error, dispatched_at, finished_at, installed, rollback, measured, recorded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, pos) DO UPDATE SET status = excluded.status, attempt = excluded.attempt,
 			action_id = excluded.action_id, error = excluded.error, dispatched_at = excluded.dispatched_at,
 			finished_at = excluded.finished_at, installed = excluded.installed, rollback = excluded.rollback,
-			measured = excluded.measured`)
+			measured = excluded.measured, recorded = excluded.recorded`)
 	s.upsertPhase = plain(`INSERT INTO phases (rollout, idx, state, started_at, ended_at, failed) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (rollout, idx) DO UPDATE SET state = excluded.state, started_at = excluded.started_at,
 			ended_at = excluded.ended_at, failed = excluded.failed`)
@@ -338,7 +340,7 @@ func (s *Store) writeRollout(ctx context.Context, tx *sqlx.Tx, w Write) error {
 		for _, i := range w.Hosts {
 			h := r.Hosts[i]
 			if _, err := stmt.ExecContext(ctx, r.ID(), i, h.Name, h.Phase, h.Batch, string(h.Status), h.Attempt,
-				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt), h.Installed, string(h.Rollback), h.Measured); err != nil {
+				h.ActionID, h.Error, formatTime(h.DispatchedAt), formatTime(h.FinishedAt), h.Installed, string(h.Rollback), h.Measured, h.Recorded); err != nil {
 				return fmt.Errorf("host %s: %w", h.Name, err)
 			}
 		}
@@ -543,15 +545,16 @@ func (s *Store) complete(ctx context.Context, row rolloutRow) (Record, error) {
 		Installed    bool   `db:"installed"`
 		Rollback     string `db:"rollback"`
 		Measured     int    `db:"measured"`
+		Recorded     int    `db:"recorded"`
 	}
 	if err := s.db.SelectContext(ctx, &hosts, `SELECT host, phase, batch, status, attempt, action_id, error,
-		dispatched_at, finished_at, installed, rollback, measured FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
+		dispatched_at, finished_at, installed, rollback, measured, recorded FROM hosts WHERE rollout = ? ORDER BY pos`, row.ID); err != nil {
 		return Record{}, fmt.Errorf("hosts: %w", err)
 	}
 	r.Hosts = make([]rollout.Host, len(hosts))
 	for i, h := range hosts {
 		r.Hosts[i] = rollout.Host{Name: h.Host, Phase: h.Phase, Batch: h.Batch, Status: rollout.HostStatus(h.Status),
-			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error, Installed: h.Installed, Rollback: rollout.HostStatus(h.Rollback), Measured: h.Measured}
+			Attempt: h.Attempt, ActionID: h.ActionID, Error: h.Error, Installed: h.Installed, Rollback: rollout.HostStatus(h.Rollback), Measured: h.Measured, Recorded: h.Recorded}
 		if r.Hosts[i].DispatchedAt, err = parseTime(h.DispatchedAt); err != nil {
 			return Record{}, fmt.Errorf("host %s dispatched_at: %w", h.Host, err)
 		}
