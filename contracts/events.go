@@ -95,8 +95,10 @@ type Event struct {
 	Hosts []string `json:"hosts,omitempty"`
 	// Host is the outcome of one host action (host_* events).
 	Host *HostOutcome `json:"host,omitempty"`
-	// Plan is set on planned.
-	Plan *Plan `json:"plan,omitempty"`
+	// Plan is set on planned, unless the plan is too large to travel
+	// inline: then PlanRef points at it in the plans object store.
+	Plan    *Plan    `json:"plan,omitempty"`
+	PlanRef *PlanRef `json:"plan_ref,omitempty"`
 	// Reasons lists every problem found in a rejected request.
 	Reasons []FieldError `json:"reasons,omitempty"`
 	// Reason says why a transition happened (queued, paused, failed, aborted).

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -146,6 +147,13 @@ func (b *batch) planned(msg jetstream.Msg, seq uint64) error {
 	if st != nil {
 		log.Info("planned event for a known rollout ignored", "state", st.rec.Rollout.State)
 		return nil
+	}
+	if err := b.s.resolvePlan(&ev); errors.Is(err, errPlanRefused) {
+		b.s.m.rejected.WithLabelValues(contracts.StreamEvents).Inc()
+		log.Error("planned event refused: its stored plan cannot be used", "err", err)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read the stored plan of %s: %w", ev.Rollout, err)
 	}
 	st = &staged{rec: store.Record{Traceparent: b.s.traceparentOf(msg, ev.Rollout)}}
 	if err := b.step(st, rollout.Input{Planned: &rollout.Planned{Plan: *ev.Plan, Order: seq}}); err != nil {

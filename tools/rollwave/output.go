@@ -222,6 +222,9 @@ func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 		if ev.Plan != nil {
 			return fmt.Sprintf("%s@%s, %d hosts in %d phases", ev.App, ev.Version, ev.Plan.TotalHosts(), len(ev.Plan.Phases))
 		}
+		if r := ev.PlanRef; r != nil {
+			return fmt.Sprintf("%s@%s, %d hosts in %d phases (plan stored by reference, %d bytes)", ev.App, ev.Version, r.Summary.Hosts, len(r.Summary.Phases), r.Size)
+		}
 		return ev.App + "@" + ev.Version
 	case contracts.EventRejected:
 		reasons := make([]string, len(ev.Reasons))

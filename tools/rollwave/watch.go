@@ -256,6 +256,10 @@ func (b *barProgress) event(_ sseEvent, env contracts.Envelope, ev contracts.Eve
 				}
 				b.bar(i, ph.Name, n)
 			}
+		} else if ev.PlanRef != nil {
+			for i, ph := range ev.PlanRef.Summary.Phases {
+				b.bar(i, ph.Name, ph.Hosts)
+			}
 		}
 	case contracts.EventPhaseStarted:
 		if ev.Phase != nil {
