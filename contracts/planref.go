@@ -24,6 +24,10 @@ const (
 	PlansMaxAge = 90 * 24 * time.Hour
 )
 
+// MaxEventHosts bounds the host names one event lists, so that the
+// phase_started event of a 100,000-host phase fits in a message.
+const MaxEventHosts = 1000
+
 // PlanRef points at a plan kept in the plans object store, with the
 // SHA-256 of its encoded bytes, which readers verify, and a summary for
 // readers that only show or count it.

@@ -285,7 +285,7 @@ func (b *batch) change() (store.Change, spans, error) {
 			id := contracts.EventMsgID(r.ID(), eff.Event.Seq)
 			// An event's consumers see the rollout span as its parent.
 			m, err := natsx.EnvelopeMsg(childOf(planCtx, st.rec.Traceparent, rolloutSpanID), contracts.EventSubject(r.Environment(), r.ID(), eff.Type),
-				contracts.EventTypeID(eff.Type), id, b.s.cfg.Source, r.ID(), b.now, eff.Event)
+				contracts.EventTypeID(eff.Type), id, b.s.cfg.Source, r.ID(), b.now, boundHosts(eff.Event))
 			if err != nil {
 				return c, sp, fmt.Errorf("encode event %s: %w", id, err)
 			}

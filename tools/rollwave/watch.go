@@ -263,7 +263,7 @@ func (b *barProgress) event(_ sseEvent, env contracts.Envelope, ev contracts.Eve
 		}
 	case contracts.EventPhaseStarted:
 		if ev.Phase != nil {
-			b.bar(ev.Phase.Index, ev.Phase.Name, len(ev.Hosts))
+			b.bar(ev.Phase.Index, ev.Phase.Name, hostCount(ev))
 		}
 	case contracts.EventHostSucceeded, contracts.EventHostFailed:
 		if ev.Phase != nil {
