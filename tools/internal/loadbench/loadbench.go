@@ -103,6 +103,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	res := Result{Options: o}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 
@@ -129,7 +130,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	st.Stop(ctx)
 
-	res.Bare, err = bare(ctx, o, res.Messages, res.Bytes)
+	// The bare pipeline has a time-out of its own: at 100,000 hosts it
+	// stores half a million synced messages, minutes on a busy disk, and
+	// must not eat into the run it is compared with.
+	bctx, bcancel := context.WithTimeout(parent, o.Timeout)
+	defer bcancel()
+	res.Bare, err = bare(bctx, o, res.Messages, res.Bytes)
 	if err != nil {
 		return res, fmt.Errorf("bare pipeline: %w", err)
 	}
