@@ -70,3 +70,33 @@ func TestSmallPlanInline(t *testing.T) {
 		t.Fatal("a small plan was stored")
 	}
 }
+
+// A planner that stored the plan and crashed before publishing left the
+// object behind; planning the request again publishes a reference to that
+// object (its digest), even though the inventory now gives another plan.
+func TestLargePlanAfterCrashReferencesTheStoredObject(t *testing.T) {
+	h := newHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	store, err := planstore.Ensure(ctx, h.js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := contracts.Plan{Rollout: "r1", App: "web", Version: "2.5.0", Environment: "prod", Strategy: contracts.StrategyRolling,
+		Phases: []contracts.PlannedPhase{{Name: "all", ID: "all", Batches: [][]string{{"web-01"}}}},
+		Hosts:  map[string]contracts.PlannedHost{"web-01": {Name: "web-01", Address: "10.0.0.1"}}}
+	_, stored, err := planstore.Put(ctx, store, earlier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.serveDiscovery(prod())
+	h.startPlanner(Config{InlinePlanLimit: 100})
+	h.publishRequest(context.Background(), deployRequest("r1"))
+	_, _, ev := h.event(contracts.EventSubject("prod", "r1", contracts.EventPlanned))
+	if ev.PlanRef == nil || ev.PlanRef.SHA256 != stored.SHA256 || ev.PlanRef.Summary.Hosts != 1 {
+		t.Fatalf("ref = %+v, want the stored object %s", ev.PlanRef, stored.SHA256)
+	}
+	if _, err := planstore.Get(ctx, store, "r1", ev.PlanRef); err != nil {
+		t.Fatalf("the event does not match the object: %v", err)
+	}
+}
