@@ -100,12 +100,17 @@ type Event struct {
 	// Batch is the batch number within the phase, from 1, on batch_started
 	// and host_* events.
 	Batch int `json:"batch,omitempty"`
-	// Hosts lists the hosts of a batch (batch_started) or phase (phase_*).
-	Hosts []string `json:"hosts,omitempty"`
+	// Hosts lists the hosts of a batch (batch_started) or phase (phase_*),
+	// at most MaxEventHosts of them: HostsTotal then says how many there
+	// are (the rollout's view from get has them all).
+	Hosts      []string `json:"hosts,omitempty"`
+	HostsTotal int      `json:"hosts_total,omitempty"`
 	// Host is the outcome of one host action (host_* events).
 	Host *HostOutcome `json:"host,omitempty"`
-	// Plan is set on planned.
-	Plan *Plan `json:"plan,omitempty"`
+	// Plan is set on planned, unless the plan is too large to travel
+	// inline: then PlanRef points at it in the plans object store.
+	Plan    *Plan    `json:"plan,omitempty"`
+	PlanRef *PlanRef `json:"plan_ref,omitempty"`
 	// Reasons lists every problem found in a rejected request.
 	Reasons []FieldError `json:"reasons,omitempty"`
 	// Reason says why a transition happened (queued, paused, failed, aborted).

@@ -83,6 +83,7 @@ func TestInternalMessagesSkipFieldsFromTheFuture(t *testing.T) {
 	decoders := map[string]func([]byte, bool) (any, error){
 		"event.planned.envelope.json":     envelopeData[Event](EventTypeID(EventPlanned)),
 		"event.host_failed.envelope.json": envelopeData[Event](EventTypeID(EventHostFailed)),
+		"event.planned_ref.envelope.json": envelopeData[Event](EventTypeID(EventPlanned)),
 		"host-action.envelope.json":       envelopeData[HostAction](TypeHostAction),
 		"host-result.envelope.json":       envelopeData[HostResult](TypeHostResult),
 		"agent-act-result.envelope.json":  envelopeData[AgentActResult](TypeAgentActResult),

@@ -37,6 +37,9 @@ type Environment struct {
 	// OnFreeze is the environment's freeze policy for requests that name
 	// none.
 	OnFreeze OnFreeze `json:"on_freeze,omitempty"`
+	// HostsMore says, on a page of a targets answer, that hosts after the
+	// last one of Hosts follow (ask again with TargetsQuery.HostsAfter).
+	HostsMore bool `json:"hosts_more,omitempty"`
 }
 
 // Host is one deployment target as discovery knows it.
@@ -83,7 +86,17 @@ type TargetsQuery struct {
 	Environment string `json:"environment"`
 	// App, when set, fills each host's Versions with that application only.
 	App string `json:"app,omitempty"`
+	// HostsMaxBytes, when set, asks for one page of hosts: those after
+	// HostsAfter (by name) whose encoding fits in about this many bytes
+	// (at least one), with Environment.HostsMore set when more follow. A
+	// large environment's answer would not fit in one NATS message.
+	HostsMaxBytes int    `json:"hosts_max_bytes,omitempty"`
+	HostsAfter    string `json:"hosts_after,omitempty"`
 }
+
+// TargetsPageBytes is the page size the planner asks for: half the stock
+// 1 MB max_payload, leaving room for the rest of the environment.
+const TargetsPageBytes = 512 << 10
 
 // InventoryQuery asks for the inventory, optionally one environment only.
 type InventoryQuery struct {

@@ -49,8 +49,8 @@ func Start(o Options) (*server.Server, error) {
 		SyncAlways: o.SyncAlways,
 		// The embedding process handles signals itself.
 		NoSigs: true,
-		// Large enough for a plan of a few thousand hosts in one event.
-		MaxPayload: 8 << 20,
+		// MaxPayload stays at the server's default (1 MB): large plans go
+		// to the plans object store by reference (contracts.PlanRef).
 	}
 	if o.Port > 0 {
 		// The server itself only reports "not ready" for a busy port; name it.

@@ -170,6 +170,13 @@ func (s *Server) serve(h Handler, m *nats.Msg) {
 	if m.Reply == "" {
 		return
 	}
+	if limit := s.nc.MaxPayload(); limit > 0 && int64(len(body)) > limit {
+		// The broker would refuse the reply and the caller would wait
+		// for its time-out: say why instead.
+		s.log.Warn("reply above max_payload", "subject", h.Subject, "bytes", len(body), "max_payload", limit)
+		body, _ = json.Marshal(map[string]*contracts.Error{"error": contracts.Errorf(contracts.CodeInvalid,
+			"the answer is %d bytes, above the NATS server's max_payload of %d bytes", len(body), limit)})
+	}
 	if err := m.Respond(body); err != nil {
 		s.log.Warn("send reply", "subject", h.Subject, "err", err)
 	}

@@ -41,6 +41,9 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 	s.withLiveness(&out)
 	out.Lifecycle = s.inv.Load().LifecycleFor(q.App, env.Name)
 	if q.App == "" {
+		if q.HostsMaxBytes > 0 {
+			pageHosts(&out, q.HostsAfter, q.HostsMaxBytes)
+		}
 		return out, nil
 	}
 	vs, err := s.store.versions(ctx, env.Name, q.App)
@@ -49,6 +52,9 @@ func (s *Service) Targets(ctx context.Context, q contracts.TargetsQuery) (contra
 	}
 	fillVersions(&out, vs[env.Name])
 	joinReported(&out, s.reportedVersions(env.Name), q.App)
+	if q.HostsMaxBytes > 0 {
+		pageHosts(&out, q.HostsAfter, q.HostsMaxBytes)
+	}
 	return out, nil
 }
 

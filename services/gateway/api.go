@@ -108,6 +108,10 @@ func (a *natsAPI) Deploy(ctx context.Context, req contracts.DeployRequest) (Rece
 		span.SetStatus(codes.Error, err.Error())
 		return Receipt{}, fmt.Errorf("build deploy request %s: %w", req.ID, err)
 	}
+	if err := fitsPayload(a.nc, msg); err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return Receipt{}, err
+	}
 	ack, err := a.js.PublishMsg(ctx, msg)
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())

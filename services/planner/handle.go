@@ -117,6 +117,13 @@ func (s *Service) planned(ctx context.Context, log *slog.Logger, span trace.Span
 	if !s.accept(ctx, log, msg, md, req) {
 		return
 	}
+	if err := s.byReference(ctx, &ev); err != nil {
+		delay := retryDelay(md.NumDelivered, s.cfg.RetryBackoff, s.cfg.MaxRetryBackoff)
+		log.Error("store plan; retrying", "err", err, "in", delay)
+		s.metrics.requests.WithLabelValues(outcomeRetried).Inc()
+		_ = msg.NakWithDelay(delay)
+		return
+	}
 	subject := contracts.EventSubject(req.Environment, req.ID, contracts.EventPlanned)
 	// A planned request is valid, so its id was claimed.
 	if !s.publish(ctx, log, msg, md, subject, contracts.EventPlanned, ev, req.ID) {

@@ -20,6 +20,7 @@ import (
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/planstore"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/planner/internal/chains"
 	"github.com/rollwave/rollwave/services/planner/internal/releases"
@@ -44,6 +45,11 @@ type Config struct {
 	// duplicate window, and the record of rollouts learned from the events
 	// (lifecycles, history, promotions). Required.
 	DBPath string
+	// InlinePlanLimit is the largest encoded plan sent inside its planned
+	// event; a larger one goes to the plans object store and the event
+	// carries a reference (contracts.PlanRef). Default
+	// contracts.PlanInlineLimit; negative sends every plan by reference.
+	InlinePlanLimit int
 }
 
 const (
@@ -76,6 +82,8 @@ type Service struct {
 	chains   *chains.Store
 	sequence *sequencer
 	gate     natsx.Gate
+	// plans holds the plans too large for their planned event.
+	plans jetstream.ObjectStore
 
 	mu       sync.Mutex
 	started  bool
@@ -104,6 +112,9 @@ func New(deps service.Deps, cfg Config) (*Service, error) {
 	}
 	if cfg.MaxRetryBackoff == 0 {
 		cfg.MaxRetryBackoff = 30 * time.Second
+	}
+	if cfg.InlinePlanLimit == 0 {
+		cfg.InlinePlanLimit = contracts.PlanInlineLimit
 	}
 	switch {
 	case cfg.DBPath == "":
@@ -140,6 +151,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := natsx.EnsureStreams(ctx, s.js, contracts.Streams(), 1); err != nil {
 		return fmt.Errorf("planner: %w", err)
 	}
+	plans, err := planstore.Ensure(ctx, s.js, 1)
+	if err != nil {
+		return fmt.Errorf("planner: %w", err)
+	}
+	s.plans = plans
 	store, err := requests.Open(ctx, s.cfg.DBPath)
 	if err != nil {
 		return fmt.Errorf("planner: %w", err)

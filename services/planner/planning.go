@@ -27,14 +27,15 @@ type discoveryClient struct {
 	timeout time.Duration
 }
 
+// Targets reads an environment's hosts in pages (targetpages.go), so a
+// large environment fits the stock max_payload.
 func (d discoveryClient) Targets(ctx context.Context, env, app string) (contracts.Environment, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	e, err := natsx.Request[contracts.Environment](ctx, d.nc, contracts.APIDiscoveryTargets, contracts.TargetsQuery{Environment: env, App: app})
-	if err != nil {
-		return contracts.Environment{}, fmt.Errorf("inventory of environment %s: %w", env, err)
-	}
-	return e, nil
+	return targetPages(ctx, env, func(ctx context.Context, q contracts.TargetsQuery) (contracts.Environment, error) {
+		ctx, cancel := context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+		q.App = app
+		return natsx.Request[contracts.Environment](ctx, d.nc, contracts.APIDiscoveryTargets, q)
+	})
 }
 
 // planning resolves requests into plans: the inventory lookup around the

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -147,6 +148,13 @@ func (b *batch) planned(msg jetstream.Msg, seq uint64) error {
 		log.Info("planned event for a known rollout ignored", "state", st.rec.Rollout.State)
 		return nil
 	}
+	if err := b.s.resolvePlan(&ev); errors.Is(err, errPlanRefused) {
+		b.s.m.rejected.WithLabelValues(contracts.StreamEvents).Inc()
+		log.Error("planned event refused: its stored plan cannot be used", "err", err)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("read the stored plan of %s: %w", ev.Rollout, err)
+	}
 	st = &staged{rec: store.Record{Traceparent: b.s.traceparentOf(msg, ev.Rollout)}}
 	if err := b.step(st, rollout.Input{Planned: &rollout.Planned{Plan: *ev.Plan, Order: seq}}); err != nil {
 		b.s.m.rejected.WithLabelValues(contracts.StreamEvents).Inc()
@@ -277,7 +285,7 @@ func (b *batch) change() (store.Change, spans, error) {
 			id := contracts.EventMsgID(r.ID(), eff.Event.Seq)
 			// An event's consumers see the rollout span as its parent.
 			m, err := natsx.EnvelopeMsg(childOf(planCtx, st.rec.Traceparent, rolloutSpanID), contracts.EventSubject(r.Environment(), r.ID(), eff.Type),
-				contracts.EventTypeID(eff.Type), id, b.s.cfg.Source, r.ID(), b.now, eff.Event)
+				contracts.EventTypeID(eff.Type), id, b.s.cfg.Source, r.ID(), b.now, boundHosts(eff.Event))
 			if err != nil {
 				return c, sp, fmt.Errorf("encode event %s: %w", id, err)
 			}

@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rollwave/rollwave/contracts"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/planstore"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/scheduler/internal/calhold"
 	"github.com/rollwave/rollwave/services/scheduler/internal/rollout"
@@ -114,6 +116,8 @@ type Service struct {
 	calState *calendarState
 	// calChanged wakes the loop when calState changes.
 	calChanged chan struct{}
+	// plans holds the plans too large for their planned event.
+	plans jetstream.ObjectStore
 
 	// runCtx ends when Stop begins: feeders, calendar questions and control
 	// requests give up. workCtx ends only if Stop's deadline passes: the
@@ -188,6 +192,11 @@ func (s *Service) Start(ctx context.Context) error {
 	if err := natsx.EnsureStreams(ctx, s.deps.JS, contracts.Streams(), s.cfg.StreamReplicas); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
+	plans, err := planstore.Ensure(ctx, s.deps.JS, s.cfg.StreamReplicas)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	s.plans = plans
 	st, err := store.Open(ctx, s.cfg.DBPath)
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)

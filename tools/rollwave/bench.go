@@ -67,6 +67,6 @@ with the same message count and sizes and prints the ratio.`,
 	cmd.Flags().IntVar(&o.Concurrency, "concurrency", 512, "executor concurrency")
 	cmd.Flags().BoolVar(&noSync, "no-sync", false, "let JetStream batch disk syncs instead of syncing every write")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long")
+	cmd.Flags().DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up after this long (the run, and then the bare pipeline, each get this long)")
 	return cmd
 }

@@ -227,6 +227,9 @@ func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 		if ev.Plan != nil {
 			return fmt.Sprintf("%s@%s, %d hosts in %d phases", ev.App, ev.Version, ev.Plan.TotalHosts(), len(ev.Plan.Phases))
 		}
+		if r := ev.PlanRef; r != nil {
+			return fmt.Sprintf("%s@%s, %d hosts in %d phases (plan stored by reference, %d bytes)", ev.App, ev.Version, r.Summary.Hosts, len(r.Summary.Phases), r.Size)
+		}
 		return ev.App + "@" + ev.Version
 	case contracts.EventRejected:
 		reasons := make([]string, len(ev.Reasons))
@@ -243,7 +246,7 @@ func eventDetail(p painter, t contracts.EventType, ev contracts.Event) string {
 	case contracts.EventStarted:
 		return ev.App + "@" + ev.Version
 	case contracts.EventPhaseStarted:
-		return fmt.Sprintf("%s: %d hosts", phase, len(ev.Hosts))
+		return fmt.Sprintf("%s: %d hosts", phase, hostCount(ev))
 	case contracts.EventBatchStarted:
 		return fmt.Sprintf("%s batch %d: %s", phase, ev.Batch, strings.Join(ev.Hosts, ", "))
 	case contracts.EventHostSucceeded, contracts.EventHostFailed:
@@ -381,4 +384,10 @@ func eventTypeName(typeID string) string {
 		return string(t)
 	}
 	return typeID
+}
+
+// hostCount is how many hosts an event is about: its list may be cut to
+// contracts.MaxEventHosts names, with the total beside it.
+func hostCount(ev contracts.Event) int {
+	return max(len(ev.Hosts), ev.HostsTotal)
 }

@@ -55,3 +55,18 @@ func TestEventTypeName(t *testing.T) {
 		}
 	}
 }
+
+// A plan stored by reference draws its bars from the event's summary.
+func TestBarProgressFromPlanReference(t *testing.T) {
+	var buf bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b := newBarProgress(ctx, &buf)
+	ref := &contracts.PlanRef{Summary: contracts.PlanSummary{Hosts: 3, Batches: 2, Phases: []contracts.PhaseSummary{
+		{Name: "canary", Hosts: 1}, {Name: "rest", Hosts: 2}}}}
+	b.event(sseEvent{}, contracts.Envelope{Type: contracts.EventTypeID(contracts.EventPlanned), Time: time.Now()}, contracts.Event{Rollout: "r-1", PlanRef: ref})
+	b.done()
+	if len(b.bars) != 2 || b.bars[0].Current() != 0 || !strings.Contains(buf.String(), "1 rest") {
+		t.Fatalf("bars %d:\n%s", len(b.bars), buf.String())
+	}
+}

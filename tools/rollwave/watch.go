@@ -256,10 +256,14 @@ func (b *barProgress) event(_ sseEvent, env contracts.Envelope, ev contracts.Eve
 				}
 				b.bar(i, ph.Name, n)
 			}
+		} else if ev.PlanRef != nil {
+			for i, ph := range ev.PlanRef.Summary.Phases {
+				b.bar(i, ph.Name, ph.Hosts)
+			}
 		}
 	case contracts.EventPhaseStarted:
 		if ev.Phase != nil {
-			b.bar(ev.Phase.Index, ev.Phase.Name, len(ev.Hosts))
+			b.bar(ev.Phase.Index, ev.Phase.Name, hostCount(ev))
 		}
 	case contracts.EventHostSucceeded, contracts.EventHostFailed:
 		if ev.Phase != nil {

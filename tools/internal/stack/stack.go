@@ -30,6 +30,7 @@ import (
 	"github.com/rollwave/rollwave/pkg/clock"
 	"github.com/rollwave/rollwave/pkg/natsembed"
 	"github.com/rollwave/rollwave/pkg/natsx"
+	"github.com/rollwave/rollwave/pkg/planstore"
 	"github.com/rollwave/rollwave/pkg/promreg"
 	"github.com/rollwave/rollwave/pkg/service"
 	"github.com/rollwave/rollwave/services/calendar"
@@ -160,6 +161,9 @@ func Start(ctx context.Context, o Options) (st *Stack, err error) {
 		return st, fmt.Errorf("jetstream: %w", err)
 	}
 	if err := natsx.EnsureStreams(ctx, st.JS, contracts.Streams(), max(1, o.Replicas)); err != nil {
+		return st, err
+	}
+	if _, err := planstore.Ensure(ctx, st.JS, max(1, o.Replicas)); err != nil {
 		return st, err
 	}
 	var streams []string

@@ -105,6 +105,12 @@ func FromEvent(t contracts.EventType, at time.Time, ev contracts.Event) (Change,
 			for _, ph := range p.Phases {
 				c.Batches += len(ph.Batches)
 			}
+		} else if r := ev.PlanRef; r != nil {
+			// A large plan is stored by reference; its summary has what
+			// the record keeps.
+			sm := r.Summary
+			c.Strategy, c.RequestedBy, c.Reason, c.Override = sm.Strategy, sm.RequestedBy, sm.Reason, sm.Override
+			c.Hosts, c.Batches = sm.Hosts, sm.Batches
 		}
 		if c.RequestedBy == "" {
 			c.RequestedBy = ev.Actor

@@ -117,6 +117,12 @@ func TestFromEvent(t *testing.T) {
 	if !ok || c.RequestedBy != "bob" || c.Override != "hotfix" || c.Hosts != 3 || c.Batches != 2 || c.Reason != "weekly" {
 		t.Fatalf("planned change = %+v, %v", c, ok)
 	}
+	// A plan stored by reference gives the same change from its summary.
+	byRef := ev
+	byRef.Plan, byRef.PlanRef = nil, &contracts.PlanRef{Summary: contracts.Summarize(*plan)}
+	if c2, ok := FromEvent(contracts.EventPlanned, t0, byRef); !ok || c2 != c {
+		t.Fatalf("by reference = %+v, want %+v", c2, c)
+	}
 	if _, ok := FromEvent(contracts.EventHostSucceeded, t0, ev); ok {
 		t.Fatal("host events are not kept")
 	}

@@ -20,7 +20,9 @@ const (
 	MaxStepLen = 200
 )
 
-// Planned parses a planned event and checks that its plan can be run.
+// Planned parses a planned event and checks that its plan can be run. An
+// event whose plan is stored by reference comes back with Plan nil and a
+// checked PlanRef: the caller fetches the plan and checks it with Plan.
 func Planned(subject string, data []byte) (contracts.Event, error) {
 	env, err := contracts.DecodeEnvelope(data)
 	if err != nil {
@@ -31,20 +33,38 @@ func Planned(subject string, data []byte) (contracts.Event, error) {
 		return contracts.Event{}, err
 	}
 	switch {
-	case ev.Plan == nil:
+	case ev.Plan == nil && ev.PlanRef == nil:
 		return ev, contracts.Invalid("plan", "is required on a planned event")
-	case ev.Plan.Rollout != ev.Rollout:
-		return ev, contracts.Invalid("plan.rollout", "must match the event's rollout %q, got %q", ev.Rollout, ev.Plan.Rollout)
-	case ev.Plan.Environment != ev.Environment:
-		return ev, contracts.Invalid("plan.environment", "must match the event's environment %q, got %q", ev.Environment, ev.Plan.Environment)
-	}
-	if err := rollout.ValidatePlan(*ev.Plan); err != nil {
-		return ev, prefix("plan.", err)
+	case ev.Plan != nil && ev.PlanRef != nil:
+		return ev, contracts.Invalid("plan_ref", "must not be set with plan")
+	case ev.PlanRef != nil:
+		if err := contracts.CheckPlanRef("plan_ref", ev.Rollout, *ev.PlanRef); err != nil {
+			return ev, err
+		}
+	default:
+		if err := Plan(ev, *ev.Plan); err != nil {
+			return ev, err
+		}
 	}
 	if want := contracts.EventSubject(ev.Environment, ev.Rollout, contracts.EventPlanned); subject != want {
 		return ev, contracts.Invalid("subject", "a planned event for rollout %q must arrive on %q, got %q", ev.Rollout, want, subject)
 	}
 	return ev, nil
+}
+
+// Plan checks that p, the plan of planned event ev, belongs to it and can
+// be run.
+func Plan(ev contracts.Event, p contracts.Plan) error {
+	switch {
+	case p.Rollout != ev.Rollout:
+		return contracts.Invalid("plan.rollout", "must match the event's rollout %q, got %q", ev.Rollout, p.Rollout)
+	case p.Environment != ev.Environment:
+		return contracts.Invalid("plan.environment", "must match the event's environment %q, got %q", ev.Environment, p.Environment)
+	}
+	if err := rollout.ValidatePlan(p); err != nil {
+		return prefix("plan.", err)
+	}
+	return nil
 }
 
 // Result parses a host result.

@@ -49,6 +49,10 @@ func resultMsg(t testing.TB, change func(*contracts.HostResult)) []byte {
 
 var plannedSubject = contracts.EventSubject("prod", "r1", contracts.EventPlanned)
 
+func goodRef() *contracts.PlanRef {
+	return &contracts.PlanRef{Bucket: contracts.PlansBucket, Object: "r1", Size: 300000, SHA256: contracts.PlanDigest([]byte("plan"))}
+}
+
 func TestPlanned(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -57,12 +61,24 @@ func TestPlanned(t *testing.T) {
 		field   string
 	}{
 		{"ok", plannedSubject, plannedMsg(t, nil), ""},
+		{"by reference", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.Plan, e.PlanRef = nil, goodRef() }), ""},
 		{"not json", plannedSubject, []byte("{"), ""},
 		{"no plan", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.Plan = nil }), "plan"},
 		{"plan of another rollout", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.Plan.Rollout = "r2" }), "plan.rollout"},
 		{"plan of another environment", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.Plan.Environment = "qa" }), "plan.environment"},
 		{"bad plan", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.Plan.Phases[0].Batches[0][1] = "h9" }), "plan.phases[0].batches[0][1]"},
 		{"wrong subject", contracts.EventSubject("prod", "r2", contracts.EventPlanned), plannedMsg(t, nil), "subject"},
+		{"plan and reference", plannedSubject, plannedMsg(t, func(e *contracts.Event) { e.PlanRef = goodRef() }), "plan_ref"},
+		{"reference to another rollout", plannedSubject, plannedMsg(t, func(e *contracts.Event) {
+			e.Plan, e.PlanRef = nil, goodRef()
+			e.PlanRef.Object = "r2"
+		}), "plan_ref.object"},
+		{"reference without digest", plannedSubject, plannedMsg(t, func(e *contracts.Event) {
+			e.Plan, e.PlanRef = nil, goodRef()
+			e.PlanRef.SHA256 = ""
+		}), "plan_ref.sha256"},
+		{"reference on the wrong subject", contracts.EventSubject("prod", "r2", contracts.EventPlanned),
+			plannedMsg(t, func(e *contracts.Event) { e.Plan, e.PlanRef = nil, goodRef() }), "subject"},
 		{"wrong type", plannedSubject, resultMsg(t, nil), "type"},
 	}
 	for _, tt := range tests {
@@ -70,6 +86,12 @@ func TestPlanned(t *testing.T) {
 			ev, err := Planned(tt.subject, tt.data)
 			if tt.name == "ok" {
 				if err != nil || ev.Plan == nil || ev.Plan.Hosts["h2"].Pool != "east" {
+					t.Fatalf("Planned = %+v, %v", ev, err)
+				}
+				return
+			}
+			if tt.name == "by reference" {
+				if err != nil || ev.Plan != nil || ev.PlanRef == nil {
 					t.Fatalf("Planned = %+v, %v", ev, err)
 				}
 				return
@@ -179,11 +201,19 @@ func FuzzPlanned(f *testing.F) {
 	f.Add(plannedSubject, plannedMsg(f, func(e *contracts.Event) { e.Plan.Phases[0].Batches = [][]string{{"h1"}, {"h1"}} }))
 	f.Add(plannedSubject, []byte(`{"specversion":"1.0","type":"io.rollwave.rollout.planned.v1","id":"x","source":"s","data":{"plan":{"max_failed":"x"}}}`))
 	f.Add("rollwave.events.a.b.planned", []byte(`null`))
+	f.Add(plannedSubject, plannedMsg(f, func(e *contracts.Event) { e.Plan, e.PlanRef = nil, goodRef() }))
 	f.Fuzz(func(t *testing.T, subject string, data []byte) {
 		ev, err := Planned(subject, data)
 		if err != nil {
 			if c := contracts.AsError(err); c.Code != contracts.CodeInvalid {
 				t.Fatalf("refusal is %s: %v", c.Code, err)
+			}
+			return
+		}
+		if ev.Plan == nil {
+			// By reference: the ref was checked; the plan is fetched later.
+			if ev.PlanRef == nil || contracts.CheckPlanRef("plan_ref", ev.Rollout, *ev.PlanRef) != nil {
+				t.Fatalf("accepted reference %+v", ev.PlanRef)
 			}
 			return
 		}
