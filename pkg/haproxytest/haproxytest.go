@@ -4,7 +4,6 @@
 package haproxytest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -12,9 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rollwave/rollwave/pkg/proctest"
 )
 
 // Server is a running HAProxy.
@@ -25,7 +25,7 @@ type Server struct {
 	Frontend string
 	// Backend is the backend's name.
 	Backend string
-	log     *syncBuffer
+	log     *proctest.Output
 }
 
 // Log returns what HAProxy wrote so far, for failure messages.
@@ -55,20 +55,7 @@ type Options struct {
 // ROLLWAVE_REQUIRE_TOOLS set, a missing haproxy fails it instead.
 func Path(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/haproxy", "/usr/local/sbin/haproxy"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("haproxy"); err == nil {
-		return p
-	}
-	msg := "haproxy is not installed (Debian package haproxy: bash tools/lint/test-deps.sh haproxy)"
-	if os.Getenv("ROLLWAVE_REQUIRE_TOOLS") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return proctest.Tool(t, "haproxy", "haproxy")
 }
 
 // Start runs HAProxy in the foreground with backend name and servers, and
@@ -88,7 +75,7 @@ func StartWith(t testing.TB, name string, servers []Backend, o Options) *Server 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := &Server{Socket: filepath.Join(dir, "admin.sock"), Frontend: freeAddr(t), Backend: name, log: &syncBuffer{}}
+	s := &Server{Socket: filepath.Join(dir, "admin.sock"), Frontend: freeAddr(t), Backend: name, log: &proctest.Output{}}
 	retries := "  retries 3\n  option redispatch"
 	if o.NoRetry {
 		retries = "  retries 0"
@@ -178,21 +165,4 @@ func freeAddr(t testing.TB) string {
 	addr := l.Addr().String()
 	_ = l.Close()
 	return addr
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

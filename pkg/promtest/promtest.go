@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rollwave/rollwave/pkg/proctest"
 )
 
 // Start runs Prometheus scraping targets (host:port) every second under the
@@ -26,13 +28,7 @@ import (
 // ROLLWAVE_REQUIRE_TOOLS is set.
 func Start(t testing.TB, targets ...string) string {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("ROLLWAVE_REQUIRE_TOOLS") != "" {
-			t.Fatal("prometheus is missing (make test-deps installs the Debian package)")
-		}
-		t.Skip("prometheus is missing: this test needs a real Prometheus server (make test-deps installs the Debian package)")
-	}
+	bin := proctest.Tool(t, "prometheus", "prometheus")
 	dir := t.TempDir()
 	quoted := make([]string, len(targets))
 	for i, target := range targets {
@@ -47,7 +43,7 @@ func Start(t testing.TB, targets ...string) string {
 	addr := FreeAddr(t)
 	cmd := exec.Command(bin, "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--log.level=warn")
-	logs := &lockedBuffer{}
+	logs := &proctest.Output{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -159,21 +155,4 @@ func Value(base, query string) (float64, error) {
 	}
 	s, _ := ans.Data.Result[0].Value[1].(string)
 	return strconv.ParseFloat(s, 64)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -5,7 +5,6 @@ package sshdtest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -20,13 +19,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/rollwave/rollwave/pkg/proctest"
 )
 
 // Server is a running sshd.
@@ -41,44 +41,14 @@ type Server struct {
 	ClientKey string
 	// User is the login name the server accepts the key for.
 	User string
-	log  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log  *proctest.Output
 }
 
 // sshdPath finds OpenSSH's server or skips the test; with
 // ROLLWAVE_REQUIRE_TOOLS set, a missing server fails it instead.
 func sshdPath(t testing.TB) string {
 	t.Helper()
-	for _, p := range []string{"/usr/sbin/sshd", "/usr/local/sbin/sshd"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("sshd"); err == nil {
-		return p
-	}
-	msg := "OpenSSH's sshd is not installed (Debian package openssh-server: bash tools/lint/test-deps.sh openssh-server)"
-	if os.Getenv("ROLLWAVE_REQUIRE_TOOLS") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return proctest.Tool(t, "sshd", "openssh-server")
 }
 
 // writeKey writes a private key in OpenSSH form, readable by its owner only
@@ -128,7 +98,7 @@ func Start(t testing.TB) *Server {
 		}
 	}
 	dir := t.TempDir()
-	s := &Server{Dir: dir, HostKeys: map[string]ssh.PublicKey{}, User: u.Username, log: &syncBuffer{}}
+	s := &Server{Dir: dir, HostKeys: map[string]ssh.PublicKey{}, User: u.Username, log: &proctest.Output{}}
 	s.HostKeys[ssh.KeyAlgoED25519] = NewKey(t, filepath.Join(dir, "host_ed25519"))
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
