@@ -135,6 +135,13 @@ func (c *Config) applyDefaults() error {
 	if !contracts.ValidToken(c.Environment) {
 		fe.Add("environment", "must be 1-128 letters, digits, '-' or '_', got %q", c.Environment)
 	}
+	// Discovery refuses an announcement whose address is not host[:port];
+	// refusing it here says so at start instead of a host never seen.
+	if c.Address != "" {
+		if msg := contracts.AddressProblem(c.Address); msg != "" {
+			fe.Add("address", "%q %s", c.Address, msg)
+		}
+	}
 	if c.Dir == "" {
 		fe.Add("dir", "is required: the agent's root directory")
 	} else if !filepath.IsAbs(c.Dir) {

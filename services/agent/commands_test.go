@@ -131,6 +131,8 @@ func TestConfigChecks(t *testing.T) {
 	}{
 		{func(c *Config) { c.Name = "web 01" }, "name"},
 		{func(c *Config) { c.Environment = "q.a" }, "environment"},
+		{func(c *Config) { c.Address = "127.0.0.1:1;touch x" }, "address"},
+		{func(c *Config) { c.Address = "10.0.0.1:99999" }, "address"},
 		{func(c *Config) { c.Dir = "rel" }, "dir"},
 		{func(c *Config) { c.Keep = -1 }, "keep"},
 		{func(c *Config) { c.Start, c.Restart = []string{"a"}, []string{"b"} }, "restart"},
