@@ -14,7 +14,9 @@ type ControlCommand struct {
 	// Steps, for reorder, is the new order of the pending steps, by id:
 	// every pending step exactly once.
 	Steps []string `json:"steps,omitempty"`
-	// Host, for exclude, is the host removed from the rest of the rollout.
+	// Host, for exclude, is the host removed from the rest of the rollout;
+	// for retry, the one failed host to run again (every failed host when
+	// empty).
 	Host string `json:"host,omitempty"`
 }
 

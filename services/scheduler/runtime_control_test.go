@@ -108,7 +108,7 @@ func TestGuidedFailureChoices(t *testing.T) {
 		e.result(a, false)
 		paused := ofType(e.waitFor("r1", contracts.EventPaused, 1), contracts.EventPaused)[0]
 		want := []contracts.GuidedChoice{
-			{Verb: contracts.VerbRetry, Command: "rollwave retry r1"},
+			{Verb: contracts.VerbRetry, Command: "rollwave retry r1 --host h1"},
 			{Verb: contracts.VerbExclude, Command: "rollwave exclude r1 h1"},
 			{Verb: contracts.VerbRollback, Command: "rollwave rollback r1"},
 			{Verb: contracts.VerbAbort, Command: "rollwave abort r1"},

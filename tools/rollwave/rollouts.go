@@ -61,7 +61,7 @@ func newListCmd(g *globals) *cobra.Command {
 
 // newControlCmd builds pause, resume, abort and retry.
 func newControlCmd(g *globals, verb, short string) *cobra.Command {
-	var reason, actor string
+	var reason, actor, host string
 	cmd := &cobra.Command{
 		Use:     verb + " ROLLOUT",
 		Short:   short,
@@ -71,8 +71,12 @@ func newControlCmd(g *globals, verb, short string) *cobra.Command {
 			if err := contracts.CheckToken("rollout", args[0]); err != nil {
 				return usageError(err)
 			}
-			return control(cmd, g, args[0], verb, contracts.ControlCommand{Actor: actor, Reason: reason})
+			return control(cmd, g, args[0], verb, contracts.ControlCommand{Actor: actor, Reason: reason, Host: host})
 		},
+	}
+	if verb == string(contracts.VerbRetry) {
+		cmd.Flags().StringVar(&host, "host", "", "run only this failed host again (default: every failed host)")
+		cmd.Example += "\n  rollwave retry r-42 --host web-07 --reason \"disk replaced\""
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why, recorded in the rollout's events")
 	cmd.Flags().StringVar(&actor, "actor", currentUser(), "who, recorded in the rollout's events")

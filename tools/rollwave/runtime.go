@@ -95,7 +95,7 @@ func printOffer(w io.Writer, offer []contracts.FailedHostOffer) {
 func choiceLabel(v contracts.Verb) string {
 	switch v {
 	case contracts.VerbRetry:
-		return "retry the failed hosts:"
+		return "retry this host:"
 	case contracts.VerbExclude:
 		return "skip this host:"
 	case contracts.VerbRollback:

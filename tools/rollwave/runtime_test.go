@@ -66,7 +66,7 @@ func TestGetShowsGuidedChoices(t *testing.T) {
 		Counts: contracts.Counts{Total: 3, Failed: 1, Pending: 1, Excluded: 1}},
 		RunOrder: []string{"rest", "canary"},
 		Offer: []contracts.FailedHostOffer{{Host: "web-02", Error: "exit status 1", Choices: []contracts.GuidedChoice{
-			{Verb: contracts.VerbRetry, Command: "rollwave retry r-9"},
+			{Verb: contracts.VerbRetry, Command: "rollwave retry r-9 --host web-02"},
 			{Verb: contracts.VerbExclude, Command: "rollwave exclude r-9 web-02"},
 			{Verb: contracts.VerbRollback, Command: "rollwave rollback r-9"},
 			{Verb: contracts.VerbAbort, Command: "rollwave abort r-9"},
@@ -78,10 +78,10 @@ func TestGetShowsGuidedChoices(t *testing.T) {
 		"Run order:    rest, canary",
 		"1 pending, 1 excluded",
 		"Guided failure: the rollout waits for a choice.\n  web-02: exit status 1\n",
-		"    retry the failed hosts:  rollwave retry r-9\n",
-		"    skip this host:          rollwave exclude r-9 web-02\n",
-		"    roll back:               rollwave rollback r-9\n",
-		"    abort:                   rollwave abort r-9\n",
+		"    retry this host:  rollwave retry r-9 --host web-02\n",
+		"    skip this host:   rollwave exclude r-9 web-02\n",
+		"    roll back:        rollwave rollback r-9\n",
+		"    abort:            rollwave abort r-9\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -28,7 +28,7 @@ func (r Rollout) Offer() []contracts.FailedHostOffer {
 			break
 		}
 		out = append(out, contracts.FailedHostOffer{Host: h.Name, Error: h.Error, Choices: []contracts.GuidedChoice{
-			{Verb: contracts.VerbRetry, Command: "rollwave retry " + id},
+			{Verb: contracts.VerbRetry, Command: "rollwave retry " + id + " --host " + h.Name},
 			{Verb: contracts.VerbExclude, Command: "rollwave exclude " + id + " " + h.Name},
 			{Verb: contracts.VerbRollback, Command: "rollwave rollback " + id},
 			{Verb: contracts.VerbAbort, Command: "rollwave abort " + id},

@@ -18,7 +18,7 @@ func guidedPaused(t *testing.T) *machine {
 	}
 	ev := emits(eff)[len(emits(eff))-1]
 	want := []contracts.FailedHostOffer{{Host: "h1", Choices: []contracts.GuidedChoice{
-		{Verb: contracts.VerbRetry, Command: "rollwave retry r1"},
+		{Verb: contracts.VerbRetry, Command: "rollwave retry r1 --host h1"},
 		{Verb: contracts.VerbExclude, Command: "rollwave exclude r1 h1"},
 		{Verb: contracts.VerbRollback, Command: "rollwave rollback r1"},
 		{Verb: contracts.VerbAbort, Command: "rollwave abort r1"},

@@ -53,3 +53,41 @@ func TestRetryWithoutFailedHostsIsRefused(t *testing.T) {
 		t.Fatalf("message %q", ce.Message)
 	}
 }
+
+// Retrying one host (the guided-failure choice) runs only that failed host
+// again; a host that did not fail, or that the rollout lacks, is refused.
+func TestRetryOneHost(t *testing.T) {
+	m := newMachine(t, plan3(1, contracts.OnFailurePause))
+	m.admit()
+	m.result("h1", true)
+	m.result("h2", false)
+	m.result("h3", false)
+	if m.r.State != contracts.StatePaused || m.r.Counts.Failed != 2 {
+		t.Fatalf("state %s counts %+v", m.r.State, m.r.Counts)
+	}
+	for _, c := range []struct {
+		host string
+		code contracts.Code
+	}{{"h1", contracts.CodeInvalidState}, {"h9", contracts.CodeInvalid}} {
+		before := m.r
+		next, eff, err := Step(m.r, Input{Command: &Command{Verb: contracts.VerbRetry, Actor: "alice", Host: c.host}}, m.now)
+		if !contracts.IsCode(err, c.code) || eff != nil || !reflect.DeepEqual(next, before) {
+			t.Fatalf("retry %s: %v %v", c.host, err, types(eff))
+		}
+	}
+	eff := m.must(Input{Command: &Command{Verb: contracts.VerbRetry, Actor: "alice", Host: "h3"}})
+	if got := dispatched(eff); !reflect.DeepEqual(got, []string{"h3"}) || m.r.State != contracts.StateRunning {
+		t.Fatalf("retried %v, state %s", got, m.r.State)
+	}
+	if ev := emits(eff)[0].Event; !reflect.DeepEqual(ev.Hosts, []string{"h3"}) || ev.Counts.Failed != 1 || ev.Counts.Running != 1 {
+		t.Fatalf("retried event hosts %v counts %+v", ev.Hosts, ev.Counts)
+	}
+	if h2 := m.r.Hosts[1]; h2.Name != "h2" || h2.Status != HostFailed || h2.Attempt != 1 {
+		t.Fatalf("h2 %+v", h2)
+	}
+	// The one failure left is the operator's to decide: it does not count
+	// against the budget again, so h3's success moves the rollout on.
+	if got := dispatched(m.result("h3", true)); !reflect.DeepEqual(got, []string{"h4"}) {
+		t.Fatalf("after h3's retry: %v", got)
+	}
+}

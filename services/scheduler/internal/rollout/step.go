@@ -461,6 +461,15 @@ func (s *stepper) retry(c Command) error {
 	if !s.r.Admitted || s.r.Counts.Failed == 0 {
 		return contracts.Errorf(contracts.CodeInvalidState, "cannot retry: rollout %s has no failed hosts", s.r.ID())
 	}
+	if c.Host != "" {
+		i, ok := s.r.byName[c.Host]
+		if !ok {
+			return contracts.Invalid("host", "rollout %s has no host %q", s.r.ID(), c.Host)
+		}
+		if st := s.r.Hosts[i].Status; st != HostFailed {
+			return contracts.Errorf(contracts.CodeInvalidState, "cannot retry host %s of rollout %s: it is %s", c.Host, s.r.ID(), st)
+		}
+	}
 	s.r.State = running
 	s.r.Reason, s.r.Actor = c.Reason, actor(c)
 	if t := time.Duration(s.r.Plan.ActionTimeout); t > 0 {
@@ -469,7 +478,7 @@ func (s *stepper) retry(c Command) error {
 	var hosts []string
 	var dispatches []Effect
 	for i, h := range s.r.Hosts {
-		if h.Status != HostFailed {
+		if h.Status != HostFailed || (c.Host != "" && h.Name != c.Host) {
 			continue
 		}
 		h.Status = HostRunning
@@ -484,7 +493,8 @@ func (s *stepper) retry(c Command) error {
 	}
 	s.emit(contracts.EventRetried, contracts.Event{Reason: c.Reason, Actor: s.r.Actor, Hosts: hosts})
 	s.effects = append(s.effects, dispatches...)
-	// Failures so far were retried: the budget counts from here.
+	// Failures so far were retried (or, retrying one host, left to the
+	// operator): the budget counts from here.
 	s.r.FailedBase = s.r.Counts.Failed
 	s.resetStepBudgets()
 	return nil
