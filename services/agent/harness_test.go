@@ -17,10 +17,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/archivetest"
 	"github.com/rollwave/rollwave/pkg/artifact"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/service"
-	"github.com/rollwave/rollwave/services/agent/internal/archivetest"
 )
 
 // The test archives come from archivetest; short names keep the cases

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/archivetest"
 	"github.com/rollwave/rollwave/pkg/artifact"
 	"github.com/rollwave/rollwave/pkg/natstest"
 	"github.com/rollwave/rollwave/pkg/natsx"
@@ -30,23 +29,7 @@ import (
 // releaseArchive is a tar.gz whose VERSION file says version.
 func releaseArchive(t *testing.T, version string) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	body := []byte(version)
-	if err := tw.WriteHeader(&tar.Header{Name: "VERSION", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write(body); err != nil {
-		t.Fatal(err)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return archivetest.TarGz(t, archivetest.File("VERSION", version))
 }
 
 // startAgent runs a host agent on its own connection to the stack's NATS,

@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/rollwave/rollwave/contracts"
+	"github.com/rollwave/rollwave/pkg/archivetest"
 	"github.com/rollwave/rollwave/pkg/artifact"
 	"github.com/rollwave/rollwave/pkg/haproxy"
 	"github.com/rollwave/rollwave/pkg/haproxytest"
@@ -73,29 +71,11 @@ echo "version $ROLLWAVE_VERSION healthy on $DEMO_ADDR"
 // broken.
 func demoArchive(t *testing.T, version string, broken bool) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	files := map[string]string{"VERSION": version}
+	files := []archivetest.Entry{archivetest.File("VERSION", version)}
 	if broken {
-		files["BROKEN"] = "this release fails its health check\n"
+		files = append(files, archivetest.File("BROKEN", "this release fails its health check\n"))
 	}
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		body := []byte(files[name])
-		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return archivetest.TarGz(t, files...)
 }
 
 // demoHost is one instance: its agent's host name and the app's address.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rollwave/rollwave/services/agent/internal/archivetest"
+	"github.com/rollwave/rollwave/pkg/archivetest"
 )
 
 func TestCheckEntryName(t *testing.T) {
