@@ -18,27 +18,9 @@ import (
 // completes while the app's error ratio is 0.1%; once the test raises it to
 // 20%, the next rollout's own check (one query) fails and pauses it.
 func TestPrometheusCheckThroughTheStack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Prometheus server")
-	}
-	app := promtest.NewApp(1)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	target := strings.TrimPrefix(srv.URL, "http://")
-	base := promtest.Start(t, target)
-
-	query := strings.ReplaceAll(promtest.ErrorRatio("TARGET"), `"TARGET"`, `"{{.Host.Address}}"`)
-	inventory := fmt.Sprintf(`environments:
-  - name: prod
-    driver: {sim: {}}
-    checks:
-      errors:
-        prometheus: {url: %q, query: %q, op: "<=", threshold: 0.01, timeout: 20s, deadline: 40s}
-    hosts:
-      - {name: web-01, address: %q, groups: [web]}
-      - {name: web-02, address: %q, groups: [web]}
-`, base, query, target, target)
-	h := newHarness(t, harnessOpts{inventory: inventory})
+	rig := newErrorRatioRig(t, 2)
+	base, query := rig.base, rig.query
+	h := newHarness(t, harnessOpts{inventory: rig.inventory})
 	ctx := context.Background()
 	request := func(id string) contracts.DeployRequest {
 		return contracts.DeployRequest{ID: id, App: "web", Version: "2.4.1", Environment: "prod",
@@ -55,14 +37,7 @@ func TestPrometheusCheckThroughTheStack(t *testing.T) {
 		}
 	}
 
-	app.SetErrorRate(200)
-	natstest.CheckFor(t, waitLong, 200*time.Millisecond, func() error {
-		v, err := promtest.Value(base, promtest.ErrorRatio(target))
-		if err == nil && v <= 0.01 {
-			err = fmt.Errorf("error ratio %v, not yet over 1%%", v)
-		}
-		return err
-	})
+	rig.raiseErrors(t)
 	// The request's own check, one query: a measurement, no polling.
 	threshold := 0.01
 	bad := request("r-prom-bad")
@@ -93,29 +68,9 @@ func TestPrometheusCheckThroughTheStack(t *testing.T) {
 // rollout rolls itself back, the canary host redeployed at the version it
 // ran before.
 func TestPrometheusAnalysisRollsBackACanary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Prometheus server")
-	}
-	app := promtest.NewApp(1)
-	srv := httptest.NewServer(app)
-	t.Cleanup(srv.Close)
-	target := strings.TrimPrefix(srv.URL, "http://")
-	base := promtest.Start(t, target)
-
 	// Measurements poll through "no samples yet" until Prometheus has data.
-	query := strings.ReplaceAll(promtest.ErrorRatio("TARGET"), `"TARGET"`, `"{{.Host.Address}}"`)
-	inventory := fmt.Sprintf(`environments:
-  - name: prod
-    driver: {sim: {}}
-    checks:
-      errors:
-        prometheus: {url: %q, query: %q, op: "<=", threshold: 0.01, timeout: 20s, deadline: 40s}
-    hosts:
-      - {name: web-01, address: %q, groups: [web]}
-      - {name: web-02, address: %q, groups: [web]}
-      - {name: web-03, address: %q, groups: [web]}
-`, base, query, target, target, target)
-	h := newHarness(t, harnessOpts{inventory: inventory})
+	rig := newErrorRatioRig(t, 3)
+	h := newHarness(t, harnessOpts{inventory: rig.inventory})
 	ctx := context.Background()
 	canary := func(id, version string) {
 		h.deploy(ctx, contracts.DeployRequest{ID: id, App: "web", Version: version, Environment: "prod",
@@ -131,14 +86,7 @@ func TestPrometheusAnalysisRollsBackACanary(t *testing.T) {
 		t.Fatalf("counts %+v", v.Counts)
 	}
 
-	app.SetErrorRate(200)
-	natstest.CheckFor(t, waitLong, 200*time.Millisecond, func() error {
-		r, err := promtest.Value(base, promtest.ErrorRatio(target))
-		if err == nil && r <= 0.01 {
-			err = fmt.Errorf("error ratio %v, not yet over 1%%", r)
-		}
-		return err
-	})
+	rig.raiseErrors(t)
 	canary("r-prom-canary-bad", "2.5.0")
 	v = h.waitState("r-prom-canary-bad", contracts.StateRolledBack)
 	var canaryHost *contracts.HostView
@@ -164,4 +112,53 @@ func TestPrometheusAnalysisRollsBackACanary(t *testing.T) {
 	if !redeployed {
 		t.Fatalf("%s was not redeployed at 2.4.1: %+v", canaryHost.Name, h.results("prod", "r-prom-canary-bad"))
 	}
+}
+
+// errorRatioRig is a real Prometheus scraping an app whose error rate the
+// test sets, and an inventory of sim hosts at the app's address whose
+// environment defines the error-ratio check "errors" (<= 1%).
+type errorRatioRig struct {
+	app                            *promtest.App
+	base, target, query, inventory string
+}
+
+func newErrorRatioRig(t *testing.T, hosts int) *errorRatioRig {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a Prometheus server")
+	}
+	r := &errorRatioRig{app: promtest.NewApp(1)}
+	srv := httptest.NewServer(r.app)
+	t.Cleanup(srv.Close)
+	r.target = strings.TrimPrefix(srv.URL, "http://")
+	r.base = promtest.Start(t, r.target)
+	r.query = strings.ReplaceAll(promtest.ErrorRatio("TARGET"), `"TARGET"`, `"{{.Host.Address}}"`)
+	var b strings.Builder
+	fmt.Fprintf(&b, `environments:
+  - name: prod
+    driver: {sim: {}}
+    checks:
+      errors:
+        prometheus: {url: %q, query: %q, op: "<=", threshold: 0.01, timeout: 20s, deadline: 40s}
+    hosts:
+`, r.base, r.query)
+	for i := 1; i <= hosts; i++ {
+		fmt.Fprintf(&b, "      - {name: web-%02d, address: %q, groups: [web]}\n", i, r.target)
+	}
+	r.inventory = b.String()
+	return r
+}
+
+// raiseErrors sets the app's error rate to 20% and waits until Prometheus
+// reports the ratio over the check's 1%.
+func (r *errorRatioRig) raiseErrors(t *testing.T) {
+	t.Helper()
+	r.app.SetErrorRate(200)
+	natstest.CheckFor(t, waitLong, 200*time.Millisecond, func() error {
+		v, err := promtest.Value(r.base, promtest.ErrorRatio(r.target))
+		if err == nil && v <= 0.01 {
+			err = fmt.Errorf("error ratio %v, not yet over 1%%", v)
+		}
+		return err
+	})
 }
