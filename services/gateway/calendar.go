@@ -52,9 +52,12 @@ func (a *natsAPI) CalendarSlot(ctx context.Context, q contracts.SlotQuery) (cont
 }
 
 // onlyParams refuses query parameters other than the allowed ones, and
-// repeated ones.
+// repeated ones, so each can be read with Get.
 func onlyParams(r *http.Request, allowed ...string) error {
 	for name, vals := range r.URL.Query() {
+		if name == "" {
+			return contracts.Invalid("query", "has a parameter without a name")
+		}
 		ok := false
 		for _, a := range allowed {
 			ok = ok || a == name

@@ -50,27 +50,17 @@ func (a *natsAPI) History(ctx context.Context, q contracts.HistoryQuery) (contra
 }
 
 func decodeHistory(_ http.ResponseWriter, r *http.Request) (any, error) {
-	var q contracts.HistoryQuery
-	for k, vs := range r.URL.Query() {
-		if len(vs) != 1 {
-			return nil, contracts.Invalid(k, "is given %d times", len(vs))
+	if err := onlyParams(r, "environment", "host", "app", "limit"); err != nil {
+		return nil, err
+	}
+	v := r.URL.Query()
+	q := contracts.HistoryQuery{Environment: v.Get("environment"), Host: v.Get("host"), App: v.Get("app")}
+	if v.Has("limit") {
+		n, err := strconv.Atoi(v.Get("limit"))
+		if err != nil {
+			return nil, contracts.Invalid("limit", "must be a whole number, got %q", v.Get("limit"))
 		}
-		switch v := vs[0]; k {
-		case "environment":
-			q.Environment = v
-		case "host":
-			q.Host = v
-		case "app":
-			q.App = v
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return nil, contracts.Invalid("limit", "must be a whole number, got %q", v)
-			}
-			q.Limit = n
-		default:
-			return nil, contracts.Invalid(k, "is not a parameter of this operation (known: environment, host, app, limit)")
-		}
+		q.Limit = n
 	}
 	return q, nil
 }

@@ -20,27 +20,17 @@ func (a *natsAPI) RolloutHistory(ctx context.Context, q contracts.RolloutHistory
 
 // decodeRolloutHistory reads GET /v1/history?app=&environment=&limit=.
 func decodeRolloutHistory(_ http.ResponseWriter, r *http.Request) (any, error) {
-	var q contracts.RolloutHistoryQuery
-	for k, vs := range r.URL.Query() {
-		if len(vs) != 1 {
-			return nil, contracts.Invalid(k, "is given %d times", len(vs))
+	if err := onlyParams(r, "app", "environment", "limit"); err != nil {
+		return nil, err
+	}
+	v := r.URL.Query()
+	q := contracts.RolloutHistoryQuery{App: v.Get("app"), Environment: v.Get("environment")}
+	if v.Has("limit") {
+		n, err := strconv.Atoi(v.Get("limit"))
+		if err != nil || n < 1 {
+			return nil, contracts.Invalid("limit", "must be a whole number from 1 to %d, got %q", contracts.MaxHistoryLimit, v.Get("limit"))
 		}
-		switch v := vs[0]; k {
-		case "environment":
-			q.Environment = v
-		case "app":
-			q.App = v
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				return nil, contracts.Invalid("limit", "must be a whole number from 1 to %d, got %q", contracts.MaxHistoryLimit, v)
-			}
-			q.Limit = n
-		case "":
-			return nil, contracts.Invalid("query", "has a parameter without a name")
-		default:
-			return nil, contracts.Invalid(k, "is not a parameter of this operation (known: app, environment, limit)")
-		}
+		q.Limit = n
 	}
 	return q, q.Validate()
 }
