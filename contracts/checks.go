@@ -137,19 +137,7 @@ func (c CheckSpec) Validate(field string) FieldErrors {
 		validatePolling(&fe, tf, t.Consecutive, t.Interval, t.Timeout, t.Deadline, true)
 	case c.Command != nil:
 		x, xf := c.Command, field+".command"
-		if len(x.Command) == 0 {
-			fe.Add(xf+".command", "is required: the program and its arguments")
-		}
-		for i, arg := range x.Command {
-			af := IndexPath(xf+".command", i)
-			if i == 0 && strings.TrimSpace(arg) == "" {
-				fe.Add(af, "must name the program to run")
-				continue
-			}
-			if msg := templateProblem(arg); msg != "" {
-				fe.Add(af, "%s", msg)
-			}
-		}
+		validateProgram(&fe, xf, x.Command, nil)
 		validatePolling(&fe, xf, x.Consecutive, x.Interval, x.Timeout, x.Deadline, false)
 	case c.Prometheus != nil:
 		p, pf := c.Prometheus, field+".prometheus"

@@ -49,28 +49,7 @@ func validateSSH(fe *FieldErrors, field string, s *SSHDriver) {
 	} else if !sshUser.MatchString(s.User) {
 		fe.Add(field+".user", "must be a login name: a letter or '_', then up to 63 letters, digits, '_', '.' or '-', got %q", clip(s.User))
 	}
-	if len(s.Command) == 0 {
-		fe.Add(field+".command", "is required: the program and its arguments")
-	}
-	for i, arg := range s.Command {
-		af := IndexPath(field+".command", i)
-		if i == 0 && strings.TrimSpace(arg) == "" {
-			fe.Add(af, "must name the program to run")
-			continue
-		}
-		if msg := templateProblem(arg); msg != "" {
-			fe.Add(af, "%s", msg)
-		}
-	}
-	for _, k := range sortedKeys(s.Env) {
-		kf := KeyPath(field+".env", k)
-		if !envKey.MatchString(k) {
-			fe.Add(kf, "an environment variable name must start with a letter or '_' and hold only letters, digits and '_'")
-		}
-		if msg := templateProblem(s.Env[k]); msg != "" {
-			fe.Add(kf, "%s", msg)
-		}
-	}
+	validateProgram(fe, field, s.Command, s.Env)
 	if s.Port < 0 || s.Port > 65535 {
 		fe.Add(field+".port", "must be a port 1-65535 (or unset for 22), got %d", s.Port)
 	}

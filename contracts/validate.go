@@ -220,6 +220,34 @@ func (f FailurePolicy) validate(fe *FieldErrors, field string) {
 
 // Validate checks a driver definition; field is its JSON path, such as
 // "driver" or "environments[0].hosts[3].driver".
+// validateProgram checks the argv templates and environment of a driver
+// that runs a program (exec, ssh) under field: a program is named, and
+// every template and variable name is well formed.
+func validateProgram(fe *FieldErrors, field string, command []string, env map[string]string) {
+	if len(command) == 0 {
+		fe.Add(field+".command", "is required: the program and its arguments")
+	}
+	for i, arg := range command {
+		af := IndexPath(field+".command", i)
+		if i == 0 && strings.TrimSpace(arg) == "" {
+			fe.Add(af, "must name the program to run")
+			continue
+		}
+		if msg := templateProblem(arg); msg != "" {
+			fe.Add(af, "%s", msg)
+		}
+	}
+	for _, k := range sortedKeys(env) {
+		kf := KeyPath(field+".env", k)
+		if !envKey.MatchString(k) {
+			fe.Add(kf, "an environment variable name must start with a letter or '_' and hold only letters, digits and '_'")
+		}
+		if msg := templateProblem(env[k]); msg != "" {
+			fe.Add(kf, "%s", msg)
+		}
+	}
+}
+
 func (d DriverSpec) Validate(field string) FieldErrors {
 	var fe FieldErrors
 	set := 0
@@ -260,28 +288,7 @@ func (d DriverSpec) Validate(field string) FieldErrors {
 	}
 	if x := d.Exec; x != nil {
 		xf := field + ".exec"
-		if len(x.Command) == 0 {
-			fe.Add(xf+".command", "is required: the program and its arguments")
-		}
-		for i, arg := range x.Command {
-			af := IndexPath(xf+".command", i)
-			if i == 0 && strings.TrimSpace(arg) == "" {
-				fe.Add(af, "must name the program to run")
-				continue
-			}
-			if msg := templateProblem(arg); msg != "" {
-				fe.Add(af, "%s", msg)
-			}
-		}
-		for _, k := range sortedKeys(x.Env) {
-			kf := KeyPath(xf+".env", k)
-			if !envKey.MatchString(k) {
-				fe.Add(kf, "an environment variable name must start with a letter or '_' and hold only letters, digits and '_'")
-			}
-			if msg := templateProblem(x.Env[k]); msg != "" {
-				fe.Add(kf, "%s", msg)
-			}
-		}
+		validateProgram(&fe, xf, x.Command, x.Env)
 		nonNegative(&fe, xf+".timeout", x.Timeout)
 	}
 	if d.Hooks != nil {
