@@ -79,52 +79,39 @@ const (
 // Kinds lists every input kind.
 var Kinds = []Kind{KindPlanned, KindAdmission, KindResult, KindPause, KindResume, KindAbort, KindTimer, KindRetry, KindApprove, KindReject, KindRollback, KindSkip, KindReorder, KindExclude}
 
+// verbKinds maps each verb the state machine takes to its input kind
+// (override is the calendar's, handled before the state machine).
+var verbKinds = map[contracts.Verb]Kind{
+	contracts.VerbPause: KindPause, contracts.VerbResume: KindResume, contracts.VerbAbort: KindAbort,
+	contracts.VerbRetry: KindRetry, contracts.VerbApprove: KindApprove, contracts.VerbReject: KindReject,
+	contracts.VerbRollback: KindRollback, contracts.VerbSkip: KindSkip, contracts.VerbReorder: KindReorder,
+	contracts.VerbExclude: KindExclude,
+}
+
 // Kind returns the kind of the input, or an error when not exactly one
 // variant is set or the verb is unknown.
 func (in Input) Kind() (Kind, error) {
-	var kinds []Kind
-	if in.Planned != nil {
-		kinds = append(kinds, KindPlanned)
-	}
-	if in.Admission != nil {
-		kinds = append(kinds, KindAdmission)
-	}
-	if in.Result != nil {
-		kinds = append(kinds, KindResult)
-	}
-	if in.Timer != nil {
-		kinds = append(kinds, KindTimer)
-	}
-	if in.Command != nil {
-		switch in.Command.Verb {
-		case contracts.VerbPause:
-			kinds = append(kinds, KindPause)
-		case contracts.VerbResume:
-			kinds = append(kinds, KindResume)
-		case contracts.VerbAbort:
-			kinds = append(kinds, KindAbort)
-		case contracts.VerbRetry:
-			kinds = append(kinds, KindRetry)
-		case contracts.VerbApprove:
-			kinds = append(kinds, KindApprove)
-		case contracts.VerbReject:
-			kinds = append(kinds, KindReject)
-		case contracts.VerbRollback:
-			kinds = append(kinds, KindRollback)
-		case contracts.VerbSkip:
-			kinds = append(kinds, KindSkip)
-		case contracts.VerbReorder:
-			kinds = append(kinds, KindReorder)
-		case contracts.VerbExclude:
-			kinds = append(kinds, KindExclude)
-		default:
-			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, skip, reorder, exclude, got %q", in.Command.Verb)
+	var kind Kind
+	set := 0
+	for _, v := range []struct {
+		ok bool
+		k  Kind
+	}{{in.Planned != nil, KindPlanned}, {in.Admission != nil, KindAdmission}, {in.Result != nil, KindResult}, {in.Timer != nil, KindTimer}} {
+		if v.ok {
+			kind, set = v.k, set+1
 		}
 	}
-	if len(kinds) != 1 {
-		return "", contracts.Invalid("", "an input must have exactly one of planned, admission, result, command, timer set, got %d", len(kinds))
+	if in.Command != nil {
+		k, ok := verbKinds[in.Command.Verb]
+		if !ok {
+			return "", contracts.Invalid("verb", "must be one of pause, resume, abort, retry, approve, reject, rollback, skip, reorder, exclude, got %q", in.Command.Verb)
+		}
+		kind, set = k, set+1
 	}
-	return kinds[0], nil
+	if set != 1 {
+		return "", contracts.Invalid("", "an input must have exactly one of planned, admission, result, command, timer set, got %d", set)
+	}
+	return kind, nil
 }
 
 // Effect is something the service loop must do after it has committed a
